@@ -1,3 +1,4 @@
+import { ECDH } from 'node:crypto';
 import bs58check from 'bs58check';
 import { CodedError, show } from './errors.js';
 import { NETWORKS, type Network } from './network.js';
@@ -44,7 +45,9 @@ const OTHER_PUBLIC = new Map<number, string>([
 
 /**
  * Decode an xpub, tpub, zpub or vpub. Refuses private keys, other SLIP-132
- * kinds, bad checksums and keys that are not valid compressed points.
+ * kinds, bad checksums, keys that are not valid compressed points and
+ * master keys (depth 0) with a parent fingerprint or child number (BIP32
+ * test vector 5).
  *
  * @example
  * const key = parseExtendedPublicKey('zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs');
@@ -78,15 +81,34 @@ export function parseExtendedPublicKey(text: string): ExtendedPublicKey {
   if (publicKey[0] !== 0x02 && publicKey[0] !== 0x03) {
     throw new CodedError('INVALID_INPUT', '"extended key" public key must be a compressed point (02/03 prefix)');
   }
+  if (!isCurvePoint(publicKey)) {
+    throw new CodedError('INVALID_INPUT', '"extended key" public key is not a point on secp256k1 (BIP32: such a key is invalid)');
+  }
+  const depth = raw[4]!;
+  const parentFingerprint = view.getUint32(5);
+  const childNumber = view.getUint32(9);
+  if (depth === 0 && (parentFingerprint !== 0 || childNumber !== 0)) {
+    throw new CodedError('INVALID_INPUT', `"extended key" has depth 0 (a master key) but a non-zero ${parentFingerprint !== 0 ? 'parent fingerprint' : 'child number'}`);
+  }
   return {
     family: kind.family,
     encoding: kind.encoding,
-    depth: raw[4]!,
-    parentFingerprint: view.getUint32(5),
-    childNumber: view.getUint32(9),
+    depth,
+    parentFingerprint,
+    childNumber,
     chainCode: raw.slice(13, 45),
     publicKey,
   };
+}
+
+/** True when a 33-byte compressed key decodes to a secp256k1 point (OpenSSL through node:crypto, no wasm to load). */
+function isCurvePoint(compressed: Uint8Array): boolean {
+  try {
+    ECDH.convertKey(compressed, 'secp256k1');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Serialise as xpub/tpub (`bip32`) or zpub/vpub (`slip132`) for the given network. */
