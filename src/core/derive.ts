@@ -1,6 +1,6 @@
 import { createHmac, hash } from 'node:crypto';
 import { bech32 } from 'bech32';
-import { pointAddScalar } from './ec-add.js';
+import { pointAddScalar, uncompressed } from './ec-add.js';
 import { CodedError } from './errors.js';
 import { MAX_INDEX, type AccountDescriptor } from './descriptor.js';
 import type { Network } from './network.js';
@@ -31,16 +31,16 @@ function childTweak(parent: PublicNode, index: number): { il: Uint8Array; ir: Ui
   if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) {
     throw new CodedError('INVALID_INPUT', `"index" expected 0..${MAX_INDEX} (non-hardened), got ${index}`);
   }
-  data.set(parent.publicKey, 0);
+  data.set(parent.publicKey, 0); // always the compressed form: BIP32 hashes serP(K)
   data.writeUInt32BE(index, 33);
   const i = createHmac('sha512', parent.chainCode).update(data).digest();
   return { il: i.subarray(0, 32), ir: i.subarray(32) };
 }
 
 /** The public key of `account/chain/index` without building intermediate objects. */
-export function childPublicKey(chainNode: PublicNode, index: number): Uint8Array {
+export function childPublicKey(chainNode: PublicNode, index: number, parentPoint: Uint8Array = chainNode.publicKey): Uint8Array {
   const { il } = childTweak(chainNode, index);
-  const key = pointAddScalar(chainNode.publicKey, il);
+  const key = pointAddScalar(parentPoint, il);
   if (!key) throw new CodedError('INTERNAL', `BIP32 child ${index} is invalid for this key (probability 2^-127); refusing to skip it`);
   return key;
 }
@@ -74,7 +74,8 @@ export function p2wpkhAddress(publicKey: Uint8Array, network: Network): string {
 export function deriveAddresses(node: PublicNode, network: Network, from: number, count: number): string[] {
   assertRange(from, count);
   const out = new Array<string>(count);
-  for (let k = 0; k < count; k++) out[k] = p2wpkhAddress(childPublicKey(node, from + k), network);
+  const point = uncompressed(node.publicKey); // parsed once, not once per child
+  for (let k = 0; k < count; k++) out[k] = p2wpkhAddress(childPublicKey(node, from + k, point), network);
   return out;
 }
 

@@ -1,38 +1,66 @@
 import { createRequire } from 'node:module';
-import * as tiny from 'tiny-secp256k1';
 
 /**
  * `P + t·G` on secp256k1, the one elliptic-curve operation public BIP32
- * derivation needs. It is the hot path of deriving and verifying batches:
- * libsecp256k1 through the `secp256k1` native binding runs it about 5 times
- * faster than tiny-secp256k1's WebAssembly build (measured in bench/), so we
- * use the binding when its prebuilt addon loads and fall back to
- * tiny-secp256k1 (same library, same results) when it does not.
+ * derivation needs, and the hot path of deriving and verifying batches.
+ *
+ * libsecp256k1 through the `secp256k1` native binding (prebuilt addon) runs it
+ * about three times faster than tiny-secp256k1's WebAssembly build (see
+ * bench/README.md), so we use the binding when it loads and fall back to
+ * tiny-secp256k1 (the same library compiled to wasm, same results) when it
+ * does not. tiny-secp256k1 is loaded only in that case: compiling its wasm
+ * costs every derivation worker ~50 ms of start-up.
+ *
+ * Parents are kept uncompressed (65 bytes): libsecp256k1 then skips a square
+ * root per call when it parses the point.
  */
 type TweakAdd = (point: Uint8Array, tweak: Uint8Array) => Uint8Array | null;
+type Convert = (point: Uint8Array, compressed: boolean) => Uint8Array;
 
-function loadNative(): TweakAdd | undefined {
+const require = createRequire(import.meta.url);
+
+interface Backend {
+  readonly name: 'libsecp256k1-native' | 'tiny-secp256k1-wasm';
+  readonly tweakAdd: TweakAdd;
+  readonly convert: Convert;
+}
+
+function loadBackend(): Backend {
   try {
-    const require = createRequire(import.meta.url);
     const native = require('secp256k1/bindings') as {
       publicKeyTweakAdd(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
+      publicKeyConvert(p: Uint8Array, compressed: boolean): Uint8Array;
     };
-    return (point, tweak) => {
-      try {
-        return native.publicKeyTweakAdd(point, tweak, true);
-      } catch {
-        return null; // tweak >= n or result at infinity: BIP32 calls the index invalid
-      }
+    return {
+      name: 'libsecp256k1-native',
+      tweakAdd: (point, tweak) => {
+        try {
+          return native.publicKeyTweakAdd(point, tweak, true);
+        } catch {
+          return null; // tweak >= n or result at infinity: BIP32 calls the index invalid
+        }
+      },
+      convert: (point, compressed) => native.publicKeyConvert(point, compressed),
     };
   } catch {
-    return undefined;
+    const tiny = require('tiny-secp256k1') as typeof import('tiny-secp256k1');
+    return {
+      name: 'tiny-secp256k1-wasm',
+      tweakAdd: (point, tweak) => tiny.pointAddScalar(point, tweak, true),
+      convert: (point, compressed) => tiny.pointCompress(point, compressed),
+    };
   }
 }
 
-const native = loadNative();
+const backend = loadBackend();
 
-/** Which implementation is in use, for benchmarks and `--version` output. */
-export const ecBackend: 'libsecp256k1-native' | 'tiny-secp256k1-wasm' = native ? 'libsecp256k1-native' : 'tiny-secp256k1-wasm';
+/** Which implementation is in use, for benchmarks and diagnostics. */
+export const ecBackend = backend.name;
 
-/** Compressed `point + tweak·G`, or null when BIP32 says the child is invalid. */
-export const pointAddScalar: TweakAdd = native ?? ((point, tweak) => tiny.pointAddScalar(point, tweak, true));
+/** Compressed `point + tweak·G`, or null when BIP32 says the child is invalid. `point` may be compressed or not. */
+export const pointAddScalar: TweakAdd = backend.tweakAdd;
+
+/** The 65-byte uncompressed form of a valid point, the fastest input for pointAddScalar. */
+export function uncompressed(point: Uint8Array): Uint8Array {
+  return backend.convert(point, false);
+}
