@@ -367,9 +367,8 @@ function syncDir(dir: string): void {
 }
 
 function decryptError(path: string): CodedError {
-  return new CodedError('DECRYPT', `keystore ${JSON.stringify(path)} could not be decrypted: wrong password, or the file was altered`, {
-    hint: 'check the password (file or typed); if it is right, restore from the written mnemonic',
-  });
+  // One line, no hint: the message already says both possible causes, and GCM cannot tell them apart.
+  return new CodedError('DECRYPT', `keystore ${JSON.stringify(path)} could not be decrypted: wrong password, or the file was altered`);
 }
 
 function notKeystore(path: string, why: string): CodedError {

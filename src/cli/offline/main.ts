@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import { runProgram } from '../run.js';
 import { processOutput, type Output } from '../output.js';
 import { registerDerive } from './derive.js';
+import { registerExport } from './export.js';
+import { registerInit } from './init.js';
+import { registerRestore } from './restore.js';
 
 /**
  * `coldpool-offline`: the air-gapped signer. It reads and writes files and the
@@ -13,6 +16,9 @@ export function buildOfflineProgram(out: Output = processOutput): Command {
     .description('The air-gapped half of coldpool: seed, keystore, account export, address batches, PSBT review and signing.\nRun it on a machine with no network. It never opens a socket.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
+  registerInit(program, out);
+  registerRestore(program, out);
+  registerExport(program, out);
   registerDerive(program, out);
   return program;
 }

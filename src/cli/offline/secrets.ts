@@ -49,6 +49,14 @@ function requireTerminal(option: string, what: string): void {
   }
 }
 
+/**
+ * Fail early (before a seed is shown or read) when the keystore password
+ * could not be obtained: no `--password-file` and no terminal to ask on.
+ */
+export function assertPasswordSource(files: SecretFiles): void {
+  if (files.passwordFile === undefined) requireTerminal('--password-file', 'a keystore password');
+}
+
 /** The password of an existing keystore: `--password-file`, else asked once without echo. */
 export async function existingPassword(files: SecretFiles, keystore: string): Promise<string> {
   if (files.passwordFile !== undefined) return readSecretFile(files.passwordFile, '--password-file');
