@@ -7,22 +7,13 @@ import { BIP32Factory } from 'bip32';
 import * as ecc from 'tiny-secp256k1';
 import { describe, expect, it } from 'vitest';
 import { deriveChild, hash160 } from '../src/core/derive.js';
-import { isCoded } from '../src/core/errors.js';
 import { formatExtendedPublicKey, parseExtendedPublicKey } from '../src/core/extended-key.js';
 import { NETWORKS } from '../src/core/network.js';
+import { codeOf } from './support/codes.js';
 import { bip32Vectors, HARDENED, type Bip32Chain } from './support/vectors.js';
 
 const bip32 = BIP32Factory(ecc);
 const { chains, invalid } = bip32Vectors();
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return isCoded(e) ? e.code : `uncoded: ${String(e)}`;
-  }
-  return 'accepted';
-}
 
 describe('BIP32 test vectors 1–4', () => {
   it('reads every chain of TV1–4 from the BIP text', () => {
