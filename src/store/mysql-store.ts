@@ -1,0 +1,366 @@
+import { createHash } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { CodedError } from '../core/errors.js';
+import type { NetworkName } from '../core/network.js';
+import type {
+  BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
+} from '../core/ports.js';
+import type { DbTarget } from './db-url.js';
+import { assertCurrent, loadMigrations, runMigrations, splitStatements, type AppliedMigration, type Migration } from './migrate.js';
+import {
+  INSERT_SLICE_ROWS, accountOf, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
+  type StoredAccount,
+} from './pool-rules.js';
+
+/**
+ * The one collation of the schema and of every connection. A connection
+ * collation that differs from the table's makes MariaDB compare `status`
+ * through a conversion, so the claim's index range becomes a full scan.
+ */
+export const MYSQL_CHARSET = 'utf8mb4';
+export const MYSQL_COLLATION = 'utf8mb4_bin';
+
+/** Deadlock (1213) and lock wait timeout (1205) are retried this many times. */
+const MAX_LOCK_RETRIES = 8;
+const LOCK_ERRORS = new Set([1213, 1205]);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
+  'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
+]);
+
+/** The two claim statements, the same as sql/README.md documents for other languages. */
+export const CLAIM_IN_SLOT_SQL =
+  "UPDATE addresses SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
+  "WHERE status = 'available' AND slot = ? ORDER BY idx LIMIT 1";
+export const CLAIM_ANY_SLOT_SQL =
+  "UPDATE addresses SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
+  "WHERE status = 'available' AND slot IS NOT NULL ORDER BY slot, idx LIMIT 1";
+
+type Row = RowDataPacket & Record<string, unknown>;
+
+const errno = (e: unknown): number | undefined => (e as { errno?: number }).errno;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The production store: MySQL 8 / MariaDB 10.6+ through a mysql2 pool. BIGINT
+ * columns arrive as strings (supportBigNumbers + bigNumberStrings) and become
+ * bigint; DATETIME is UTC both ways (time_zone +00:00, timezone 'Z').
+ */
+export class MysqlStore implements PoolStore {
+  readonly dialect = 'mysql' as const;
+  readonly label: string;
+  private readonly pool: Pool;
+  private readonly database: string;
+  private readonly nextSlot = slotChooser();
+  private readonly migrations: Migration[];
+  private checked = false;
+
+  constructor(target: Extract<DbTarget, { dialect: 'mysql' }>, migrations: Migration[] = loadMigrations('mysql')) {
+    this.label = target.label;
+    this.database = target.database;
+    this.migrations = migrations;
+    this.pool = mysql.createPool({
+      host: target.host,
+      port: target.port,
+      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectionLimit: target.connectionLimit,
+      charset: MYSQL_COLLATION.toUpperCase(),
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      timezone: 'Z',
+      connectTimeout: 10_000,
+      enableKeepAlive: true,
+    });
+    // Pinned again in SQL: the handshake collation alone is not trusted across
+    // servers and proxies. READ COMMITTED keeps the claim UPDATE from taking
+    // gap locks on the rows it skips.
+    this.pool.pool.on('connection', (conn) => {
+      conn.query(`SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`, () => {});
+    });
+  }
+
+  /** Map a driver error to UNAVAILABLE when the database cannot be reached or entered. */
+  private wrap(e: unknown): unknown {
+    const code = (e as { code?: string }).code;
+    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
+      return new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}${code.startsWith('ER_') ? ` (${(e as Error).message})` : ''}`, {
+        cause: e,
+        hint: code === 'ER_BAD_DB_ERROR' ? 'create the database first (CREATE DATABASE … CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)' : 'check that MySQL/MariaDB runs, the host, port or socket, and the user\'s password',
+        context: { db: this.label },
+      });
+    }
+    return e;
+  }
+
+  private async q<T = Row[]>(sql: string, params: unknown[] = [], conn?: PoolConnection): Promise<T> {
+    try {
+      const [result] = await (conn ?? this.pool).query(sql, params);
+      return result as T;
+    } catch (e) {
+      throw this.wrap(e);
+    }
+  }
+
+  private async withConnection<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    let conn: PoolConnection;
+    try {
+      conn = await this.pool.getConnection();
+    } catch (e) {
+      throw this.wrap(e);
+    }
+    try {
+      return await fn(conn);
+    } finally {
+      conn.release();
+    }
+  }
+
+  private async withNamedLock<T>(name: string, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    return this.withConnection(async (conn) => {
+      const lock = `coldpool:${this.database}:${name}`;
+      const [row] = await this.q<Row[]>('SELECT GET_LOCK(?, 120) AS ok', [lock], conn);
+      if (String(row?.ok) !== '1') throw new CodedError('UNAVAILABLE', `another coldpool process held the "${name}" lock on ${this.label} for 120 s`, { hint: 'retry when it finished' });
+      try {
+        return await fn(conn);
+      } finally {
+        await this.q('SELECT RELEASE_LOCK(?)', [lock], conn).catch(() => {});
+      }
+    });
+  }
+
+  private async appliedOn(conn?: PoolConnection): Promise<AppliedMigration[]> {
+    const rows = await this.q<Row[]>('SELECT version, checksum FROM schema_migrations ORDER BY version', [], conn);
+    return rows.map((r) => ({ version: Number(r.version), checksum: String(r.checksum) }));
+  }
+
+  private async ensureCurrent(): Promise<void> {
+    if (this.checked) return;
+    let applied: AppliedMigration[] = [];
+    try {
+      applied = await this.appliedOn();
+    } catch (e) {
+      if (errno(e) !== 1146) throw e; // ER_NO_SUCH_TABLE: never migrated
+    }
+    assertCurrent(this.migrations, applied, this.label);
+    this.checked = true;
+  }
+
+  async migrate(): Promise<MigrateOutcome> {
+    const outcome = await this.withNamedLock('migrate', (conn) => runMigrations({
+      withLock: (fn) => fn(),
+      ensureTable: async () => {
+        await this.q(`CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, checksum CHAR(64) NOT NULL, applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=${MYSQL_CHARSET} COLLATE=${MYSQL_COLLATION}`, [], conn);
+      },
+      applied: () => this.appliedOn(conn),
+      // MySQL commits DDL implicitly: statements are written IF NOT EXISTS so a
+      // run interrupted half-way completes on the next one.
+      apply: async (m) => {
+        for (const statement of splitStatements(m.sql)) await this.q(statement, [], conn);
+        await this.q('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [m.version, m.name, m.checksum], conn);
+      },
+    }, this.migrations));
+    this.checked = false;
+    return outcome;
+  }
+
+  private async storedAccounts(conn?: PoolConnection, lock = false): Promise<StoredAccount[]> {
+    const rows = await this.q<Row[]>(`SELECT id, key_id, descriptor, network FROM pool_accounts ORDER BY is_primary DESC, id${lock ? ' FOR UPDATE' : ''}`, [], conn);
+    return rows.map((r) => ({ id: BigInt(String(r.id)), keyId: String(r.key_id), descriptor: String(r.descriptor), network: String(r.network) as NetworkName }));
+  }
+
+  async accounts(): Promise<PoolAccount[]> {
+    await this.ensureCurrent();
+    return (await this.storedAccounts()).map(({ keyId, descriptor, network }) => ({ keyId, descriptor, network }));
+  }
+
+  async account(): Promise<PoolAccount | undefined> {
+    return (await this.accounts())[0];
+  }
+
+  private async pinOn(conn: PoolConnection, account: PoolAccount, add: boolean): Promise<{ accountId: bigint; outcome: PinOutcome }> {
+    const decision = decideAccount(await this.storedAccounts(conn, true), account, add);
+    if (decision.kind === 'existing') return decision;
+    const r = await this.q<ResultSetHeader>('INSERT INTO pool_accounts (key_id, descriptor, network, is_primary, pinned_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3))',
+      [account.keyId, account.descriptor, account.network, decision.primary ? 1 : 0], conn);
+    return { accountId: BigInt(String(r.insertId)), outcome: decision.outcome };
+  }
+
+  private async transaction<T>(conn: PoolConnection, fn: () => Promise<T>): Promise<T> {
+    await this.q('START TRANSACTION', [], conn);
+    try {
+      const result = await fn();
+      await this.q('COMMIT', [], conn);
+      return result;
+    } catch (e) {
+      await this.q('ROLLBACK', [], conn).catch(() => {});
+      throw e;
+    }
+  }
+
+  async pinAccount(account: PoolAccount, opts: { readonly add?: boolean } = {}): Promise<PinOutcome> {
+    await this.ensureCurrent();
+    return this.withNamedLock('load', (conn) => this.transaction(conn, async () => (await this.pinOn(conn, account, opts.add ?? false)).outcome));
+  }
+
+  async insertBatch(batch: VerifiedBatch, opts: InsertBatchOptions = {}): Promise<LoadOutcome> {
+    await this.ensureCurrent();
+    try {
+      // The named lock serialises loads (two operators loading at once); the
+      // transaction makes the batch all-or-nothing, even if the process dies.
+      return await this.withNamedLock('load', (conn) => this.transaction(conn, () => this.insertOn(conn, batch, opts)));
+    } catch (e) {
+      if (errno(e) !== 1062) throw e; // ER_DUP_ENTRY: rolled back; name the colliding index
+      throw await findAddressCollision(batch, async (slice) => {
+        const rows = await this.q<Row[]>('SELECT address, chain, idx FROM addresses WHERE address IN (?)', [slice]);
+        return rows.map((r) => ({ address: String(r.address), chain: Number(r.chain), index: Number(r.idx) }));
+      });
+    }
+  }
+
+  private async insertOn(conn: PoolConnection, batch: VerifiedBatch, opts: InsertBatchOptions): Promise<LoadOutcome> {
+    const [loaded] = await this.q<Row[]>('SELECT id FROM address_batches WHERE digest = ?', [batch.digest], conn);
+    if (loaded) return { kind: 'already-loaded', batchId: BigInt(String(loaded.id)) };
+    const { accountId } = await this.pinOn(conn, accountOf(batch), opts.addAccount ?? false);
+    const [other] = await this.q<Row[]>(
+      'SELECT id, first_index, count FROM address_batches WHERE account_id = ? AND chain = ? AND first_index < ? AND first_index + count > ? ORDER BY first_index LIMIT 1',
+      [accountId, batch.chain, batch.first + batch.count, batch.first], conn);
+    if (other) {
+      const first = Number(other.first_index);
+      const [stored] = await this.q<Row[]>('SELECT address FROM addresses WHERE account_id = ? AND chain = ? AND idx = ?', [accountId, batch.chain, Math.max(batch.first, first)], conn);
+      throw overlapRefusal(batch, { id: BigInt(String(other.id)), first, count: Number(other.count), storedAddress: stored ? String(stored.address) : undefined });
+    }
+    const r = await this.q<ResultSetHeader>(
+      'INSERT INTO address_batches (account_id, descriptor, network, chain, first_index, count, digest, created, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))',
+      [accountId, batch.descriptor, batch.network, batch.chain, batch.first, batch.count, batch.digest, batch.created], conn);
+    const batchId = BigInt(String(r.insertId));
+    const fixed = `${batchId},${accountId},${batch.chain}`;
+    for (let k = 0; k < batch.count; k += INSERT_SLICE_ROWS) {
+      const n = Math.min(INSERT_SLICE_ROWS, batch.count - k);
+      const values = new Array<string>(n);
+      for (let j = 0; j < n; j++) {
+        const index = batch.first + k + j;
+        values[j] = `(${mysql.escape(batch.addresses[k + j])},${fixed},${index},${slotOf(batch.chain, index) ?? 'NULL'})`;
+      }
+      await this.q(`INSERT INTO addresses (address, batch_id, account_id, chain, idx, slot) VALUES ${values.join(',')}`, [], conn);
+      opts.onProgress?.(k + n, batch.count);
+    }
+    return { kind: 'loaded', batchId, inserted: batch.count };
+  }
+
+  private async claimedByRef(ref: string, user: string): Promise<ClaimedAddress | undefined> {
+    const [prior] = await this.q<Row[]>('SELECT address, idx, user_id, assigned_at FROM addresses WHERE ref = ?', [ref]);
+    if (!prior) return undefined;
+    if (String(prior.user_id) !== user) throw refOfOtherUser(ref, String(prior.user_id), user);
+    return { address: String(prior.address), index: Number(prior.idx), user, ref, assignedAt: prior.assigned_at as Date, reused: true };
+  }
+
+  /**
+   * One autocommit UPDATE takes the first available address of a slot (the
+   * slots rotate, so concurrent claimers rarely meet on one row); an empty
+   * slot falls back to any slot; the row is read back by the id the UPDATE
+   * left in LAST_INSERT_ID. Deadlocks and lock wait timeouts are retried.
+   */
+  async claim(user: string, ref?: string): Promise<ClaimedAddress> {
+    checkClaimInput(user, ref);
+    await this.ensureCurrent();
+    if (ref !== undefined) {
+      const prior = await this.claimedByRef(ref, user);
+      if (prior) return prior;
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        let r = await this.q<ResultSetHeader>(CLAIM_IN_SLOT_SQL, [user, ref ?? null, this.nextSlot()]);
+        if (r.affectedRows === 0) r = await this.q<ResultSetHeader>(CLAIM_ANY_SLOT_SQL, [user, ref ?? null]);
+        if (r.affectedRows === 0) throw poolEmpty(this.label);
+        const [row] = await this.q<Row[]>('SELECT address, idx, assigned_at FROM addresses WHERE id = ?', [String(r.insertId)]);
+        if (!row) throw new CodedError('INTERNAL', `claimed address id ${r.insertId} not found`);
+        return { address: String(row.address), index: Number(row.idx), user, ref, assignedAt: row.assigned_at as Date, reused: false };
+      } catch (e) {
+        if (errno(e) === 1062 && ref !== undefined) {
+          // Another request with the same ref won the race: return its address.
+          const prior = await this.claimedByRef(ref, user);
+          if (prior) return prior;
+        }
+        if (LOCK_ERRORS.has(errno(e) ?? 0) && attempt < MAX_LOCK_RETRIES) {
+          await sleep(Math.random() * 5 * (attempt + 1));
+          continue;
+        }
+        if (LOCK_ERRORS.has(errno(e) ?? 0)) {
+          throw new CodedError('UNAVAILABLE', `claim gave up after ${MAX_LOCK_RETRIES + 1} deadlocks or lock timeouts on ${this.label}`, { cause: e, hint: 'the database is overloaded; retry' });
+        }
+        throw e;
+      }
+    }
+  }
+
+  async countAvailable(): Promise<number> {
+    await this.ensureCurrent();
+    const [row] = await this.q<Row[]>("SELECT COUNT(*) AS n FROM addresses WHERE status = 'available' AND slot IS NOT NULL");
+    return Number(row?.n ?? 0);
+  }
+
+  /** Highest receive index in a status: one index dive per slot (loose index scan). */
+  private async maxIndex(statuses: string[]): Promise<number | undefined> {
+    const rows = await this.q<Row[]>('SELECT status, slot, MAX(idx) AS n FROM addresses WHERE status IN (?) AND slot IS NOT NULL GROUP BY status, slot', [statuses]);
+    return rows.length === 0 ? undefined : Math.max(...rows.map((r) => Number(r.n)));
+  }
+
+  async status(): Promise<PoolStatus> {
+    await this.ensureCurrent();
+    const accounts = await this.storedAccounts();
+    const primary = accounts[0];
+    const totals = { available: 0, assigned: 0, used: 0 };
+    for (const r of await this.q<Row[]>('SELECT status, COUNT(*) AS n FROM addresses WHERE slot IS NOT NULL GROUP BY status')) {
+      totals[String(r.status) as keyof typeof totals] = Number(r.n);
+    }
+    const perBatch = new Map<string, Record<string, number>>();
+    for (const r of await this.q<Row[]>('SELECT batch_id, status, COUNT(*) AS n FROM addresses GROUP BY batch_id, status')) {
+      const m = perBatch.get(String(r.batch_id)) ?? {};
+      m[String(r.status)] = Number(r.n);
+      perBatch.set(String(r.batch_id), m);
+    }
+    const batches: BatchStatus[] = (await this.q<Row[]>('SELECT id, chain, first_index, count, digest, loaded_at FROM address_batches ORDER BY id')).map((b) => {
+      const c = perBatch.get(String(b.id)) ?? {};
+      return {
+        id: BigInt(String(b.id)), chain: Number(b.chain) as 0 | 1, first: Number(b.first_index), count: Number(b.count), digest: String(b.digest),
+        loadedAt: b.loaded_at as Date, available: c.available ?? 0, assigned: c.assigned ?? 0, used: c.used ?? 0,
+      };
+    });
+    let nextIndex = 0;
+    if (primary) {
+      const [row] = await this.q<Row[]>('SELECT MAX(first_index + count) AS n FROM address_batches WHERE account_id = ? AND chain = 0', [String(primary.id)]);
+      nextIndex = row?.n === null || row?.n === undefined ? 0 : Number(row.n);
+    }
+    return {
+      account: primary ? { keyId: primary.keyId, descriptor: primary.descriptor, network: primary.network } : undefined,
+      ...totals,
+      batches,
+      nextIndex,
+      highestAssignedIndex: await this.maxIndex(['assigned', 'used']),
+      highestUsedIndex: await this.maxIndex(['used']),
+    };
+  }
+
+  async dumpDigest(): Promise<string> {
+    await this.ensureCurrent();
+    const h = createHash('sha256');
+    const line = (r: Row) => h.update(`${JSON.stringify(Object.values(r).map((v) => (v instanceof Date ? v.toISOString() : String(v))))}\n`);
+    (await this.q<Row[]>('SELECT id, account_id, chain, first_index, count, digest FROM address_batches ORDER BY id')).forEach(line);
+    for (let after = '0'; ;) {
+      const rows = await this.q<Row[]>('SELECT id, address, batch_id, account_id, chain, idx, slot, status, user_id, ref, assigned_at FROM addresses WHERE id > ? ORDER BY id LIMIT 50000', [after]);
+      if (rows.length === 0) break;
+      rows.forEach(line);
+      after = String(rows[rows.length - 1]!.id);
+    }
+    return h.digest('hex');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
