@@ -104,4 +104,36 @@ describe.skipIf(!hasTmux)('coldpool-offline init in a terminal', () => {
     // The words were shown once: cleared from the screen and the scrollback after "press Enter".
     expect(history).not.toMatch(/ 1\. [a-z]+ +2\. /);
   });
+
+  it('restores with the mnemonic typed without echo and a BIP39 passphrase asked twice', async () => {
+    const mnemonic = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+    const passphrase = 'tty-passphrase-2718';
+    const keystore = join(dir, 'restored.keystore');
+    const outFile = join(dir, 'out.json');
+    const rcFile = join(dir, 'rc');
+    const script = `cd '${ROOT}' && node bin/coldpool-offline.js restore --keystore '${keystore}' --network mainnet --json > '${outFile}'; echo $? > '${rcFile}'; sleep 30`;
+    tmux('new-session', '-d', '-s', 'ceremony', '-x', '160', '-y', '50', 'sh', '-c', script);
+
+    await waitFor(/mnemonic \(words separated by spaces; not shown as you type\):$/m);
+    type(mnemonic.toUpperCase());
+    await waitFor(/mnemonic accepted \(12 words, checksum ok\)/);
+    await waitFor(/new keystore password:$/m);
+    type(PASSWORD);
+    await waitFor(/repeat the password:$/m);
+    type(PASSWORD);
+    await waitFor(/add a BIP39 passphrase\? \[y\/N\]$/m);
+    type('y');
+    await waitFor(/BIP39 passphrase:$/m);
+    type(passphrase);
+    await waitFor(/repeat the passphrase:$/m);
+    type(passphrase);
+    await waitFor(/keystore written/);
+    for (let i = 0; i < 100 && !existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(rcFile, 'utf8').trim()).toBe('0');
+    const result = JSON.parse(readFileSync(outFile, 'utf8')) as { fingerprint: string };
+    expect(result.fingerprint).toMatch(/^[0-9a-f]{8}$/);
+    expect(result.fingerprint).not.toBe('73c5da0a'); // the passphrase made it another wallet
+    const history = pane(true);
+    for (const secret of [PASSWORD, passphrase, 'ABANDON ABANDON', 'abandon abandon']) expect(history).not.toContain(secret);
+  });
 });
