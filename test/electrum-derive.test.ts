@@ -7,43 +7,14 @@
  * (see SOURCE.md). Live, when Debian's python3-electrum is importable by
  * /usr/bin/python3: Electrum is run again and must give the recording.
  */
-import { BIP32Factory } from 'bip32';
-import * as bip39 from 'bip39';
-import bs58check from 'bs58check';
-import * as ecc from 'tiny-secp256k1';
 import { describe, expect, it } from 'vitest';
 import { chainNode, deriveAddresses } from '../src/core/derive.js';
-import { formatAccountDescriptor, parseAccountDescriptor } from '../src/core/descriptor.js';
-import { NETWORKS, toBitcoinjs, type NetworkName } from '../src/core/network.js';
+import { parseAccountDescriptor } from '../src/core/descriptor.js';
+import { NETWORKS, type NetworkName } from '../src/core/network.js';
+import { testAccount } from './support/accounts.js';
 import { electrumAddresses, electrumUnavailable, recordedElectrum } from './support/electrum.js';
 
-const bip32 = BIP32Factory(ecc);
-
-/** The accounts of SOURCE.md, derived here from their mnemonics. */
-const MNEMONIC: Record<'mainnet' | 'testnet' | 'regtest', string> = {
-  mainnet: 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about',
-  testnet: 'legal winner thank year wave sausage worth useful legal winner thank yellow',
-  regtest: 'legal winner thank year wave sausage worth useful legal winner thank yellow',
-};
-
-const accounts = new Map<string, { slip132: string; descriptor: string }>();
-
-function account(net: 'mainnet' | 'testnet' | 'regtest'): { slip132: string; descriptor: string } {
-  const known = accounts.get(net);
-  if (known) return known;
-  const network = NETWORKS[net];
-  const root = bip32.fromSeed(bip39.mnemonicToSeedSync(MNEMONIC[net]), toBitcoinjs(network));
-  const node = root.derivePath(`m/84'/${network.coinType}'/0'`).neutered();
-  const raw = Buffer.from(bs58check.decode(node.toBase58()));
-  raw.writeUInt32BE(network.slip132.public, 0);
-  const parsed = parseAccountDescriptor(node.toBase58(), network);
-  const descriptor = formatAccountDescriptor({
-    ...parsed, origin: { fingerprint: Buffer.from(root.fingerprint).toString('hex'), path: [0x80000054, 0x80000000 + network.coinType, 0x80000000] },
-  });
-  const result = { slip132: bs58check.encode(raw), descriptor };
-  accounts.set(net, result);
-  return result;
-}
+const account = testAccount;
 
 const NETS = ['mainnet', 'testnet', 'regtest'] as const;
 const cases = NETS.flatMap((net) => recordedElectrum(net).map((r) => ({ net, from: r.from, count: r.count, recorded: r })));
