@@ -7,7 +7,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readVector } from './vectors.js';
 
-export const SYSTEM_PYTHON = '/usr/bin/python3';
+/** Debian's system python, where python3-electrum lives; COLDPOOL_ELECTRUM_PYTHON overrides it. */
+export const SYSTEM_PYTHON = process.env.COLDPOOL_ELECTRUM_PYTHON ?? '/usr/bin/python3';
 export const ELECTRUM_SCRIPT = fileURLToPath(new URL('../electrum/derive_addresses.py', import.meta.url));
 
 export interface ElectrumRange {
