@@ -146,6 +146,19 @@ describe('coldpool-offline init (stdin not a terminal)', () => {
     expect(existsSync(keystore)).toBe(false);
   });
 
+  it('refuses a too-short password file and a missing directory before showing any seed', async () => {
+    const shortPw = join(dir, 'short.txt');
+    writeFileSync(shortPw, 'seven77\n');
+    const short = await offline(['init', '--keystore', join(dir, 'k'), '--network', 'regtest', '--password-file', shortPw]);
+    expect(short.code).toBe(2);
+    expect(expectOneErrorLine(short)).toContain('"--password-file" password expected at least 8 characters, got 7');
+    const noDir = await offline(['init', '--keystore', join(dir, 'missing', 'k'), '--network', 'regtest', '--password-file', pwFile]);
+    expect(noDir.code).toBe(2);
+    expect(expectOneErrorLine(noDir)).toContain('cannot be written: ENOENT');
+    for (const run of [short, noDir]) expect(run.stderr).not.toMatch(/^\s*1\. /m);
+    expect(readdirSync(dir).sort()).toEqual(['pw.txt', 'short.txt']);
+  });
+
   it('refuses an unknown network as a usage error', async () => {
     const run = await offline(['init', '--keystore', join(dir, 'k'), '--network', 'litecoin', '--password-file', pwFile]);
     expect(run.code).toBe(2);

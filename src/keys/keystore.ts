@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CodedError, isCoded } from '../core/errors.js';
 import { NETWORK_NAMES, NETWORKS, type Network, type NetworkName } from '../core/network.js';
@@ -184,6 +184,24 @@ export function assertKeystoreAbsent(path: string): void {
     else throw ioError(path, e);
   }
   if (exists) throw existsError(path);
+}
+
+/**
+ * Everything that can be checked before a ceremony starts, so an operator
+ * never writes down a seed that then cannot be stored: the target does not
+ * exist, and its directory exists and is writable.
+ */
+export function assertKeystoreCreatable(path: string): void {
+  assertKeystoreAbsent(path);
+  const dir = dirname(path);
+  try {
+    if (!statSync(dir).isDirectory()) throw new CodedError('USAGE', `"--keystore" directory ${JSON.stringify(dir)} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    if (e instanceof CodedError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new CodedError('USAGE', `"--keystore" directory ${JSON.stringify(dir)} cannot be written: ${code}`, { cause: e });
+  }
 }
 
 /** The canonical text of a keystore file. */

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { parseNetwork } from '../../core/network.js';
-import { assertKeystoreAbsent, DEFAULT_SCRYPT } from '../../keys/keystore.js';
+import { assertKeystoreCreatable, DEFAULT_SCRYPT } from '../../keys/keystore.js';
 import { generateMnemonic, mnemonicWords, normalizeMnemonic } from '../../keys/seed.js';
 import type { Output } from '../output.js';
 import { accountReport, printAccountReport } from './account-report.js';
@@ -63,7 +63,7 @@ Examples:
 
 async function runInit(opts: InitOptions, out: Output): Promise<void> {
   const network = parseNetwork(opts.network);
-  assertKeystoreAbsent(opts.keystore);
+  assertKeystoreCreatable(opts.keystore);
   assertPasswordSource(opts);
   const password = await newPassword(opts, out);
   const passphrase = await bip39Passphrase(opts, out);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseNetwork } from '../../core/network.js';
-import { assertKeystoreAbsent } from '../../keys/keystore.js';
+import { assertKeystoreCreatable } from '../../keys/keystore.js';
 import { validateMnemonic } from '../../keys/seed.js';
 import type { Output } from '../output.js';
 import { accountReport, printAccountReport } from './account-report.js';
@@ -52,14 +52,16 @@ Examples:
 
 async function runRestore(opts: RestoreOptions, out: Output): Promise<void> {
   const network = parseNetwork(opts.network);
-  assertKeystoreAbsent(opts.keystore);
+  assertKeystoreCreatable(opts.keystore);
   assertPasswordSource(opts);
+  // A password file is checked (length) before the mnemonic is read; on a terminal it is asked after, so a typo in the mnemonic costs no retyping.
+  const filePassword = opts.passwordFile !== undefined ? await newPassword(opts, out) : undefined;
   const typed = stdinIsTerminal()
     ? await readTerminalLine('mnemonic (words separated by spaces; not shown as you type): ', { echo: false })
     : (await readStdinLine()) ?? '';
   const mnemonic = validateMnemonic(typed);
   out.say(`mnemonic accepted (${mnemonic.split(' ').length} words, checksum ok)`);
-  const password = await newPassword(opts, out);
+  const password = filePassword ?? (await newPassword(opts, out));
   const passphrase = await bip39Passphrase(opts, out);
   out.say('encrypting (scrypt N=2^17, takes a moment)...');
   const account = await sealSeed(opts.keystore, network, { mnemonic, passphrase }, password);
