@@ -1,17 +1,24 @@
 import { Command } from 'commander';
 import { runProgram } from '../run.js';
 import { processOutput, type Output } from '../output.js';
+import { registerDbMigrate } from './db-migrate.js';
+import { addGlobalDbOption } from './db-option.js';
+import { registerPoolClaim } from './pool-claim.js';
+import { registerPoolStatus } from './pool-status.js';
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
  * public keys only; src/keys is never imported from here (test/import-graph).
  */
 export function buildOnlineProgram(out: Output = processOutput): Command {
-  void out;
   const program = new Command('coldpool')
     .description('The online half of coldpool: address pool, low-water watcher, withdrawal review, payouts.\nHolds no private key. Database: --db URL or COLDPOOL_DB (sqlite:PATH, default sqlite:./coldpool.db, or mysql://user:pass@host:port/db).')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
+  addGlobalDbOption(program);
+  registerDbMigrate(program, out);
+  registerPoolStatus(program, out);
+  registerPoolClaim(program, out);
   return program;
 }
 

@@ -1,0 +1,44 @@
+/**
+ * What an operator restoring the cold account needs to know so no deposit
+ * stays invisible: wallets stop scanning after `gap limit` unused addresses
+ * in a row (Electrum and Sparrow default 20; Bitcoin Core imports a fixed
+ * descriptor range). Handed-out addresses nobody paid yet widen that gap.
+ */
+export interface RecoveryAdvice {
+  /** Electrum / Sparrow gap limit that reaches every handed-out address past the last funded one. */
+  readonly gapLimit: number;
+  /** Bitcoin Core `importdescriptors` range end (inclusive) covering every handed-out index with room. */
+  readonly coreRangeEnd: number;
+  /** One sentence for the operator. */
+  readonly advice: string;
+}
+
+/** Wallet default gap limit (BIP44, Electrum, Sparrow). */
+export const DEFAULT_GAP_LIMIT = 20;
+/** Room left past the highest handed-out index for the Core range. */
+export const CORE_RANGE_MARGIN = 1000;
+
+/**
+ * @example
+ * recoveryAdvice(4999, 4100) // { gapLimit: 919, coreRangeEnd: 5999, advice: '…' }
+ */
+export function recoveryAdvice(highestAssigned: number | undefined, highestUsed: number | undefined): RecoveryAdvice {
+  if (highestAssigned === undefined) {
+    return {
+      gapLimit: DEFAULT_GAP_LIMIT,
+      coreRangeEnd: CORE_RANGE_MARGIN - 1,
+      advice: 'No address handed out yet: a wallet restored with the default gap limit of 20 sees everything.',
+    };
+  }
+  const gapLimit = Math.max(DEFAULT_GAP_LIMIT, highestAssigned - (highestUsed ?? -1) + DEFAULT_GAP_LIMIT);
+  const coreRangeEnd = highestAssigned + CORE_RANGE_MARGIN;
+  const funded = highestUsed === undefined ? 'none funded yet' : `the highest funded is ${highestUsed}`;
+  return {
+    gapLimit,
+    coreRangeEnd,
+    advice:
+      `Receive addresses up to index ${highestAssigned} were handed out (${funded}): when restoring this account, ` +
+      `set the gap limit to at least ${gapLimit} in Electrum or Sparrow, or import the descriptor with "range": [0, ${coreRangeEnd}] in Bitcoin Core, ` +
+      'and raise it further if many handed-out addresses below the highest funded one were never paid.',
+  };
+}
