@@ -1,0 +1,23 @@
+// Child process of test/claim-concurrency.test.ts: opens the SQLite pool file
+// given as argv[2] through the built store and claims until the pool is empty
+// (or argv[3] claims), printing one JSON line per claim and a final summary.
+import { SqliteStore } from '../../dist/store/sqlite-store.js';
+
+const [path, maxText, worker] = process.argv.slice(2);
+const store = new SqliteStore(path);
+const max = Number(maxText);
+const claimed = [];
+let empty = false;
+for (let i = 0; i < max; i++) {
+  try {
+    const c = await store.claim(`w${worker}-${i}`, i % 10 === 0 ? `ref-${worker}-${i}` : undefined);
+    claimed.push(c.address);
+  } catch (e) {
+    if (e.code === 'POOL_EMPTY') { empty = true; break; }
+    process.stdout.write(`${JSON.stringify({ error: String(e), code: e.code })}\n`);
+    process.exitCode = 1;
+    break;
+  }
+}
+await store.close();
+process.stdout.write(`${JSON.stringify({ claimed, empty })}\n`);
