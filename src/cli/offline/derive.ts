@@ -32,11 +32,11 @@ export function registerDerive(program: Command, out: Output): void {
     .command('derive')
     .summary('write a batch file of receive addresses for the web host')
     .description(
-      'Derive receive addresses …/0/i of the BIP84 account for i in [FROM, FROM+COUNT) and write them as a\n' +
-        'batch file for `coldpool pool load`: CSV rows "index,address" with "#" metadata lines (format,\n' +
-        'network, account descriptor, chain, first index, count, creation time) and a last line\n' +
+      'Derive receive addresses …/0/i of the BIP84 account for i in [FROM, FROM+COUNT) and write them as a ' +
+        'batch file for `coldpool pool load`: CSV rows "index,address" with "#" metadata lines (format, ' +
+        'network, account descriptor, chain, first index, count, creation time) and a last line ' +
         '"# sha256: <hex>" over everything before it. The file appears whole or not at all.\n\n' +
-        'The account comes from the keystore (needs its password) or from a public descriptor / xpub\n' +
+        'The account comes from the keystore (needs its password) or from a public descriptor / xpub ' +
         '(no secret needed, so this also runs on the operator box).',
     )
     .option('--keystore <file>', 'keystore written by `init` or `restore`')
