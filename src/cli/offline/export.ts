@@ -18,9 +18,7 @@ export function registerExport(program: Command, out: Output): void {
   program
     .command('export')
     .summary('print the account: descriptors, xpub, zpub, fingerprint, path')
-    .description('Unlock the keystore and print the public BIP84 account: network (from the keystore), master\n'
-      + 'fingerprint, account path, xpub/tpub, SLIP-132 zpub/vpub (for Electrum), and the receive (/0/*),\n'
-      + 'change (/1/*) and multipath (/<0;1>/*) output descriptors, each with its BIP380 checksum.')
+    .description('Unlock the keystore and print the public BIP84 account: network (from the keystore), master fingerprint, account path, xpub/tpub, SLIP-132 zpub/vpub (for Electrum), and the receive (/0/*), change (/1/*) and multipath (/<0;1>/*) output descriptors, each with its BIP380 checksum.')
     .requiredOption('--keystore <file>', 'keystore file to read')
     .option('--password-file <file>', 'keystore password from the first line of this file (default: asked on the terminal)')
     .option('--json', 'print JSON: {network, fingerprint, path, xpub, zpub, descriptor, receive_descriptor, change_descriptor}')

@@ -30,9 +30,7 @@ export function registerInit(program: Command, out: Output): void {
   program
     .command('init')
     .summary('create a new seed, show it once, check the backup, store it encrypted')
-    .description('Create a new 24-word BIP39 seed (256 bits from the OS random source), show it once on the terminal,\n'
-      + `ask back ${BACKUP_CHECK_WORDS} words at random positions, then write it to a new encrypted keystore\n`
-      + `(scrypt N=2^17 r=8 p=1, AES-256-GCM, mode 0600). A wrong answer writes nothing.`)
+    .description(`Create a new 24-word BIP39 seed (256 bits from the OS random source), show it once on the terminal, ask back ${BACKUP_CHECK_WORDS} words at random positions, then write it to a new encrypted keystore (scrypt N=2^17 r=8 p=1, AES-256-GCM, mode 0600). A wrong answer writes nothing.`)
     .requiredOption('--keystore <file>', 'keystore file to create; an existing file is never overwritten')
     .requiredOption('--network <name>', 'mainnet | testnet | signet | regtest (no default: always explicit)')
     .option('--password-file <file>', `keystore password from the first line of this file (default: asked twice on the terminal, at least ${MIN_PASSWORD_LENGTH} characters)`)

@@ -26,8 +26,7 @@ export function registerRestore(program: Command, out: Output): void {
   program
     .command('restore')
     .summary('store an existing BIP39 mnemonic in a new encrypted keystore')
-    .description('Read a BIP39 mnemonic (12/15/18/21/24 English words), check it, and write it to a new encrypted\n'
-      + 'keystore (scrypt N=2^17 r=8 p=1, AES-256-GCM, mode 0600). An existing file is never overwritten.')
+    .description('Read a BIP39 mnemonic (12/15/18/21/24 English words), check it, and write it to a new encrypted keystore (scrypt N=2^17 r=8 p=1, AES-256-GCM, mode 0600). An existing file is never overwritten.')
     .requiredOption('--keystore <file>', 'keystore file to create; an existing file is never overwritten')
     .requiredOption('--network <name>', 'mainnet | testnet | signet | regtest (no default: always explicit)')
     .option('--password-file <file>', `keystore password from the first line of this file (default: asked twice on the terminal, at least ${MIN_PASSWORD_LENGTH} characters)`)
