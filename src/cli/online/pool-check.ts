@@ -1,0 +1,130 @@
+import type { Command } from 'commander';
+import { CodedError } from '../../core/errors.js';
+import {
+  forecast, formatDaysLeft, formatRate, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, type Forecast,
+} from '../../core/low-water.js';
+import type { AlertLevel } from '../../core/watcher-ports.js';
+import { resolveDbUrl } from '../../store/db-url.js';
+import { openStore } from '../../store/open-store.js';
+import { openWatcherStateStore } from '../../store/open-watcher-store.js';
+import { ExitCode } from '../exit-codes.js';
+import { toJson, type Output } from '../output.js';
+import { loadWatchConfig, type WatchConfig } from './watch-config.js';
+
+interface PoolCheckOptions {
+  db?: string;
+  threshold?: string;
+  warn?: string;
+  keystore?: string;
+  config?: string;
+  json?: boolean;
+}
+
+/** The `pool` group, whichever pool command registers it first. */
+function poolGroup(program: Command): Command {
+  return program.commands.find((c) => c.name() === 'pool') ?? program.command('pool').summary('the deposit address pool: load, status, claim, check');
+}
+
+export interface PoolCheckResult {
+  readonly level: AlertLevel;
+  readonly forecast: Forecast;
+  readonly db: string;
+}
+
+/** Read the pool once: available count, claim rate, next index. */
+export async function checkPool(url: string, now: Date = new Date()): Promise<{ db: string; forecast: Forecast }> {
+  const store = openStore(url);
+  const state = openWatcherStateStore(url);
+  try {
+    const available = await store.countAvailable();
+    const gauge = await state.gauge(rateWindowStart(now));
+    return { db: store.label, forecast: forecast(available, gauge, now) };
+  } finally {
+    await state.close();
+    await store.close();
+  }
+}
+
+function report(config: WatchConfig, level: AlertLevel, db: string, f: Forecast): { json: Record<string, unknown>; text: string } {
+  const command = nextDeriveCommand(f.nextIndex, { keystore: config.keystore, count: config.batchCount });
+  const json = {
+    status: level,
+    available: f.available,
+    threshold: config.threshold,
+    warning: config.warning,
+    claims_per_day: round1(f.claimsPerDay),
+    window_days: round1(f.windowDays),
+    days_left: round1(f.daysLeft),
+    next_index: f.nextIndex,
+    next_command: command,
+    load_command: nextLoadCommand(f.nextIndex),
+    db,
+  };
+  const limits = `threshold ${config.threshold}${config.warning !== undefined ? `, warning ${config.warning}` : ''}`;
+  const rows: [string, string][] = [
+    ['status', `${level.toUpperCase()}`],
+    ['available', `${f.available} receive addresses (${limits})`],
+    ['claims/day', `${formatRate(f.claimsPerDay)} (last ${round1(f.windowDays)} days)`],
+    ['days left', formatDaysLeft(f.daysLeft)],
+    ['next batch', `${command}   (on the signer)`],
+    ['then', `${nextLoadCommand(f.nextIndex)}   (here)`],
+  ];
+  const text = rows.map(([k, v]) => `${k.padEnd(11)} ${v}`).join('\n');
+  return { json, text };
+}
+
+/**
+ * `coldpool pool check [--threshold N] [--warn N] [--json]`: one check for
+ * system cron and monitoring. Exit 0 at or above the threshold (also at the
+ * warning level), 6 below it, 5 when the database cannot be reached.
+ */
+export function registerPoolCheck(program: Command, out: Output): void {
+  poolGroup(program)
+    .command('check')
+    .summary('one low-water check for cron and monitoring: exit 6 when fewer addresses than the threshold remain')
+    .description(
+      'Count the available receive addresses and compare them with the threshold (default 1000).\n' +
+        'Prints how many remain, the claims per day over the last 7 days (from assigned_at; over the\n' +
+        'pool\'s age when it is younger), the days left at that rate, and the exact command that derives\n' +
+        'the next batch on the signer. Threshold, warning and keystore path also come from the watcher\'s\n' +
+        'config file (see `coldpool watch --help`) or COLDPOOL_WATCH_THRESHOLD / COLDPOOL_WATCH_WARNING /\n' +
+        'COLDPOOL_KEYSTORE; flags win.\n\n' +
+        'Exit codes: 0 at or above the threshold (a warning level still exits 0, and says WARNING),\n' +
+        '            6 below the threshold, 5 database unreachable, 4 schema not migrated, 2/3 bad flag/config.',
+    )
+    .option('--db <url>', 'database: sqlite:PATH or mysql://user:pass@host:port/db (default: COLDPOOL_DB, then sqlite:./coldpool.db)')
+    .option('--threshold <n>', 'low-water mark: fewer available addresses than this exits 6 (default 1000)')
+    .option('--warn <n>', 'earlier warning level, above the threshold (reported, exit 0)')
+    .option('--keystore <path>', 'keystore path on the signer, for the suggested derive command (default cold.keystore)')
+    .option('--config <file>', 'config file (default $XDG_CONFIG_HOME/coldpool/config.json)')
+    .option('--json', 'print the result as JSON on stdout (errors as JSON on stderr)', false)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ coldpool pool check\n' +
+        '  $ coldpool pool check --threshold 2000 --warn 5000 --json\n' +
+        '  # crontab: every hour, mail the output when low (cron mails what a job prints)\n' +
+        '  0 * * * * coldpool pool check --db sqlite:/var/lib/coldpool/pool.db >/dev/null || coldpool pool check --db sqlite:/var/lib/coldpool/pool.db\n\n' +
+        'JSON output: {"status":"ok|warning|critical","available","threshold","warning","claims_per_day",\n' +
+        '              "window_days","days_left","next_index","next_command","load_command","db"}\n' +
+        '(days_left is absent when nothing was claimed in the window)\n',
+    )
+    .action(async (opts: PoolCheckOptions, cmd: Command) => {
+      const config = loadWatchConfig(
+        { config: opts.config, threshold: opts.threshold, warning: opts.warn, keystore: opts.keystore },
+        process.env,
+        { withChannels: false },
+      );
+      const url = resolveDbUrl((cmd.optsWithGlobals().db as string | undefined) ?? config.db);
+      const { db, forecast: f } = await checkPool(url);
+      const level = levelOf(f.available, config);
+      const { json, text } = report(config, level, db, f);
+      out.data(opts.json ? toJson(json) : text);
+      if (level === 'critical') {
+        throw new CodedError('POOL_LOW', `${f.available} receive addresses left, below the threshold ${config.threshold}`, {
+          hint: `derive the next batch on the signer: ${json.next_command}`,
+          context: { available: f.available, threshold: config.threshold, exitCode: ExitCode.POOL_LOW },
+        });
+      }
+    });
+}

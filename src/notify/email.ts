@@ -1,0 +1,76 @@
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import { CodedError } from '../core/errors.js';
+import type { Alert, Notifier } from '../core/watcher-ports.js';
+
+export interface EmailChannelConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Implicit TLS from the first byte (port 465). Otherwise STARTTLS when the server offers it. */
+  readonly secure: boolean;
+  /** Refuse to send unless STARTTLS succeeds. */
+  readonly requireTls: boolean;
+  readonly user: string | undefined;
+  /** Read from the config file or a `passwordFile`, never from a flag. */
+  readonly password: string | undefined;
+  readonly from: string;
+  readonly to: readonly string[];
+  /** Connection, greeting and socket timeout. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Alerts by mail through an SMTP relay (nodemailer). `verify()` at startup
+ * connects and authenticates, so a wrong host or password is a startup error,
+ * not a silent failure at the first alert.
+ */
+export class EmailNotifier implements Notifier {
+  readonly channel = 'email';
+  private readonly transport: Transporter;
+
+  constructor(private readonly config: EmailChannelConfig) {
+    this.transport = nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      secure: config.secure,
+      requireTLS: config.requireTls,
+      ...(config.user !== undefined ? { auth: { user: config.user, pass: config.password ?? '' } } : {}),
+      connectionTimeout: config.timeoutMs,
+      greetingTimeout: config.timeoutMs,
+      socketTimeout: config.timeoutMs,
+    });
+  }
+
+  private get where(): string {
+    return `smtp://${this.config.host}:${this.config.port}`;
+  }
+
+  async verify(): Promise<void> {
+    try {
+      await this.transport.verify();
+    } catch (e) {
+      throw new CodedError('UNAVAILABLE', `email channel: cannot reach the SMTP server ${this.where}: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'check channels.email host, port, secure/requireTls, user and password in the config file',
+      });
+    }
+  }
+
+  async send(alert: Alert): Promise<void> {
+    try {
+      await this.transport.sendMail({
+        from: this.config.from,
+        to: [...this.config.to],
+        subject: alert.title,
+        text: alert.text,
+        headers: { 'X-Coldpool-Alert': alert.kind, 'X-Coldpool-Level': alert.level },
+      });
+    } catch (e) {
+      throw new CodedError('UNAVAILABLE', `email to ${this.config.to.join(', ')} through ${this.where} failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,103 @@
+import mysql from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { CodedError } from '../core/errors.js';
+import type { AlertLevel, PoolGauge, WatcherState, WatcherStateStore } from '../core/watcher-ports.js';
+import type { DbTarget } from './db-url.js';
+import { MYSQL_CHARSET, MYSQL_COLLATION } from './mysql-store.js';
+
+type Row = RowDataPacket & Record<string, unknown>;
+
+/** Driver codes that mean "the database cannot be reached or entered". */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
+  'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
+]);
+
+/**
+ * The watcher's table (sql/mysql/002_watcher.sql) and the pool gauge on
+ * MySQL / MariaDB, through a small pool of its own (two connections), with
+ * the schema's collation and UTC pinned like the PoolStore's. Connects lazily:
+ * an unreachable server is UNAVAILABLE on each call, never at construction.
+ */
+export class MysqlWatcherStateStore implements WatcherStateStore {
+  readonly label: string;
+  private readonly pool: Pool;
+
+  constructor(target: Extract<DbTarget, { dialect: 'mysql' }>) {
+    this.label = target.label;
+    this.pool = mysql.createPool({
+      host: target.host,
+      port: target.port,
+      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectionLimit: 2,
+      charset: MYSQL_COLLATION.toUpperCase(),
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      timezone: 'Z',
+      connectTimeout: 10_000,
+    });
+    this.pool.pool.on('connection', (conn) => {
+      conn.query(`SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00'`, () => {});
+    });
+  }
+
+  private async q<T = Row[]>(sql: string, params: unknown[] = []): Promise<T> {
+    try {
+      const [result] = await this.pool.query(sql, params);
+      return result as T;
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      if (UNREACHABLE.has(code)) {
+        throw new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}`, { cause: e, context: { db: this.label } });
+      }
+      if (code === 'ER_NO_SUCH_TABLE') {
+        throw new CodedError('STATE_CONFLICT', `the database ${this.label} has no watcher_state table`, { cause: e, hint: 'run `coldpool db migrate` first' });
+      }
+      throw e;
+    }
+  }
+
+  async load(subject: string): Promise<WatcherState | undefined> {
+    const [row] = await this.q('SELECT level, last_alert_at, last_count, checked_at, revision FROM watcher_state WHERE subject = ?', [subject]);
+    if (!row) return undefined;
+    return {
+      level: String(row.level) as AlertLevel,
+      lastAlertAt: row.last_alert_at === null ? undefined : (row.last_alert_at as Date),
+      lastCount: Number(row.last_count),
+      checkedAt: row.checked_at as Date,
+      revision: Number(row.revision),
+    };
+  }
+
+  async save(subject: string, next: Omit<WatcherState, 'revision'>, expectedRevision: number): Promise<boolean> {
+    const values = [next.level, next.lastAlertAt ?? null, next.lastCount, next.checkedAt];
+    const result =
+      expectedRevision === 0
+        ? await this.q<ResultSetHeader>('INSERT IGNORE INTO watcher_state (subject, level, last_alert_at, last_count, checked_at, revision) VALUES (?, ?, ?, ?, ?, 1)', [subject, ...values])
+        : await this.q<ResultSetHeader>(
+            'UPDATE watcher_state SET level = ?, last_alert_at = ?, last_count = ?, checked_at = ?, revision = revision + 1 WHERE subject = ? AND revision = ?',
+            [...values, subject, expectedRevision],
+          );
+    return result.affectedRows === 1;
+  }
+
+  async gauge(since: Date): Promise<PoolGauge> {
+    const [claimed] = await this.q('SELECT COUNT(*) AS n FROM addresses WHERE assigned_at >= ? AND slot IS NOT NULL', [since]);
+    const [batches] = await this.q(
+      'SELECT MIN(b.loaded_at) AS first_loaded, (SELECT MAX(first_index + count) FROM address_batches WHERE chain = 0 AND account_id = ' +
+        '(SELECT id FROM pool_accounts ORDER BY is_primary DESC, id LIMIT 1)) AS next_index FROM address_batches b',
+    );
+    return {
+      claimedSince: Number(claimed?.n ?? 0),
+      firstLoadedAt: batches?.first_loaded ? (batches.first_loaded as Date) : undefined,
+      nextIndex: batches?.next_index === null || batches?.next_index === undefined ? 0 : Number(batches.next_index),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}
