@@ -5,6 +5,8 @@ import { registerDbMigrate } from './db-migrate.js';
 import { addGlobalDbOption } from './db-option.js';
 import { registerPoolClaim } from './pool-claim.js';
 import { registerPoolStatus } from './pool-status.js';
+import { registerPoolCheck } from './pool-check.js';
+import { registerWatch } from './watch.js';
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
@@ -19,6 +21,8 @@ export function buildOnlineProgram(out: Output = processOutput): Command {
   registerDbMigrate(program, out);
   registerPoolStatus(program, out);
   registerPoolClaim(program, out);
+  registerPoolCheck(program, out);
+  registerWatch(program, out);
   return program;
 }
 
