@@ -125,7 +125,7 @@ describe.each(backends)('watcher on $name with real SMTP and webhook receivers',
     const first = startWatcher(url, clock);
     const r1 = await first.tick();
     expect(r1).toMatchObject({ ok: true, available: 90, level: 'critical', sent: 'low' });
-    expect(r1.delivered.sort()).toEqual(['email', 'log', 'webhook']);
+    expect([...r1.delivered].sort()).toEqual(['email', 'log', 'webhook']);
 
     expect(smtp.mails).toHaveLength(1);
     const mail = smtp.mails[0]!;
@@ -192,7 +192,7 @@ describe('watcher when things fail (SQLite unless said)', () => {
 
     const r1 = await w.tick();
     expect(r1).toMatchObject({ ok: true, sent: 'low', failed: ['email'] });
-    expect(r1.delivered.sort()).toEqual(['log', 'webhook']);
+    expect([...r1.delivered].sort()).toEqual(['log', 'webhook']);
     expect(hook.hooks.map((h) => h.body.kind)).toEqual(['low']);
     expect(w.log.find((e) => e.event === 'delivery-failed')).toMatchObject({ channel: 'email', alert: 'low', attempt: 1 });
     expect(w.watcher.pendingDeliveries).toBe(1);
