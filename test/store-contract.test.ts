@@ -103,6 +103,14 @@ describe.each([sqlite, mariadb])('PoolStore contract on $name', (backend) => {
     await again.close();
   });
 
+  it('re-runs a migration that was interrupted before it was recorded', async () => {
+    const latest = knownVersion(backend.name === 'sqlite' ? 'sqlite' : 'mysql');
+    await backend.raw(url, `DELETE FROM schema_migrations WHERE version = ${latest}`);
+    const s = openStore(url);
+    expect(await s.migrate()).toEqual({ applied: [latest], version: latest });
+    await s.close();
+  });
+
   it('refuses a database whose schema is newer than the program', async () => {
     await backend.raw(url, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (99, '099_future.sql', 'x', '2030-01-01 00:00:00')");
     const s = openStore(url);

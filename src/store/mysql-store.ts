@@ -24,6 +24,8 @@ export const MYSQL_COLLATION = 'utf8mb4_bin';
 /** Deadlock (1213) and lock wait timeout (1205) are retried this many times. */
 const MAX_LOCK_RETRIES = 8;
 const LOCK_ERRORS = new Set([1213, 1205]);
+/** Table exists (1050), duplicate column (1060), duplicate key name (1061): DDL that already ran. */
+const ALREADY_DONE_ERRORS = new Set([1050, 1060, 1061]);
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
   'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
@@ -169,7 +171,14 @@ export class MysqlStore implements PoolStore {
       // MySQL commits DDL implicitly: statements are written IF NOT EXISTS so a
       // run interrupted half-way completes on the next one.
       apply: async (m) => {
-        for (const statement of splitStatements(m.sql)) await this.q(statement, [], conn);
+        for (const statement of splitStatements(m.sql)) {
+          try {
+            await this.q(statement, [], conn);
+          } catch (e) {
+            // An interrupted earlier run of this (unrecorded) migration already did it.
+            if (!ALREADY_DONE_ERRORS.has(errno(e) ?? 0)) throw e;
+          }
+        }
         await this.q('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [m.version, m.name, m.checksum], conn);
       },
     }, this.migrations));
