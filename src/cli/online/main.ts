@@ -7,6 +7,9 @@ import { registerPoolClaim } from './pool-claim.js';
 import { registerPoolStatus } from './pool-status.js';
 import { registerPoolCheck } from './pool-check.js';
 import { registerWatch } from './watch.js';
+import { registerWithdrawals } from './withdrawals.js';
+import { registerReview } from './review.js';
+import { registerAudit } from './audit.js';
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
@@ -23,6 +26,9 @@ export function buildOnlineProgram(out: Output = processOutput): Command {
   registerPoolClaim(program, out);
   registerPoolCheck(program, out);
   registerWatch(program, out);
+  registerWithdrawals(program, out);
+  registerReview(program, out);
+  registerAudit(program, out);
   return program;
 }
 

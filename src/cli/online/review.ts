@@ -1,0 +1,162 @@
+import { confirm, input, select, Separator } from '@inquirer/prompts';
+import { Command } from 'commander';
+import { formatBtc } from '../../core/amount.js';
+import { CodedError, isCoded } from '../../core/errors.js';
+import type { WithdrawalPolicy } from '../../core/withdrawal-policy.js';
+import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/withdrawal-ports.js';
+import type { Output } from '../output.js';
+import { parseIntegerOption } from '../run.js';
+import { addOperatorOptions, resolveOperator, resolvePolicy, withStore, type OperatorOptions } from './withdrawal-context.js';
+
+type MenuChoice = { kind: 'open'; id: bigint } | { kind: 'next' | 'prev' | 'unflagged' | 'refresh' | 'quit' };
+type Decision = 'approve' | 'reject' | 'skip';
+
+/** `coldpool review`: the operator's interactive screen over the pending requests. */
+export function registerReview(program: Command, out: Output): void {
+  addOperatorOptions(program.command('review'))
+    .summary('the interactive review screen: pending requests with flags; approve, reject with a reason, skip')
+    .description(
+      'Page through the pending withdrawal requests with their risk flags and totals; open one to see the\n' +
+        'user\'s history and the destination\'s history, then approve, reject (a reason is required) or skip.\n' +
+        '"Approve all unflagged" approves only requests with no flag at all. Every decision is audited.\n' +
+        'Scripts use `coldpool withdrawals list|approve|reject` instead.',
+    )
+    .option('--page-size <n>', 'requests per page', '20')
+    .action(async (opts: OperatorOptions & { pageSize: string }) => {
+      const pageSize = parseIntegerOption('--page-size', opts.pageSize, 1, 500);
+      if (!process.stdin.isTTY || !process.stdout.isTTY) {
+        throw new CodedError('USAGE', '`coldpool review` needs a terminal', { hint: 'in scripts use `coldpool withdrawals list --json`, `approve ID…`, `reject ID --reason R`' });
+      }
+      const { policy, source } = resolvePolicy(opts.policy);
+      const operator = resolveOperator(opts.operator);
+      await withStore(opts, async (store) => {
+        try {
+          await reviewLoop(store, { operator, policy, pageSize, out, policySource: source });
+        } catch (e) {
+          if (e instanceof Error && e.name === 'ExitPromptError') throw new CodedError('CANCELLED', 'review cancelled');
+          throw e;
+        }
+      });
+    });
+}
+
+interface ReviewContext {
+  readonly operator: string;
+  readonly policy: WithdrawalPolicy;
+  readonly policySource: string;
+  readonly pageSize: number;
+  readonly out: Output;
+}
+
+function line(w: ReviewedWithdrawal): string {
+  const flags = w.flags.length === 0 ? 'no flags' : w.flags.map((f) => f.code).join(', ');
+  const approvals = w.approvals.length > 0 ? `  approved by ${w.approvals.join(', ')}` : '';
+  return `#${w.id}  ${w.user}  ${formatBtc(w.amountSat)} BTC  ${w.destination} (${w.outputType ?? '?'})  [${flags}]${approvals}`;
+}
+
+async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<void> {
+  const starts: (bigint | undefined)[] = [undefined];
+  let page = 0;
+  const observed = await store.observe(ctx.operator);
+  for (const i of observed.invalid) ctx.out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
+  ctx.out.say(`operator ${ctx.operator}, policy ${ctx.policySource}, ${ctx.policy.approvalsRequired} approval(s) required`);
+  for (;;) {
+    const totals = await store.totals('requested');
+    const rows = await store.list({ status: 'requested', afterId: starts[page], limit: ctx.pageSize + 1 }, ctx.policy);
+    const more = rows.length > ctx.pageSize;
+    const shown = rows.slice(0, ctx.pageSize);
+    const flagged = shown.filter((w) => w.flags.length > 0).length;
+    const pages = Math.max(1, Math.ceil(totals.count / ctx.pageSize));
+    const choices: ({ value: MenuChoice; name: string } | Separator)[] = shown.map((w) => ({ value: { kind: 'open', id: w.id }, name: line(w) }));
+    choices.push(new Separator());
+    if (more) choices.push({ value: { kind: 'next' }, name: 'Next page' });
+    if (page > 0) choices.push({ value: { kind: 'prev' }, name: 'Previous page' });
+    choices.push({ value: { kind: 'unflagged' }, name: 'Approve all unflagged (every pending request without a flag)' });
+    choices.push({ value: { kind: 'refresh' }, name: 'Refresh' });
+    choices.push({ value: { kind: 'quit' }, name: 'Quit' });
+    const choice = await select<MenuChoice>({
+      message: `Pending: ${totals.count} requests, ${formatBtc(totals.amountSat)} BTC; page ${page + 1}/${pages}, ${flagged} of ${shown.length} flagged`,
+      choices,
+      pageSize: Math.min(40, choices.length),
+      loop: false,
+    });
+    if (choice.kind === 'quit') return;
+    if (choice.kind === 'next') (starts[page + 1] = shown[shown.length - 1]?.id, page++);
+    else if (choice.kind === 'prev') page--;
+    else if (choice.kind === 'refresh') await store.observe(ctx.operator);
+    else if (choice.kind === 'unflagged') await approveUnflagged(store, ctx);
+    else if (choice.kind === 'open') await detail(store, ctx, choice.id);
+  }
+}
+
+async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): Promise<void> {
+  const w = await store.get(id, ctx.policy);
+  if (!w) return ctx.out.say(`withdrawal ${id} is gone`);
+  const say = (s: string) => ctx.out.say(s);
+  say('');
+  say(`Withdrawal #${w.id} (app id ${w.appId})`);
+  say(`  user         ${w.user}`);
+  say(`  amount       ${formatBtc(w.amountSat)} BTC (${w.amountSat} sat)`);
+  say(`  destination  ${w.destination} (${w.outputType ?? 'unparseable'})`);
+  say(`  created      ${w.createdAt}`);
+  say(`  status       ${w.status}; approvals ${w.approvals.length}/${ctx.policy.approvalsRequired}${w.approvals.length ? ` (${w.approvals.join(', ')})` : ''}`);
+  say(w.flags.length === 0 ? '  flags        none' : `  flags:\n${w.flags.map((f) => `    ! ${f.code}: ${f.detail}`).join('\n')}`);
+  const history = (await store.list({ user: w.user, limit: 10_000 }, ctx.policy)).filter((x) => x.id !== w.id).slice(-10);
+  say(`  user history (${history.length} shown, latest last):`);
+  for (const h of history) say(`    #${h.id} ${h.createdAt} ${formatBtc(h.amountSat)} BTC → ${h.destination} ${h.status}`);
+  const dest = (await store.list({ destination: w.destination, limit: 10_000 }, ctx.policy)).filter((x) => x.id !== w.id).slice(-10);
+  say(`  destination history (${dest.length} shown):`);
+  for (const h of dest) say(`    #${h.id} ${h.createdAt} ${h.user} ${formatBtc(h.amountSat)} BTC ${h.status}`);
+  say('');
+  const decision = await select<Decision>({
+    message: `Decide on #${w.id}`,
+    choices: [
+      { value: 'approve', name: 'Approve' },
+      { value: 'reject', name: 'Reject (with a reason)' },
+      { value: 'skip', name: 'Skip (back to the list)' },
+    ],
+  });
+  try {
+    if (decision === 'approve') {
+      const changed = w.flags.some((f) => f.code === 'changed_since_first_seen');
+      let override = false;
+      if (changed) {
+        override = await confirm({ message: `#${w.id} CHANGED since first seen. Approve anyway? (override, recorded in the audit log)`, default: false });
+        if (!override) return say(`#${w.id}: not approved`);
+      }
+      const r = await store.approve(w.id, ctx.operator, ctx.policy, { overrideChanged: override });
+      say(`#${w.id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals)`);
+    } else if (decision === 'reject') {
+      const reason = await input({ message: `Reason for rejecting #${w.id}:`, validate: (v) => v.trim() !== '' || 'a reason is required' });
+      await store.reject(w.id, ctx.operator, reason);
+      say(`#${w.id}: rejected`);
+    }
+  } catch (e) {
+    if (!isCoded(e) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') throw e;
+    say(`#${w.id}: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+  }
+}
+
+async function approveUnflagged(store: WithdrawalStore, ctx: ReviewContext): Promise<void> {
+  const ids: ReviewedWithdrawal[] = [];
+  for (let after: bigint | undefined; ;) {
+    const rows = await store.list({ status: 'requested', afterId: after, limit: 500 }, ctx.policy);
+    if (rows.length === 0) break;
+    ids.push(...rows.filter((w) => w.flags.length === 0 && !w.approvals.includes(ctx.operator)));
+    after = rows[rows.length - 1]!.id;
+  }
+  if (ids.length === 0) return ctx.out.say('no pending request is free of flags');
+  const total = ids.reduce((s, w) => s + w.amountSat, 0n);
+  if (!(await confirm({ message: `Approve ${ids.length} unflagged request(s), ${formatBtc(total)} BTC in total?`, default: false }))) return;
+  let done = 0;
+  for (const w of ids) {
+    try {
+      await store.approve(w.id, ctx.operator, ctx.policy, { onlyIfUnflagged: true });
+      done++;
+    } catch (e) {
+      if (!isCoded(e) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') throw e;
+      ctx.out.say(`#${w.id}: ${e.message}`);
+    }
+  }
+  ctx.out.say(`approved ${done} of ${ids.length}`);
+}

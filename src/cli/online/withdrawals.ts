@@ -1,0 +1,163 @@
+import { Command } from 'commander';
+import { formatBtc, parseBtc, parseSat } from '../../core/amount.js';
+import { CodedError, isCoded } from '../../core/errors.js';
+import { isWithdrawalStatus, WITHDRAWAL_STATUSES } from '../../core/withdrawal-state.js';
+import type { ReviewedWithdrawal } from '../../core/withdrawal-ports.js';
+import { requestWithdrawal } from '../../flows/request-withdrawal.js';
+import { table, toJson, type Output } from '../output.js';
+import { parseIntegerOption } from '../run.js';
+import {
+  addDbOptions, addOperatorOptions, parseId, resolveOperator, resolvePolicy, withStore, withdrawalJson, type OperatorOptions,
+} from './withdrawal-context.js';
+
+interface RequestOptions extends OperatorOptions {
+  appId: string;
+  user: string;
+  address: string;
+  amount?: string;
+  amountSat?: string;
+}
+
+interface ListOptions extends OperatorOptions {
+  status: string;
+  limit: string;
+  after?: string;
+  user?: string;
+}
+
+/** The `withdrawals` command group: request (web host), list, approve, reject (operator). */
+export function registerWithdrawals(program: Command, out: Output): void {
+  const group = program.command('withdrawals').summary('withdrawal requests: request (web host); list, approve, reject (operator)');
+  registerRequest(group, out);
+  registerList(group, out);
+  registerApprove(group, out);
+  registerReject(group, out);
+}
+
+function registerRequest(group: Command, out: Output): void {
+  addDbOptions(group.command('request'))
+    .summary('queue a withdrawal request (the web host\'s door; the operator decides later)')
+    .description(
+      'Check a request against the intake rules and queue it. Nothing is written when a rule is broken:\n' +
+        '  - the address is valid for the pool\'s network: P2PKH, P2SH, P2WPKH, P2WSH, P2TR (bech32/bech32m per BIP173/BIP350);\n' +
+        '  - the amount is exact (at most 8 decimals, no exponent), above the dust limit of the output type, at most 21,000,000 BTC;\n' +
+        '  - the same --app-id with the same content returns the existing request (exit 0); with other content it is refused (exit 4).',
+    )
+    .requiredOption('--app-id <id>', 'your own id for this request (unique; makes retries safe)')
+    .requiredOption('--user <user>', 'the user who asks')
+    .requiredOption('--address <address>', 'destination address')
+    .option('--amount <btc>', 'amount in BTC, e.g. 0.0015')
+    .option('--amount-sat <sat>', 'amount in satoshis, e.g. 150000')
+    .option('--json', 'print the request as JSON: {"id","app_id","user","destination","amount_sat":"150000","status","created":true}', false)
+    .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals request --app-id w-981 --user alice --address bc1q… --amount 0.0015\n  $ coldpool withdrawals request --app-id w-982 --user bob --address 3J98t1… --amount-sat 150000 --json\n')
+    .action(async (opts: RequestOptions) => {
+      if ((opts.amount === undefined) === (opts.amountSat === undefined)) throw new CodedError('USAGE', 'give exactly one of "--amount <btc>" or "--amount-sat <sat>"');
+      const amountSat = opts.amount !== undefined ? parseBtc(opts.amount, '--amount') : parseSat(opts.amountSat, '--amount-sat');
+      await withStore(opts, async (store) => {
+        const r = await requestWithdrawal(store, { appId: opts.appId, user: opts.user, address: opts.address, amountSat });
+        const w = r.withdrawal;
+        if (opts.json) {
+          out.data(toJson({ id: w.id, app_id: w.appId, user: w.user, destination: w.destination, amount_sat: w.amountSat, status: w.status, created: r.kind === 'created' }));
+        } else {
+          out.data(`${r.kind === 'created' ? 'queued' : 'already queued'}: withdrawal ${w.id} (${w.appId}) ${formatBtc(w.amountSat)} BTC to ${w.destination} for ${w.user}, ${w.status}`);
+        }
+      });
+    });
+}
+
+function flagText(w: ReviewedWithdrawal): string {
+  return w.flags.map((f) => f.code).join(',') || '-';
+}
+
+function registerList(group: Command, out: Output): void {
+  addOperatorOptions(group.command('list'))
+    .summary('the queue, with risk flags (operator)')
+    .description(
+      'List withdrawal requests with their risk flags. Reading is also the operator tool\'s "first sight": new requests\n' +
+        'are fingerprinted (a later edit shows as changed_since_first_seen), and a request that breaks an intake rule\n' +
+        '(it came in through raw SQL) is marked invalid with its reason, audited, and never paid.',
+    )
+    .option('--status <status>', `requested (default), all, or one of ${WITHDRAWAL_STATUSES.join(', ')}`, 'requested')
+    .option('--user <user>', 'only this user\'s requests')
+    .option('--limit <n>', 'at most this many rows', '100')
+    .option('--after <id>', 'rows with an id greater than this (paging)')
+    .option('--json', 'print {"withdrawals":[{"id","amount_sat":"…","flags":[{"code","detail"}],…}],"totals":{…},"marked_invalid":[…]}', false)
+    .action(async (opts: ListOptions) => {
+      if (opts.status !== 'all' && !isWithdrawalStatus(opts.status)) throw new CodedError('USAGE', `"--status" expected all or one of ${WITHDRAWAL_STATUSES.join(', ')}, got ${JSON.stringify(opts.status)}`);
+      const limit = parseIntegerOption('--limit', opts.limit, 1, 10_000);
+      const { policy } = resolvePolicy(opts.policy);
+      const operator = resolveOperator(opts.operator);
+      await withStore(opts, async (store) => {
+        const observed = await store.observe(operator);
+        for (const i of observed.invalid) out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
+        const rows = await store.list({
+          ...(opts.status === 'all' ? {} : { status: opts.status as never }),
+          ...(opts.user !== undefined ? { user: opts.user } : {}),
+          ...(opts.after !== undefined ? { afterId: parseId(opts.after) } : {}),
+          limit,
+        }, policy);
+        const totals = opts.status === 'all' ? undefined : await store.totals(opts.status as never);
+        if (opts.json) {
+          out.data(toJson({
+            withdrawals: rows.map(withdrawalJson),
+            totals: totals ? { status: opts.status, count: totals.count, amount_sat: totals.amountSat } : null,
+            marked_invalid: observed.invalid.map((i) => ({ id: i.id, reason: i.reason, message: i.message })),
+          }));
+          return;
+        }
+        out.data(table(['ID', 'USER', 'AMOUNT BTC', 'DESTINATION', 'TYPE', 'STATUS', 'APPROVALS', 'FLAGS'],
+          rows.map((w) => [w.id, w.user, formatBtc(w.amountSat), w.destination, w.outputType ?? '?', w.status, w.approvals.join(',') || '-', flagText(w)])));
+        if (totals) out.say(`${totals.count} ${opts.status}, ${formatBtc(totals.amountSat)} BTC in total`);
+      });
+    });
+}
+
+function registerApprove(group: Command, out: Output): void {
+  addOperatorOptions(group.command('approve'))
+    .summary('approve requests by id (operator)')
+    .argument('<id...>', 'withdrawal ids')
+    .option('--override-changed', 'approve even when a request changed since first seen (recorded in the audit log)', false)
+    .option('--json', 'print [{"id","status","approvals":[…],"approvals_required"} or {"id","error":{code,message}}]', false)
+    .addHelpText('after', '\nWith approvalsRequired 2 in the policy, a request stays "requested" until a second, different operator approves it.\n\nExamples:\n  $ coldpool withdrawals approve 41 42 --operator alice\n')
+    .action(async (ids: string[], opts: OperatorOptions & { overrideChanged?: boolean }) => {
+      const parsed = ids.map(parseId);
+      const { policy } = resolvePolicy(opts.policy);
+      const operator = resolveOperator(opts.operator);
+      await withStore(opts, async (store) => {
+        await store.observe(operator);
+        const results: Record<string, unknown>[] = [];
+        let firstError: unknown;
+        for (const id of parsed) {
+          try {
+            const r = await store.approve(id, operator, policy, { overrideChanged: opts.overrideChanged ?? false });
+            results.push({ id, status: r.status, approvals: r.approvals, approvals_required: r.approvalsRequired });
+            if (!opts.json) out.data(`withdrawal ${id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals: ${r.approvals.join(', ')})`);
+          } catch (e) {
+            if (!isCoded(e)) throw e;
+            firstError ??= e;
+            results.push({ id, error: { code: e.code, message: e.message } });
+            if (!opts.json) out.say(`withdrawal ${id}: not approved: ${e.message}`);
+          }
+        }
+        if (opts.json) out.data(toJson(results));
+        if (firstError) throw firstError;
+      });
+    });
+}
+
+function registerReject(group: Command, out: Output): void {
+  addOperatorOptions(group.command('reject'))
+    .summary('reject a request with a reason (operator)')
+    .argument('<id>', 'withdrawal id')
+    .requiredOption('--reason <text>', 'why (required; goes to the audit log)')
+    .option('--json', 'print {"id","status":"rejected"}', false)
+    .action(async (id: string, opts: OperatorOptions & { reason: string }) => {
+      const wid = parseId(id);
+      const operator = resolveOperator(opts.operator);
+      await withStore(opts, async (store) => {
+        await store.observe(operator);
+        const r = await store.reject(wid, operator, opts.reason);
+        out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: rejected`);
+      });
+    });
+}

@@ -1,0 +1,144 @@
+import mysql from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import { CodedError } from '../core/errors.js';
+import type { DbTarget } from './db-url.js';
+import type { AppliedMigration } from './migrate.js';
+import { MYSQL_CHARSET, MYSQL_COLLATION } from './mysql-store.js';
+import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
+
+const LOCK_ERRORS = new Set([1213, 1205]);
+const MAX_RETRIES = 6;
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
+  'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
+]);
+const errno = (e: unknown): number => (e as { errno?: number }).errno ?? 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const param = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : typeof v === 'boolean' ? (v ? 1 : 0) : v);
+
+/**
+ * MySQL/MariaDB connection for the withdrawal store: the same settings as
+ * MysqlStore (one collation, UTC, BIGINT as strings, READ COMMITTED).
+ * Transactions lock the rows they change (`SELECT … FOR UPDATE`) and are
+ * retried whole on a deadlock or lock wait timeout.
+ */
+export class MysqlDb implements SqlDb {
+  readonly dialect = 'mysql' as const;
+  readonly label: string;
+  readonly forUpdate = ' FOR UPDATE';
+  readonly insertIgnore = 'INSERT IGNORE';
+  private readonly pool: Pool;
+
+  constructor(target: Extract<DbTarget, { dialect: 'mysql' }>) {
+    this.label = target.label;
+    this.pool = mysql.createPool({
+      host: target.host,
+      port: target.port,
+      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectionLimit: target.connectionLimit,
+      charset: MYSQL_COLLATION.toUpperCase(),
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      timezone: 'Z',
+      connectTimeout: 10_000,
+    });
+    this.pool.pool.on('connection', (conn) => {
+      conn.query(`SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`, () => {});
+    });
+  }
+
+  private wrap(e: unknown): unknown {
+    const code = (e as { code?: string }).code;
+    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
+      return new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}`, { cause: e, hint: 'check that MySQL/MariaDB runs, the host, port or socket, and the user\'s password' });
+    }
+    return e;
+  }
+
+  private executor(on: Pool | PoolConnection): SqlExec {
+    return {
+      all: async (sql, p = []) => {
+        try {
+          const [rows] = await on.query(sql, p.map(param));
+          return rows as SqlRow[];
+        } catch (e) {
+          throw this.wrap(e);
+        }
+      },
+      run: async (sql, p = []) => {
+        try {
+          const [r] = await on.query(sql, p.map(param));
+          const h = r as { affectedRows: number; insertId: number | string };
+          return { changes: h.affectedRows, lastId: BigInt(String(h.insertId ?? 0)) };
+        } catch (e) {
+          throw this.wrap(e);
+        }
+      },
+    };
+  }
+
+  all(sql: string, params?: readonly unknown[]): Promise<SqlRow[]> {
+    return this.executor(this.pool).all(sql, params);
+  }
+
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number; lastId: bigint }> {
+    return this.executor(this.pool).run(sql, params);
+  }
+
+  async tx<T>(fn: (t: SqlExec) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let conn: PoolConnection;
+      try {
+        conn = await this.pool.getConnection();
+      } catch (e) {
+        throw this.wrap(e);
+      }
+      const x = this.executor(conn);
+      try {
+        await x.run('START TRANSACTION');
+        const result = await fn(x);
+        await x.run('COMMIT');
+        return result;
+      } catch (e) {
+        await x.run('ROLLBACK').catch(() => {});
+        if (LOCK_ERRORS.has(errno(e)) && attempt < MAX_RETRIES) {
+          await sleep(Math.random() * 10 * (attempt + 1));
+          continue;
+        }
+        if (LOCK_ERRORS.has(errno(e))) throw new CodedError('UNAVAILABLE', `gave up after ${MAX_RETRIES + 1} deadlocks or lock timeouts on ${this.label}`, { cause: e, hint: 'retry' });
+        throw e;
+      } finally {
+        conn.release();
+      }
+    }
+  }
+
+  time(d: Date): unknown {
+    return d;
+  }
+
+  readTime(v: unknown): string {
+    if (v instanceof Date) return v.toISOString();
+    return v === null || v === undefined ? '' : String(v);
+  }
+
+  isDuplicate(e: unknown): boolean {
+    return errno(e) === 1062;
+  }
+
+  async applied(): Promise<AppliedMigration[]> {
+    try {
+      return (await this.all('SELECT version, checksum FROM schema_migrations ORDER BY version')).map((r) => ({ version: Number(r.version), checksum: String(r.checksum) }));
+    } catch (e) {
+      if (errno(e) === 1146) return [];
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
