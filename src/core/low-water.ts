@@ -107,6 +107,12 @@ export function formatDaysLeft(daysLeft: number | undefined): string {
   return `${daysLeft.toFixed(1)} days`;
 }
 
+/** The rate window in words: `last 7 days`, or the pool's age when it is younger (`last 2.5 days`, `last 1.0 h`). */
+export function formatWindow(windowDays: number): string {
+  if (windowDays >= RATE_WINDOW_DAYS) return `last ${RATE_WINDOW_DAYS} days`;
+  return windowDays >= 1 ? `last ${windowDays.toFixed(1)} days, since the first batch` : `last ${(windowDays * 24).toFixed(1)} h, since the first batch`;
+}
+
 /** Claims per day with one decimal. */
 export function formatRate(claimsPerDay: number): string {
   return claimsPerDay.toFixed(1);

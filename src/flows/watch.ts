@@ -9,7 +9,7 @@
  */
 import { CodedError } from '../core/errors.js';
 import {
-  forecast, formatDaysLeft, formatRate, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, thresholdOf,
+  forecast, formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, thresholdOf,
   type DeriveAdvice, type Forecast, type Thresholds,
 } from '../core/low-water.js';
 import type { Alert, AlertKind, AlertLevel, Clock, Notifier, WatcherState, WatcherStateStore } from '../core/watcher-ports.js';
@@ -83,7 +83,7 @@ export function poolAlert(kind: 'low' | 'repeat' | 'recovered', level: AlertLeve
     `pool:         ${facts.pool}`,
     `available:    ${f.available}`,
     `threshold:    ${facts.thresholds.threshold}${facts.thresholds.warning !== undefined ? ` (warning below ${facts.thresholds.warning})` : ''}`,
-    `claims/day:   ${formatRate(f.claimsPerDay)} (last ${round1(f.windowDays)} days)`,
+    `claims/day:   ${formatRate(f.claimsPerDay)} (${formatWindow(f.windowDays)})`,
     `days left:    ${formatDaysLeft(f.daysLeft)}`,
     '',
     kind === 'recovered' ? 'When it runs low again, the next batch is, on the signer:' : 'Derive the next batch on the signer:',

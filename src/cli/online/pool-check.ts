@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import {
-  forecast, formatDaysLeft, formatRate, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, type Forecast,
+  forecast, formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, type Forecast,
 } from '../../core/low-water.js';
 import type { AlertLevel } from '../../core/watcher-ports.js';
 import { resolveDbUrl } from '../../store/db-url.js';
@@ -64,7 +64,7 @@ function report(config: WatchConfig, level: AlertLevel, db: string, f: Forecast)
   const rows: [string, string][] = [
     ['status', `${level.toUpperCase()}`],
     ['available', `${f.available} receive addresses (${limits})`],
-    ['claims/day', `${formatRate(f.claimsPerDay)} (last ${round1(f.windowDays)} days)`],
+    ['claims/day', `${formatRate(f.claimsPerDay)} (${formatWindow(f.windowDays)})`],
     ['days left', formatDaysLeft(f.daysLeft)],
     ['next batch', `${command}   (on the signer)`],
     ['then', `${nextLoadCommand(f.nextIndex)}   (here)`],
