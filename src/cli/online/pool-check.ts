@@ -103,8 +103,8 @@ export function registerPoolCheck(program: Command, out: Output): void {
       '\nExamples:\n' +
         '  $ coldpool pool check\n' +
         '  $ coldpool pool check --threshold 2000 --warn 5000 --json\n' +
-        '  # crontab: every hour, mail the output when low (cron mails what a job prints)\n' +
-        '  0 * * * * coldpool pool check --db sqlite:/var/lib/coldpool/pool.db >/dev/null || coldpool pool check --db sqlite:/var/lib/coldpool/pool.db\n\n' +
+        '  # crontab, hourly; cron mails what a job prints, here only a failing check:\n' +
+        '  0 * * * *  out=$(coldpool pool check --db sqlite:/var/lib/coldpool/pool.db 2>&1) || echo "$out"\n\n' +
         'JSON output: {"status":"ok|warning|critical","available","threshold","warning","claims_per_day",\n' +
         '              "window_days","days_left","next_index","next_command","load_command","db"}\n' +
         '(days_left is absent when nothing was claimed in the window)\n',
