@@ -106,15 +106,16 @@ function parseSegwit(text: string, hrp: string, network: Network): Destination {
   const decoded = asBech32 ?? asBech32m;
   if (!decoded) throw new AddressError('address_checksum', `"address" has a bad bech32/bech32m checksum or character: ${show(text)}`, 'ask the user to copy the address again');
   if (decoded.words.length === 0) throw new AddressError('address_format', `"address" has an empty data part: ${show(text)}`);
+  // The order of BIP350's reference decoder: padding, program length, version, v0 length, then the checksum variant.
   const version = decoded.words[0]!;
-  if (version > 16) throw new AddressError('address_witness_version', `"address" expected witness version 0..16, got ${version}: ${show(text)}`);
-  if (version === 0 && !asBech32) throw new AddressError('address_bech32_variant', `"address" is witness v0 encoded with bech32m; v0 requires bech32 (BIP350): ${show(text)}`);
-  if (version > 0 && !asBech32m) throw new AddressError('address_bech32_variant', `"address" is witness v${version} encoded with bech32; v1+ requires bech32m (BIP350): ${show(text)}`);
   const program = bech32.fromWordsUnsafe(decoded.words.slice(1));
   if (!program) throw new AddressError('address_padding', `"address" has invalid padding in its witness program: ${show(text)}`);
   const n = program.length;
   if (n < 2 || n > 40) throw new AddressError('address_program_length', `"address" expected a witness program of 2..40 bytes, got ${n}: ${show(text)}`);
+  if (version > 16) throw new AddressError('address_witness_version', `"address" expected witness version 0..16, got ${version}: ${show(text)}`);
   if (version === 0 && n !== 20 && n !== 32) throw new AddressError('address_program_length', `"address" expected a v0 witness program of 20 or 32 bytes (BIP141), got ${n}: ${show(text)}`);
+  if (version === 0 && !asBech32) throw new AddressError('address_bech32_variant', `"address" is witness v0 encoded with bech32m; v0 requires bech32 (BIP350): ${show(text)}`);
+  if (version > 0 && !asBech32m) throw new AddressError('address_bech32_variant', `"address" is witness v${version} encoded with bech32; v1+ requires bech32m (BIP350): ${show(text)}`);
   if (version === 1 && n !== 32) throw new AddressError('address_program_length', `"address" expected a v1 (taproot) witness program of 32 bytes, got ${n}: ${show(text)}`);
   const scriptHex = `${hex([version === 0 ? 0 : 0x50 + version, n])}${hex(program)}`;
   const type: AddressType = version === 0 ? (n === 20 ? 'p2wpkh' : 'p2wsh') : version === 1 ? 'p2tr' : 'witness_unknown';
