@@ -53,6 +53,13 @@ export class MysqlWatcherStateStore implements WatcherStateStore {
       if (UNREACHABLE.has(code)) {
         throw new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}`, { cause: e, context: { db: this.label } });
       }
+      if (code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_COLUMNACCESS_DENIED_ERROR') {
+        throw new CodedError('REFUSED', `the watcher's database account may not read what it needs on ${this.label}: ${(e as Error).message}`, {
+          cause: e,
+          hint: 'grant the watcher account SELECT (status, slot, assigned_at) ON addresses, SELECT (id, account_id, chain, first_index, count, loaded_at) ON address_batches, ' +
+            'SELECT (id, is_primary) ON pool_accounts and SELECT, INSERT, UPDATE ON watcher_state',
+        });
+      }
       if (code === 'ER_NO_SUCH_TABLE') {
         throw new CodedError('STATE_CONFLICT', `the database ${this.label} has no watcher_state table`, { cause: e, hint: 'run `coldpool db migrate` first' });
       }
