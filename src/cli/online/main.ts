@@ -4,6 +4,7 @@ import { processOutput, type Output } from '../output.js';
 import { registerDbMigrate } from './db-migrate.js';
 import { addGlobalDbOption } from './db-option.js';
 import { registerPoolClaim } from './pool-claim.js';
+import { registerPoolLoad } from './pool-load.js';
 import { registerPoolStatus } from './pool-status.js';
 import { registerPoolCheck } from './pool-check.js';
 import { registerWatch } from './watch.js';
@@ -22,6 +23,7 @@ export function buildOnlineProgram(out: Output = processOutput): Command {
     .showHelpAfterError('(run with --help for usage)');
   addGlobalDbOption(program);
   registerDbMigrate(program, out);
+  registerPoolLoad(program, out);
   registerPoolStatus(program, out);
   registerPoolClaim(program, out);
   registerPoolCheck(program, out);
