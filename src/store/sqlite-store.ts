@@ -17,6 +17,8 @@ import {
 const BUSY_TIMEOUT_MS = 15_000;
 /** Rows per multi-row INSERT (7 parameters each, below SQLite's 32,766 limit). */
 const SQLITE_SLICE_ROWS = 1000;
+/** Page cache while loading a batch (negative: KiB), 128 MiB. */
+const LOAD_CACHE_KIB = -131072;
 
 type Row = Record<string, unknown>;
 
@@ -143,6 +145,10 @@ export class SqliteStore implements PoolStore {
 
   async insertBatch(batch: VerifiedBatch, opts: InsertBatchOptions = {}): Promise<LoadOutcome> {
     this.ensureCurrent();
+    // The unique address index takes random inserts: with the default 16 MiB
+    // page cache a 1,000,000-row batch thrashes (measured 68 s, 27 s with 128 MiB).
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as bigint;
+    this.db.pragma(`cache_size = ${LOAD_CACHE_KIB}`);
     try {
       return this.write(() => this.insertSync(batch, opts));
     } catch (e) {
@@ -153,6 +159,8 @@ export class SqliteStore implements PoolStore {
         const padded = [...slice, ...Array<string>(1000 - slice.length).fill('')];
         return lookup.all(...padded).map((r) => ({ address: String((r as Row).address), chain: num((r as Row).chain), index: num((r as Row).idx) }));
       });
+    } finally {
+      this.db.pragma(`cache_size = ${cacheSize}`);
     }
   }
 
