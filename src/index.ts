@@ -32,3 +32,10 @@ export function claimAddress(store: PoolStore, user: string, ref?: string): Prom
 export function availableAddresses(store: PoolStore): Promise<number> {
   return store.countAvailable();
 }
+
+// Withdrawal requests (flow 6): the web app's door; the operator decides later.
+export { requestWithdrawal } from './flows/request-withdrawal.js';
+export { openWithdrawalStore, type WithdrawalStoreOptions } from './store/withdrawal-store.js';
+export type { RequestOutcome, WithdrawalRecord, WithdrawalStore } from './core/withdrawal-ports.js';
+export type { RequestInput } from './core/withdrawal-rules.js';
+export { parseBtc, formatBtc } from './core/amount.js';
