@@ -31,12 +31,19 @@ const CONNECTION_ERRORS = new Set([
   'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
 ]);
 
-/** The two claim statements, the same as sql/README.md documents for other languages. */
+/**
+ * The two claim statements, the same as sql/README.md documents for other
+ * languages. `CAST(? AS UNSIGNED)`: a slot bound as a string or a double (PDO
+ * native prepares, mysql2 `execute`) otherwise makes MariaDB sort the whole
+ * slot instead of reading its first row: measured 55 claims/s instead of 1,100.
+ * `FORCE INDEX`: while every row is available, MariaDB otherwise prefers a
+ * full scan and sort for the any-slot fallback.
+ */
 export const CLAIM_IN_SLOT_SQL =
-  "UPDATE addresses SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
-  "WHERE status = 'available' AND slot = ? ORDER BY idx LIMIT 1";
+  "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
+  "WHERE status = 'available' AND slot = CAST(? AS UNSIGNED) ORDER BY idx LIMIT 1";
 export const CLAIM_ANY_SLOT_SQL =
-  "UPDATE addresses SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
+  "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
   "WHERE status = 'available' AND slot IS NOT NULL ORDER BY slot, idx LIMIT 1";
 /**
  * Reads back the row the claim just took, in the same round trip as the
