@@ -1,0 +1,166 @@
+import { parseAddress } from './address.js';
+import { parseSat } from './amount.js';
+import { CodedError, show } from './errors.js';
+import { NETWORK_NAMES, type Network, type NetworkName } from './network.js';
+
+/**
+ * The payout manifest: what the operator approved, written by `coldpool payout
+ * build` next to the PSBT and checked by `coldpool-offline sign --manifest`.
+ * The signer refuses any PSBT output (other than change it recognises by
+ * derivation) that is not in the manifest, and any amount that differs.
+ *
+ * Format (JSON, UTF-8; `formatManifest` writes keys in this order, two-space
+ * indent, one trailing newline; readers accept any key order but refuse
+ * unknown keys, so a field nobody checks cannot ride along):
+ *
+ * ```json
+ * {
+ *   "format": "coldpool-payout-manifest",
+ *   "version": 1,
+ *   "network": "regtest",
+ *   "unsigned_txid": "<64 hex, display order: the txid of the unsigned transaction>",
+ *   "outputs": [
+ *     { "withdrawal_id": "w-1001", "address": "bcrt1q…", "amount_sat": "150000" }
+ *   ],
+ *   "change": [
+ *     { "address": "bcrt1q…", "amount_sat": "48000", "path": "m/84'/1'/0'/1/7" }
+ *   ]
+ * }
+ * ```
+ *
+ * - `format` may be omitted by other writers; when present it must be exactly this.
+ * - `amount_sat` is a decimal string of satoshis (1..2.1e15), never a float.
+ * - `outputs` are the withdrawals paid, one entry per PSBT output; the same
+ *   address may appear twice (two withdrawals to one address are two outputs).
+ * - `change` lists the change outputs the builder added (may be empty); the
+ *   signer checks them against the outputs it recognises by derivation.
+ */
+export const MANIFEST_FORMAT = 'coldpool-payout-manifest';
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestOutput {
+  readonly withdrawal_id: string;
+  readonly address: string;
+  readonly amount_sat: bigint;
+}
+
+export interface ManifestChange {
+  readonly address: string;
+  readonly amount_sat: bigint;
+  /** `m/84'/c'/0'/1/j`, informative; the signer recognises change by the PSBT's own derivation data. */
+  readonly path?: string | undefined;
+}
+
+export interface PayoutManifest {
+  readonly version: typeof MANIFEST_VERSION;
+  readonly network: NetworkName;
+  readonly unsigned_txid: string;
+  readonly outputs: readonly ManifestOutput[];
+  readonly change: readonly ManifestChange[];
+}
+
+function bad(message: string): CodedError {
+  return new CodedError('INVALID_INPUT', `payout manifest: ${message}`);
+}
+
+function object(value: unknown, where: string, allowed: readonly string[], required: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`${where} expected an object, got ${show(Array.isArray(value) ? 'array' : value)}`);
+  const rec = value as Record<string, unknown>;
+  const unknown = Object.keys(rec).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) throw bad(`${where} has unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; expected only ${allowed.join(', ')}`);
+  const missing = required.filter((k) => !(k in rec));
+  if (missing.length > 0) throw bad(`${where} is missing ${missing.map((k) => `"${k}"`).join(', ')}`);
+  return rec;
+}
+
+function text(value: unknown, where: string, max = 200): string {
+  if (typeof value !== 'string' || value === '' || value.length > max) throw bad(`"${where}" expected a non-empty string of at most ${max} characters, got ${show(value)}`);
+  return value;
+}
+
+function amount(value: unknown, where: string): bigint {
+  if (typeof value !== 'string') throw bad(`"${where}" expected a decimal string of satoshis like "150000", got ${show(value)}`);
+  try {
+    return parseSat(value, where);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+}
+
+/**
+ * Parse and check a manifest (JSON text or an already parsed value). Checks
+ * the shape, the network name, the txid form, every amount and, because the
+ * signer must refuse a mainnet address in a regtest payout, that every
+ * address is valid for the manifest's own network (NETWORK_MISMATCH otherwise).
+ *
+ * @example
+ * const m = parseManifest(readFileSync('payout-12.manifest.json', 'utf8'));
+ * m.outputs[0].amount_sat // 150000n
+ */
+export function parseManifest(input: string | unknown): PayoutManifest {
+  let value: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (cause) {
+      throw new CodedError('INVALID_INPUT', 'payout manifest: not valid JSON', { cause });
+    }
+  }
+  const rec = object(value, 'top level', ['format', 'version', 'network', 'unsigned_txid', 'outputs', 'change'], ['version', 'network', 'unsigned_txid', 'outputs']);
+  if ('format' in rec && rec.format !== MANIFEST_FORMAT) throw bad(`"format" expected "${MANIFEST_FORMAT}", got ${show(rec.format)}`);
+  if (rec.version !== MANIFEST_VERSION) throw bad(`"version" expected ${MANIFEST_VERSION}, got ${show(rec.version)}`);
+  if (typeof rec.network !== 'string' || !(NETWORK_NAMES as readonly string[]).includes(rec.network)) {
+    throw bad(`"network" expected one of ${NETWORK_NAMES.join(', ')}, got ${show(rec.network)}`);
+  }
+  const network = rec.network as NetworkName;
+  if (typeof rec.unsigned_txid !== 'string' || !/^[0-9a-f]{64}$/.test(rec.unsigned_txid)) {
+    throw bad(`"unsigned_txid" expected 64 lower-case hex characters, got ${show(rec.unsigned_txid)}`);
+  }
+  if (!Array.isArray(rec.outputs) || rec.outputs.length === 0) throw bad(`"outputs" expected a non-empty array, got ${show(rec.outputs)}`);
+  const outputs = rec.outputs.map((o: unknown, i: number): ManifestOutput => {
+    const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat'], ['withdrawal_id', 'address', 'amount_sat']);
+    return { withdrawal_id: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amount_sat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
+  });
+  const ids = new Set<string>();
+  for (const o of outputs) {
+    if (ids.has(o.withdrawal_id)) throw bad(`withdrawal_id ${show(o.withdrawal_id)} appears twice: a withdrawal is paid once`);
+    ids.add(o.withdrawal_id);
+  }
+  const rawChange = rec.change ?? [];
+  if (!Array.isArray(rawChange)) throw bad(`"change" expected an array, got ${show(rawChange)}`);
+  const change = rawChange.map((o: unknown, i: number): ManifestChange => {
+    const r = object(o, `change[${i}]`, ['address', 'amount_sat', 'path'], ['address', 'amount_sat']);
+    return { address: text(r.address, `change[${i}].address`, 90), amount_sat: amount(r.amount_sat, `change[${i}].amount_sat`), path: r.path === undefined ? undefined : text(r.path, `change[${i}].path`, 100) };
+  });
+  const manifest: PayoutManifest = { version: MANIFEST_VERSION, network, unsigned_txid: rec.unsigned_txid, outputs, change };
+  return manifest;
+}
+
+/**
+ * Check every address of a manifest against `network` (the signer's).
+ * Returns one message per address that is not valid there (empty when all are).
+ */
+export function manifestAddressProblems(manifest: PayoutManifest, network: Network): { address: string; message: string; code: string }[] {
+  const problems: { address: string; message: string; code: string }[] = [];
+  for (const entry of [...manifest.outputs, ...manifest.change]) {
+    try {
+      parseAddress(entry.address, network);
+    } catch (e) {
+      problems.push({ address: entry.address, message: (e as Error).message, code: e instanceof CodedError ? e.code : 'INVALID_INPUT' });
+    }
+  }
+  return problems;
+}
+
+/** The canonical text of a manifest (see the format above). */
+export function formatManifest(manifest: PayoutManifest): string {
+  const value = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    network: manifest.network,
+    unsigned_txid: manifest.unsigned_txid,
+    outputs: manifest.outputs.map((o) => ({ withdrawal_id: o.withdrawal_id, address: o.address, amount_sat: o.amount_sat.toString() })),
+    change: manifest.change.map((c) => ({ address: c.address, amount_sat: c.amount_sat.toString(), ...(c.path === undefined ? {} : { path: c.path }) })),
+  };
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
