@@ -11,6 +11,7 @@ import { registerWatch } from './watch.js';
 import { registerWithdrawals } from './withdrawals.js';
 import { registerReview } from './review.js';
 import { registerAudit } from './audit.js';
+import { registerChain, registerDeposits } from './chain.js';
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
@@ -31,6 +32,8 @@ export function buildOnlineProgram(out: Output = processOutput): Command {
   registerWithdrawals(program, out);
   registerReview(program, out);
   registerAudit(program, out);
+  registerChain(program, out);
+  registerDeposits(program, out);
   return program;
 }
 
