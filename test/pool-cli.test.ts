@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownVersion } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open-store.js';
-import { runCli, tempDir } from './support/cli.js';
+import { ROOT, runCli, tempDir } from './support/cli.js';
 import { createMariaDb, fakeBatch } from './support/pool-fixtures.js';
 
 /**
@@ -83,5 +84,21 @@ describe('coldpool errors', () => {
     const r = await runCli('coldpool', ['pool', 'status', '--db', 'postgres://u:hunter2-secret@h/db']);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toContain('hunter2');
+  });
+});
+
+describe('the library', () => {
+  it("is importable as 'coldpool' and claims from a Node web app", async () => {
+    const store = openStore(maria.url);
+    await store.migrate();
+    await store.insertBatch(fakeBatch({ account: 'L', count: 2 }), { addAccount: true });
+    await store.close();
+    const script = `const { openStore, claimAddress, availableAddresses } = await import('coldpool');
+      const s = openStore(${JSON.stringify(maria.url)});
+      const c = await claimAddress(s, 'web-1', 'lib-ref-1');
+      console.log(JSON.stringify({ address: c.address, reused: c.reused, left: await availableAddresses(s) }));
+      await s.close();`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT }).toString()) as Record<string, unknown>;
+    expect(out).toMatchObject({ reused: false, left: 1 });
   });
 });
