@@ -4,7 +4,9 @@ import { processOutput, type Output } from '../output.js';
 import { registerDerive } from './derive.js';
 import { registerExport } from './export.js';
 import { registerInit } from './init.js';
+import { registerInspect } from './inspect.js';
 import { registerRestore } from './restore.js';
+import { registerSign } from './sign.js';
 
 /**
  * `coldpool-offline`: the air-gapped signer. It reads and writes files and the
@@ -20,6 +22,8 @@ export function buildOfflineProgram(out: Output = processOutput): Command {
   registerRestore(program, out);
   registerExport(program, out);
   registerDerive(program, out);
+  registerInspect(program, out);
+  registerSign(program, out);
   return program;
 }
 

@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CodedError } from '../../core/errors.js';
+import { inspectPsbt, refusals, type PsbtReview } from '../../core/psbt-inspect.js';
+import { assertWritable, openAtomicFile } from '../../io/atomic-file.js';
+import { mnemonicToSeed } from '../../keys/seed.js';
+import { signPsbt, verifyPartialSignatures } from '../../keys/sign.js';
+import { toJson, type Output } from '../output.js';
+import { formatReview, loadManifest, loadPolicy, loadPsbt, policySummary } from './psbt-review.js';
+import { closeStdin, readTerminalLine, stdinIsTerminal } from './terminal.js';
+import { accountOf, unlockKeystore } from './unlock.js';
+
+interface SignOptions {
+  keystore: string;
+  passwordFile?: string;
+  out: string;
+  manifest?: string;
+  config?: string;
+  log?: string;
+  yes?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** How many leading characters of the unsigned txid the operator types to confirm. */
+export const CONFIRM_CHARS = 8;
+
+/** The sign log of a keystore when `--log` is not given: `<keystore>.sign-log.jsonl`, beside it. */
+export function defaultSignLog(keystore: string): string {
+  return `${keystore}.sign-log.jsonl`;
+}
+
+/**
+ * `coldpool-offline sign F.psbt --keystore K --out SIGNED.psbt`: review,
+ * refuse what does not add up, confirm, sign every input of ours with
+ * SIGHASH_ALL, verify, log, write. Refusals exit 3 and write nothing (no
+ * output file, no log line).
+ */
+export function registerSign(program: Command, out: Output): void {
+  program
+    .command('sign')
+    .summary('review, check and sign a PSBT with the keystore')
+    .description(
+      'Show every input and output of the PSBT (address, amount, ours/change/external), the fee and fee rate; refuse ' +
+        '(exit 3, nothing written) on: a network mismatch, an input whose key does not derive from this seed, a ' +
+        'non_witness_utxo that does not match its witness_utxo, change claimed by derivation that does not derive to its ' +
+        'script, a sighash other than ALL, a fee or fee rate above the caps of the signer config, and with --manifest: any ' +
+        'output not in it (other than recognised change) or an amount that differs. Then ask for the first ' +
+        `${CONFIRM_CHARS} characters of the unsigned txid (--yes for scripts), sign every input of ours with SIGHASH_ALL ` +
+        '(RFC6979, low R), verify every signature, append a line to the sign log and write the signed PSBT atomically.',
+    )
+    .argument('<psbt>', 'PSBT file (binary, base64 or hex); the signed PSBT is written in the same encoding')
+    .requiredOption('--keystore <file>', 'keystore holding the seed')
+    .option('--password-file <file>', 'keystore password from the first line of this file (default: asked on the terminal)')
+    .requiredOption('--out <file>', 'signed PSBT to write; never overwritten unless --force')
+    .option('--manifest <file>', 'payout manifest: every external output must be in it with the same amount')
+    .option('--config <file>', 'signer config with the fee caps (default: coldpool-signer.json beside the keystore, else 1000000 sat and 500 sat/vB)')
+    .option('--log <file>', 'append-only JSON-lines sign log (default: <keystore>.sign-log.jsonl)')
+    .option('--yes', 'do not ask for the txid prefix (scripts); required when stdin is not a terminal', false)
+    .option('--force', 'replace an existing --out file', false)
+    .option('--json', 'print the review and result as JSON on stdout', false)
+    .addHelpText('after', `
+Signer config (JSON, every key optional): {"max_fee_sat": "1000000", "max_fee_rate_sat_vb": 500}
+Sign log line: {"time","unsigned_txid","fingerprint","network","psbt","out","manifest","inputs_signed",
+  "input_total_sat","outputs":[{"address","amount_sat","kind","withdrawal_id"}],"fee_sat","vsize","fee_rate_sat_kvb","signed_psbt_sha256"}
+JSON output: {"signed": true, "out", "unsigned_txid", "inputs_signed", "log", "review": {… as inspect --json}}
+On refusal (exit 3) with --json, stderr holds {"error":{"code":"REFUSED","message","context":{"findings":[…]}}}.
+
+Examples:
+  $ coldpool-offline sign payout-12.psbt --keystore cold.keystore --manifest payout-12.manifest.json --out payout-12.signed.psbt
+  $ coldpool-offline sign payout-12.psbt --keystore cold.keystore --password-file pw.txt --yes --out signed.psbt --json`)
+    .action(async (file: string, opts: SignOptions) => {
+      try {
+        await sign(file, opts, out);
+      } finally {
+        closeStdin();
+      }
+    });
+}
+
+async function sign(file: string, opts: SignOptions, out: Output): Promise<void> {
+  // Everything that can fail without the key fails before the password is asked.
+  assertWritable(opts.out, opts.force);
+  if (!opts.yes && !stdinIsTerminal()) {
+    throw new CodedError('USAGE', `confirmation is needed but stdin is not a terminal and --yes was not given`, {
+      hint: 'run it on a terminal to type the txid prefix, or pass --yes in scripts',
+    });
+  }
+  const { psbt, binary } = loadPsbt(file);
+  const manifest = loadManifest(opts.manifest);
+  const policy = loadPolicy(opts.config, opts.keystore);
+  const logPath = opts.log ?? defaultSignLog(opts.keystore);
+
+  const { header, secret } = await unlockKeystore({ keystore: opts.keystore, passwordFile: opts.passwordFile }, out);
+  const account = accountOf(header, secret);
+  const review = inspectPsbt(psbt, { network: account.network, account, policy, manifest });
+  if (!opts.json) {
+    out.data(formatReview(review, `PSBT ${file}`));
+    out.say(policySummary(policy));
+  }
+  const refused = refusals(review);
+  if (refused.length > 0) {
+    throw new CodedError('REFUSED', `refusing to sign ${file}: ${refused.map((f) => `${f.code}: ${f.message}`).join('; ')}`, {
+      context: { unsigned_txid: review.unsigned_txid, findings: refused },
+      hint: 'nothing was signed or written; rebuild the payout on the operator box',
+    });
+  }
+  if (!opts.yes) await confirm(review);
+
+  const seed = mnemonicToSeed(secret.mnemonic, secret.passphrase);
+  let signedCount: number;
+  try {
+    signedCount = signPsbt(psbt, seed, account, review).signed.length;
+  } finally {
+    seed.fill(0);
+  }
+  verifyPartialSignatures(psbt);
+  const bytes = binary ? Buffer.from(psbt.toBuffer()) : Buffer.from(`${psbt.toBase64()}\n`);
+
+  const target = openAtomicFile(opts.out, { overwrite: opts.force });
+  try {
+    target.write(bytes);
+    appendSignLog(logPath, {
+      time: new Date().toISOString(),
+      unsigned_txid: review.unsigned_txid,
+      fingerprint: review.fingerprint,
+      network: review.network,
+      psbt: file,
+      out: opts.out,
+      manifest: opts.manifest ?? null,
+      inputs_signed: signedCount,
+      input_total_sat: review.input_total_sat,
+      outputs: review.outputs.map((o) => ({ address: o.address, amount_sat: o.amount_sat, kind: o.kind, withdrawal_id: o.withdrawal_id })),
+      fee_sat: review.fee_sat,
+      vsize: review.vsize,
+      fee_rate_sat_kvb: review.fee_rate_sat_kvb,
+      signed_psbt_sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
+    target.commit();
+  } catch (e) {
+    target.abort();
+    throw e;
+  }
+  if (opts.json) {
+    out.data(toJson({ signed: true, out: opts.out, unsigned_txid: review.unsigned_txid, inputs_signed: signedCount, log: logPath, review }));
+  } else {
+    out.say(`signed ${signedCount} input(s) of ${review.unsigned_txid}; wrote ${opts.out}; logged in ${logPath}`);
+  }
+}
+
+async function confirm(review: PsbtReview): Promise<void> {
+  const want = review.unsigned_txid.slice(0, CONFIRM_CHARS);
+  const typed = (await readTerminalLine(`to sign, type the first ${CONFIRM_CHARS} characters of the unsigned txid (${review.unsigned_txid.slice(0, 4)}…): `, { echo: true })).trim().toLowerCase();
+  if (typed !== want) throw new CodedError('CANCELLED', `typed ${JSON.stringify(typed)}, expected the first ${CONFIRM_CHARS} characters of the unsigned txid; nothing was signed`);
+}
+
+/** One JSON line, appended and fsynced: the signer's own record of what it signed. */
+export function appendSignLog(path: string, entry: Record<string, unknown>): void {
+  const line = `${JSON.stringify(entry, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (e) {
+    throw new CodedError('USAGE', `sign log ${JSON.stringify(path)} cannot be opened for appending: ${(e as NodeJS.ErrnoException).code ?? 'error'}; nothing was written`, { cause: e });
+  }
+  try {
+    const buf = Buffer.from(line);
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
