@@ -289,6 +289,14 @@ describe('MariaDB claim plan', () => {
   });
   afterAll(() => db.drop());
 
+  it('every store connection runs utf8mb4_bin, UTC and READ COMMITTED', async () => {
+    const store = openStore(db.url) as MysqlStore;
+    const pool = store['pool'];
+    const rows = await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT @@collation_connection AS c, @@time_zone AS tz, @@tx_isolation AS iso, SLEEP(0.05)')));
+    for (const [r] of rows) expect((r as Record<string, unknown>[])[0]).toMatchObject({ c: 'utf8mb4_bin', tz: '+00:00', iso: 'READ-COMMITTED' });
+    await store.close();
+  });
+
   // A claim that sorts its slot locks every row of it: the pool then serves
   // tens of claims per second instead of a thousand. The plan must read the
   // first row of the index, however the driver binds the slot.

@@ -21,6 +21,9 @@ import {
 export const MYSQL_CHARSET = 'utf8mb4';
 export const MYSQL_COLLATION = 'utf8mb4_bin';
 
+/** Run on every new connection (multi-statement; `SET TRANSACTION` cannot share a SET). */
+export const SESSION_SQL = `SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00'; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`;
+
 /** Deadlock (1213) and lock wait timeout (1205) are retried this many times. */
 const MAX_LOCK_RETRIES = 8;
 const LOCK_ERRORS = new Set([1213, 1205]);
@@ -71,6 +74,7 @@ export class MysqlStore implements PoolStore {
   private readonly nextSlot = slotChooser();
   private readonly migrations: Migration[];
   private checked = false;
+  private sessionError: unknown;
 
   constructor(target: Extract<DbTarget, { dialect: 'mysql' }>, migrations: Migration[] = loadMigrations('mysql')) {
     this.label = target.label;
@@ -96,9 +100,14 @@ export class MysqlStore implements PoolStore {
     });
     // Pinned again in SQL: the handshake collation alone is not trusted across
     // servers and proxies. READ COMMITTED keeps the claim UPDATE from taking
-    // gap locks on the rows it skips.
+    // gap locks on the rows it skips. A session that cannot be pinned is
+    // closed and the error reported by the next call: never run unpinned.
     this.pool.pool.on('connection', (conn) => {
-      conn.query(`SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`, () => {});
+      conn.query(SESSION_SQL, (err: unknown) => {
+        if (!err) return;
+        this.sessionError = err;
+        conn.destroy();
+      });
     });
   }
 
@@ -116,12 +125,19 @@ export class MysqlStore implements PoolStore {
   }
 
   private async q<T = Row[]>(sql: string, params: unknown[] = [], conn?: PoolConnection): Promise<T> {
+    if (this.sessionError !== undefined) throw this.unpinned();
     try {
       const [result] = await (conn ?? this.pool).query(sql, params);
       return result as T;
     } catch (e) {
+      if (this.sessionError !== undefined) throw this.unpinned();
       throw this.wrap(e);
     }
+  }
+
+  private unpinned(): CodedError {
+    const e = this.sessionError as Error;
+    return new CodedError('UNAVAILABLE', `cannot set the session of ${this.label} to ${MYSQL_COLLATION}, UTC and READ COMMITTED: ${e.message}`, { cause: e });
   }
 
   private async withConnection<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
