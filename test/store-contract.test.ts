@@ -201,6 +201,14 @@ describe.each([sqlite, mariadb])('PoolStore contract on $name', (backend) => {
     expect((await store.status()).batches).toHaveLength(1);
   });
 
+  it('refuses a batch whose shape does not hold together, before touching the pool', async () => {
+    const good = fakeBatch({ count: 3 });
+    await expectCode(store.insertBatch({ ...good, count: 4 }), 'INVALID_INPUT', /count 4 but 3 addresses/);
+    await expectCode(store.insertBatch({ ...good, digest: 'xyz' }), 'INVALID_INPUT', /digest/);
+    await expectCode(store.insertBatch({ ...good, first: 2 ** 31 - 2 }), 'INVALID_INPUT', /runs past index/);
+    expect(await store.account()).toBeUndefined();
+  });
+
   it('claims distinct addresses, 50 in parallel, then POOL_EMPTY', async () => {
     await store.insertBatch(fakeBatch({ count: 50 }));
     await store.insertBatch(fakeBatch({ chain: 1, count: 20 })); // change addresses are never handed out

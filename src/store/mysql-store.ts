@@ -9,7 +9,7 @@ import type {
 import type { DbTarget } from './db-url.js';
 import { assertCurrent, loadMigrations, runMigrations, splitStatements, type AppliedMigration, type Migration } from './migrate.js';
 import {
-  INSERT_SLICE_ROWS, accountOf, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
+  INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
   type StoredAccount,
 } from './pool-rules.js';
 
@@ -249,6 +249,7 @@ export class MysqlStore implements PoolStore {
   }
 
   async insertBatch(batch: VerifiedBatch, opts: InsertBatchOptions = {}): Promise<LoadOutcome> {
+    checkBatchShape(batch);
     await this.ensureCurrent();
     try {
       // The named lock serialises loads (two operators loading at once); the

@@ -1,4 +1,5 @@
 import { CodedError, show } from '../core/errors.js';
+import { MAX_INDEX } from '../core/descriptor.js';
 import type { PinOutcome, PoolAccount, VerifiedBatch } from '../core/ports.js';
 
 /**
@@ -80,6 +81,24 @@ export function decideAccount(existing: readonly StoredAccount[], wanted: PoolAc
     hint: 'derive the batch from the pinned account; to really add a second account, load with --add-account',
     context: { pinnedKeyId: pinned.keyId, batchKeyId: wanted.keyId },
   });
+}
+
+/**
+ * The shape a store relies on (the flow verified the content): a store never
+ * writes a batch whose count, range or digest does not hold together.
+ */
+export function checkBatchShape(batch: VerifiedBatch): void {
+  const bad = (what: string) => new CodedError('INVALID_INPUT', `batch to insert: ${what}`);
+  if (batch.chain !== 0 && batch.chain !== 1) throw bad(`chain expected 0 or 1, got ${show(batch.chain)}`);
+  if (!Number.isSafeInteger(batch.first) || batch.first < 0) throw bad(`first expected an index >= 0, got ${show(batch.first)}`);
+  if (!Number.isSafeInteger(batch.count) || batch.count < 1) throw bad(`count expected >= 1, got ${show(batch.count)}`);
+  if (batch.first + batch.count - 1 > MAX_INDEX) throw bad(`range ${batch.first}+${batch.count} runs past index ${MAX_INDEX}`);
+  if (batch.addresses.length !== batch.count) throw bad(`count ${batch.count} but ${batch.addresses.length} addresses`);
+  if (!/^[0-9a-f]{64}$/.test(batch.digest)) throw bad(`digest expected 64 hex characters, got ${show(batch.digest)}`);
+  for (let k = 0; k < batch.count; k++) {
+    const a = batch.addresses[k];
+    if (typeof a !== 'string' || a.length < 14 || a.length > 90) throw bad(`index ${batch.first + k}: malformed address ${show(a)}`);
+  }
 }
 
 export function accountOf(batch: VerifiedBatch): PoolAccount {

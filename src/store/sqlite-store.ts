@@ -9,7 +9,7 @@ import type {
 } from '../core/ports.js';
 import { assertCurrent, loadMigrations, runMigrations, type AppliedMigration, type Migration, type MigrationDriver } from './migrate.js';
 import {
-  INSERT_SLICE_ROWS, accountOf, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
+  INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
   type StoredAccount,
 } from './pool-rules.js';
 
@@ -144,6 +144,7 @@ export class SqliteStore implements PoolStore {
   }
 
   async insertBatch(batch: VerifiedBatch, opts: InsertBatchOptions = {}): Promise<LoadOutcome> {
+    checkBatchShape(batch);
     this.ensureCurrent();
     // The unique address index takes random inserts: with the default 16 MiB
     // page cache a 1,000,000-row batch thrashes (measured 68 s, 27 s with 128 MiB).
