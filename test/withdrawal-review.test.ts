@@ -217,6 +217,39 @@ describe('races on MariaDB (separate connections)', () => {
     }
   });
 
+  it('two operators reading 3,000 new requests at once: each request fingerprinted and audited exactly once, bad rows marked invalid once', async () => {
+    const url = await backend.fresh();
+    const N = 3000;
+    const rows = Array.from({ length: N }, (_, i) => [`many-${i}`, `u${i % 50}`, i % 1000 === 7 ? 'bc1qnotvalid' : P2WSH, 10_000 + i]);
+    await backend.exec(url, 'INSERT INTO withdrawals (app_id, user_id, destination, amount_sat) VALUES ?', [rows]);
+    const s1 = openWithdrawalStore(url, { network: 'testnet' });
+    const s2 = openWithdrawalStore(url, { network: 'testnet' });
+    try {
+      const [a, b] = await Promise.all([s1.observe('alice'), s2.observe('bob')]);
+      expect(a.seen + b.seen).toBe(N);
+      expect([...a.invalid, ...b.invalid].map((x) => Number(x.id)).sort((x, y) => x - y)).toEqual([8, 1008, 2008]);
+      expect((await s1.observe('alice')).seen).toBe(0);
+      const seen = await backend.query(url, 'SELECT withdrawal_id, fingerprint, seen_by FROM withdrawal_seen');
+      expect(seen.length).toBe(N);
+      const audited = new Map<string, string>();
+      for await (const e of s1.auditEntries()) {
+        if (e.action !== 'withdrawals.seen') continue;
+        for (const [id, fp] of Object.entries(JSON.parse(e.data).fingerprints as Record<string, string>)) {
+          expect(audited.has(id)).toBe(false);
+          audited.set(id, fp);
+        }
+      }
+      expect(audited.size).toBe(N);
+      for (const r of seen) expect(audited.get(String(r.withdrawal_id))).toBe(r.fingerprint);
+      const invalidAudit = await backend.query(url, "SELECT subject FROM audit_log WHERE action = 'withdrawal.invalid' ORDER BY subject");
+      expect(invalidAudit.map((r) => r.subject)).toEqual(['withdrawal:1008', 'withdrawal:2008', 'withdrawal:8']);
+      expect((await s1.verifyAudit()).ok).toBe(true);
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+
   it('two approvals required: one operator approving twice at once does not reach approved; two operators at once do', async () => {
     const url = await backend.fresh();
     const policy = parsePolicy('{"approvalsRequired": 2}');

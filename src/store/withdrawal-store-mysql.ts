@@ -116,13 +116,17 @@ export class MysqlDb implements SqlDb {
     }
   }
 
+  /** `YYYY-MM-DD HH:MM:SS.mmm` UTC text (the session is UTC): mysql2 formats a Date parameter ~50x slower, which a 2,000-row INSERT feels. */
   time(d: Date): unknown {
-    return d;
+    return d.toISOString().replace('T', ' ').slice(0, 23);
   }
 
   readTime(v: unknown): string {
     if (v instanceof Date) return v.toISOString();
-    return v === null || v === undefined ? '' : String(v);
+    if (v === null || v === undefined) return '';
+    const text = String(v);
+    const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d{1,3})?$/.exec(text); // what time() writes (UTC)
+    return m ? `${m[1]}T${m[2]}${(m[3] ?? '.').padEnd(4, '0')}Z` : text;
   }
 
   isDuplicate(e: unknown): boolean {
