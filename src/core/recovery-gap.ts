@@ -17,10 +17,17 @@ export interface RecoveryAdvice {
 export const DEFAULT_GAP_LIMIT = 20;
 /** Room left past the highest handed-out index for the Core range. */
 export const CORE_RANGE_MARGIN = 1000;
+/**
+ * The pool hands out receive addresses over 64 slots (`idx % 64`), each in
+ * index order, so below any handed-out index at most 63 addresses in a row
+ * were never handed out: a gap limit under that could stop a restore early.
+ */
+export const HANDOUT_SLOTS = 64;
 
 /**
  * @example
  * recoveryAdvice(4999, 4100) // { gapLimit: 919, coreRangeEnd: 5999, advice: '…' }
+ * recoveryAdvice(100, 90)     // { gapLimit: 84, … }: never below 64 + 20
  */
 export function recoveryAdvice(highestAssigned: number | undefined, highestUsed: number | undefined): RecoveryAdvice {
   if (highestAssigned === undefined) {
@@ -30,7 +37,7 @@ export function recoveryAdvice(highestAssigned: number | undefined, highestUsed:
       advice: 'No address handed out yet: a wallet restored with the default gap limit of 20 sees everything.',
     };
   }
-  const gapLimit = Math.max(DEFAULT_GAP_LIMIT, highestAssigned - (highestUsed ?? -1) + DEFAULT_GAP_LIMIT);
+  const gapLimit = Math.max(HANDOUT_SLOTS, highestAssigned - (highestUsed ?? -1)) + DEFAULT_GAP_LIMIT;
   const coreRangeEnd = highestAssigned + CORE_RANGE_MARGIN;
   const funded = highestUsed === undefined ? 'none funded yet' : `the highest funded is ${highestUsed}`;
   return {
