@@ -105,7 +105,9 @@ export class MysqlStore implements PoolStore {
     this.pool.pool.on('connection', (conn) => {
       conn.query(SESSION_SQL, (err: unknown) => {
         if (!err) return;
-        this.sessionError = err;
+        // A refused setting (unknown collation…) sticks; a dropped connection
+        // (fatal) only loses this connection, and the pool opens another.
+        if (!(err as { fatal?: boolean }).fatal) this.sessionError = err;
         conn.destroy();
       });
     });
