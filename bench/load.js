@@ -120,6 +120,7 @@ function sqliteBaseline(pool, count) {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    db.pragma('cache_size = -131072'); // the 128 MiB page cache the store's insertBatch uses
     const ddl = db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'addresses' AND sql IS NOT NULL ORDER BY type DESC").all().map((r) => r.sql);
     for (const s of ddl) db.exec(s.replace(/\baddresses\b/, 'addresses_raw').replace(/\bix_addresses_/, 'ix_addresses_raw_').replace(/ IF NOT EXISTS/, ''));
     const rows = db.prepare('SELECT address, batch_id, account_id, chain, idx, slot FROM addresses ORDER BY idx').raw().all();

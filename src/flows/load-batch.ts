@@ -65,8 +65,16 @@ export type LoadBatchResult = {
  */
 export async function loadBatch(store: PoolStore, bytes: Uint8Array, options: LoadBatchOptions = {}): Promise<LoadBatchResult> {
   const started = performance.now();
-  const file = parseBatchFile(bytes);
-  const accounts = await store.accounts();
+  // Reading the pool's accounts (a connection, a schema check) overlaps parsing the file.
+  const pending = store.accounts();
+  let file: BatchFile;
+  try {
+    file = parseBatchFile(bytes);
+  } catch (e) {
+    pending.catch(() => {}); // the file's error is the one to report
+    throw e;
+  }
+  const accounts = await pending;
   const { account, relation } = checkAccount(file, accounts, options.addAccount ?? false);
   await verifyAddresses(account, file, options);
   const batch: VerifiedBatch = {
