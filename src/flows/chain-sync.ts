@@ -1,6 +1,6 @@
 import { Transaction } from 'bitcoinjs-lib';
 import type { BlockRef, ChainSource, ChainStore, DroppedDeposit, FoundOutput, FoundSpend, StoredBlock } from '../core/chain-ports.js';
-import { ChangeWatch, ScriptIndex, internalHex, outpointKey, parseBlock, prevHashOf, scanTransactions } from '../core/chain-scan.js';
+import { ChangeWatch, ScriptIndex, internalHex, outpointKey, parseBlock, scanTransactions } from '../core/chain-scan.js';
 import { chainNode, p2wpkhAddress } from '../core/derive.js';
 import { parseAccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
@@ -157,14 +157,14 @@ export class ChainFollower {
         const raw = await this.source.rawBlock(hash);
         if (raw === undefined) continue outer;
         const block = parseBlock(raw, hash, this.source.label);
-        const prevHash = prevHashOf(block);
+        const prevHash = block.prevHash;
         if (tip && prevHash !== tip.hash) {
           reorgs.push(await this.rollBack(tip));
           tip = await this.store.tip();
           continue outer;
         }
-        const found = scanTransactions(block.transactions!, this.index, this.open, (owner) => this.changes.get(owner.accountId)?.ensure(this.index, owner.index));
-        const stored: StoredBlock = { height: h, hash, prevHash, time: block.timestamp };
+        const found = scanTransactions(block.txs, this.index, this.open, (owner) => this.changes.get(owner.accountId)?.ensure(this.index, owner.index));
+        const stored: StoredBlock = { height: h, hash, prevHash, time: block.time };
         try {
           await this.store.commitBlock(stored, found.outputs, found.spends);
         } catch (e) {

@@ -32,7 +32,7 @@ export interface FaultPlan {
   http500?: number;
   /** Answer the next N RPC calls with error -28 "Loading block index…". */
   warmup?: number;
-  /** Serve the block at this height with one byte flipped in its last transaction (merkle root no longer matches). */
+  /** Serve the block at this height with one byte flipped in its coinbase (the merkle root no longer matches). */
   corruptHeight?: number;
 }
 
@@ -196,8 +196,8 @@ export class FakeNode {
   private served(height: number, raw: Buffer): Buffer {
     if (this.faults.corruptHeight !== height) return raw;
     const copy = Buffer.from(raw);
-    const at = copy.length - 5;
-    copy[at] = copy[at]! ^ 0xff; // inside the last transaction: the merkle root no longer matches
+    const at = 80 + 1 + 4 + 2 + 1 + 10; // inside the coinbase's input: its txid, hence the merkle root, no longer matches
+    copy[at] = copy[at]! ^ 0xff;
     return copy;
   }
 
