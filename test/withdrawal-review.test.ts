@@ -1,11 +1,15 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, entryHash, type AuditEntry } from '../src/core/audit-chain.js';
 import { isCoded } from '../src/core/errors.js';
 import { DEFAULT_POLICY, parsePolicy } from '../src/core/withdrawal-policy.js';
 import type { WithdrawalStore } from '../src/core/withdrawal-ports.js';
 import { WITHDRAWAL_STATUSES, WITHDRAWAL_TRANSITIONS, assertMove, canMove } from '../src/core/withdrawal-state.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openWithdrawalStore } from '../src/store/withdrawal-store.js';
+import { tempDir } from './support/cli.js';
 import { mariadbBackend, runOnline, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 
 const P2WSH = 'tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7';
@@ -178,6 +182,90 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
       const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: string; hash: string; prev_hash: string });
       expect(lines.map((l) => l.seq)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
       expect(lines[1]!.prev_hash).toBe(lines[0]!.hash);
+    });
+
+    describe('`audit verify --against` an earlier export', () => {
+      const exportTo = async (url: string) => {
+        const file = join(tempDir('coldpool-audit-export-'), 'audit.jsonl');
+        const r = await runOnline(['audit', 'export', '--db', url, '--out', file]);
+        expect(r.code, r.stderr).toBe(0);
+        return file;
+      };
+      const against = async (url: string, file: string) => {
+        const r = await runOnline(['audit', 'verify', '--db', url, '--against', file, '--json']);
+        return { code: r.code, stderr: r.stderr, json: JSON.parse(r.stdout || 'null') as { ok: boolean; seq?: string; problem?: string; message?: string; entries: number; against?: { entries: number; last_seq: string } } };
+      };
+      /** What someone with write access to the database can do: change entry `from`, recompute every hash after it, move the head. */
+      const rewrite = async (url: string, from: bigint, change: (e: AuditEntry) => AuditEntry) => {
+        const s = openWithdrawalStore(url, { network: 'testnet' });
+        const entries: AuditEntry[] = [];
+        for await (const e of s.auditEntries()) entries.push(e);
+        await s.close();
+        let prev: AuditEntry | undefined;
+        for (const original of entries) {
+          let e = original;
+          if (e.seq >= from) {
+            const base = { ...(e.seq === from ? change(e) : e), prevHash: prev?.hash ?? GENESIS_HASH };
+            e = { ...base, hash: entryHash(base) };
+            await backend.exec(url, 'UPDATE audit_log SET actor = ?, data = ?, prev_hash = ?, hash = ? WHERE seq = ?', [e.actor, e.data, e.prevHash, e.hash, seq(Number(e.seq))]);
+          }
+          prev = e;
+        }
+        await backend.exec(url, 'UPDATE audit_head SET hash = ? WHERE id = 1', [prev!.hash]);
+      };
+      const plainVerify = async (url: string) => (await runOnline(['audit', 'verify', '--db', url, '--json'])).code;
+
+      it('the live chain grew since the export: ok, and says how much of it the export covers', async () => {
+        const url = await build();
+        const file = await exportTo(url);
+        const s = openWithdrawalStore(url, { network: 'testnet' });
+        await requestWithdrawal(s, { appId: 'later', user: 'u9', address: P2WSH, amountSat: 100_000n });
+        await s.observe('op2');
+        await s.approve(5n, 'op2', DEFAULT_POLICY);
+        await s.close();
+        const r = await against(url, file);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.json).toMatchObject({ ok: true, entries: 11, against: { entries: 8, last_seq: '8' } });
+      });
+      it('rewritten from the start with every hash recomputed: verifies on its own, not against the export, which names entry 1', async () => {
+        const url = await build();
+        const file = await exportTo(url);
+        await rewrite(url, 1n, (e) => ({ ...e, actor: 'mallory' }));
+        expect(await plainVerify(url)).toBe(0);
+        const r = await against(url, file);
+        expect(r.code).toBe(3);
+        expect(r.json).toMatchObject({ ok: false, seq: '1', problem: 'rewritten' });
+        expect(r.json.message).toMatch(/audit entry 1 differs from the export \(actor, hash\): the live chain was rewritten from entry 1 on/);
+        expect(r.stderr).toMatch(/audit chain broken: against .*audit\.jsonl: audit entry 1 differs/);
+      });
+      it('one decision in the middle rewritten (reason), the rest re-hashed: names entry 8', async () => {
+        const url = await build();
+        const file = await exportTo(url);
+        await rewrite(url, 8n, (e) => ({ ...e, data: e.data.replace('"no"', '"duplicate"') }));
+        expect(await plainVerify(url)).toBe(0);
+        expect((await against(url, file)).json).toMatchObject({ ok: false, seq: '8', problem: 'rewritten', message: expect.stringMatching(/\(data, hash\)/) });
+      });
+      it('the last entries deleted and the head moved back: the first missing one is named', async () => {
+        const url = await build();
+        const file = await exportTo(url);
+        const [six] = await backend.query(url, 'SELECT hash FROM audit_log WHERE seq = ?', [seq(6)]);
+        await backend.exec(url, 'DELETE FROM audit_log WHERE seq > ?', [seq(6)]);
+        await backend.exec(url, 'UPDATE audit_head SET seq = 6, hash = ? WHERE id = 1', [six!.hash]);
+        expect(await plainVerify(url)).toBe(0);
+        expect((await against(url, file)).json).toMatchObject({ ok: false, seq: '7', problem: 'missing', message: expect.stringMatching(/which ends at 6/) });
+      });
+      it('an altered export is refused as export_broken (the copy is checked as a chain too); a file that is not an export names its line', async () => {
+        const url = await build();
+        const file = await exportTo(url);
+        const lines = readFileSync(file, 'utf8').split('\n');
+        lines[2] = lines[2]!.replace('op1', 'op9');
+        writeFileSync(file, lines.join('\n'));
+        expect((await against(url, file)).json).toMatchObject({ ok: false, seq: '3', problem: 'export_broken' });
+        writeFileSync(file, `${lines[0]}\nnot json\n`);
+        const r = await runOnline(['audit', 'verify', '--db', url, '--against', file]);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toMatch(/audit\.jsonl line 2: expected an audit entry/);
+      });
     });
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CodedError } from './errors.js';
 
 /**
  * The audit log as an append-only hash chain. Each entry's hash is sha256 over
@@ -119,4 +120,95 @@ export class ChainVerifier {
     }
     return { ok: true, count: this.count, lastSeq, lastHash: this.prevHash };
   }
+}
+
+// ---- exported copies ----------------------------------------------------------
+
+/** One line of `coldpool audit export` (JSON, seq as a string, snake_case hashes), newline included. */
+export function exportLine(e: AuditEntry): string {
+  return `${JSON.stringify({ seq: e.seq.toString(), at: e.at, actor: e.actor, action: e.action, subject: e.subject, data: e.data, prev_hash: e.prevHash, hash: e.hash })}\n`;
+}
+
+/**
+ * Parse one line of an export back into an entry (INVALID_INPUT naming the line when it is not one).
+ *
+ * @example
+ * parseExportLine(exportLine(entry), 1) // deep-equals entry
+ */
+export function parseExportLine(text: string, lineNo: number, source = 'export'): AuditEntry {
+  const bad = (what: string) => new CodedError('INVALID_INPUT', `${source} line ${lineNo}: expected an audit entry (a JSON object from \`coldpool audit export\`), ${what}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw bad(`got invalid JSON ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(`got ${JSON.stringify(text.slice(0, 40))}`);
+  const o = v as Record<string, unknown>;
+  for (const k of ['seq', 'at', 'actor', 'action', 'subject', 'data', 'prev_hash', 'hash']) {
+    if (typeof o[k] !== 'string') throw bad(`"${k}" is missing or not a string`);
+  }
+  if (!/^[1-9]\d{0,18}$/.test(o.seq as string)) throw bad(`"seq" expected a positive integer, got ${JSON.stringify(o.seq)}`);
+  return {
+    seq: BigInt(o.seq as string), at: o.at as string, actor: o.actor as string, action: o.action as string, subject: o.subject as string,
+    data: o.data as string, prevHash: o.prev_hash as string, hash: o.hash as string,
+  };
+}
+
+export type ExportProblem = 'export_broken' | 'rewritten' | 'missing';
+
+export type ExportVerdict =
+  | { readonly ok: true; readonly count: number; readonly lastSeq: bigint; readonly lastHash: string }
+  | { readonly ok: false; readonly count: number; readonly seq: bigint; readonly problem: ExportProblem; readonly message: string };
+
+const FIELDS = ['at', 'actor', 'action', 'subject', 'data', 'prevHash', 'hash'] as const;
+
+/**
+ * Compare the live chain with an export taken earlier (and kept elsewhere):
+ * every exported entry must still be in the live chain, identical, at the
+ * same seq; the live chain may have grown since. A chain rewritten with every
+ * hash recomputed still verifies on its own, but not against the copy: the
+ * first seq that differs is named ("rewritten"), as is the first exported
+ * entry the live chain no longer has ("missing"). The export is checked as a
+ * chain too ("export_broken": the copy itself was altered or cut in the middle).
+ *
+ * @example
+ * const v = await compareWithExport(store.auditEntries(), readExport('audit-2024-06.jsonl'));
+ * if (!v.ok) console.error(`seq ${v.seq}: ${v.message}`);
+ */
+export async function compareWithExport(live: AsyncIterable<AuditEntry>, exported: AsyncIterable<AuditEntry> | Iterable<AuditEntry>): Promise<ExportVerdict> {
+  const copy = new ChainVerifier();
+  const it = live[Symbol.asyncIterator]();
+  let difference: ExportVerdict | undefined;
+  let count = 0;
+  let last: AuditEntry | undefined;
+  let lastLive: bigint = 0n;
+  for await (const x of exported) {
+    copy.push(x);
+    count++;
+    last = x;
+    if (difference) continue; // keep reading: a broken copy outranks a difference
+    let l: AuditEntry | undefined;
+    do {
+      const n = await it.next();
+      l = n.done ? undefined : n.value;
+      if (l) lastLive = l.seq;
+    } while (l && l.seq < x.seq); // entries before the copy's first (a copy of a later part)
+    if (!l || l.seq > x.seq) {
+      difference = { ok: false, count, seq: x.seq, problem: 'missing', message: `audit entry ${x.seq} of the export is missing from the live chain (${l ? `it jumps to ${l.seq}` : `which ends at ${lastLive}`})` };
+      continue;
+    }
+    const changed = FIELDS.filter((f) => l![f] !== x[f]);
+    if (changed.length > 0) {
+      difference = {
+        ok: false, count, seq: x.seq, problem: 'rewritten',
+        message: `audit entry ${x.seq} differs from the export (${changed.join(', ')}): the live chain was rewritten from entry ${x.seq} on (exported ${x.action} ${x.subject} by ${x.actor}, hash ${x.hash.slice(0, 12)}…; live ${l.action} ${l.subject} by ${l.actor}, hash ${l.hash.slice(0, 12)}…)`,
+      };
+    }
+  }
+  await it.return?.();
+  const own = copy.end();
+  if (!own.ok) return { ok: false, count, seq: own.seq, problem: 'export_broken', message: `the export itself is broken (${own.problem}): ${own.message}` };
+  if (difference) return difference;
+  return { ok: true, count, lastSeq: last?.seq ?? 0n, lastHash: last?.hash ?? GENESIS_HASH };
 }

@@ -1,4 +1,7 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { Command } from 'commander';
+import { compareWithExport, exportLine, parseExportLine, type AuditEntry } from '../../core/audit-chain.js';
 import { CodedError } from '../../core/errors.js';
 import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
 import { toJson, type Output } from '../output.js';
@@ -9,19 +12,28 @@ export function registerAudit(program: Command, out: Output): void {
   const group = program.command('audit').summary('the append-only audit log: verify the hash chain, export it');
   addDbOptions(group.command('verify'))
     .summary('walk the audit chain and name the first entry edited, deleted or out of order (exit 3 when broken)')
-    .option('--json', 'print {"ok":true,"entries":N,"last_seq":"…","last_hash":"…"} or {"ok":false,"seq":"…","problem":"edited|deleted|out_of_order|inserted|truncated","message":"…"}', false)
-    .action(async (opts: OperatorOptions) => {
+    .description(
+      'Walk the live chain: every entry\'s hash, its link to the one before, and the recorded head.\n' +
+        'With --against, also compare it with an earlier `coldpool audit export` (kept on another machine):\n' +
+        'every exported entry must still be there, identical, at the same seq (the live chain may be longer).\n' +
+        'That catches a chain rewritten with every hash recomputed, which verifies on its own.',
+    )
+    .option('--against <export.jsonl>', 'an earlier export to compare the live chain with')
+    .option('--json', 'print {"ok":true,"entries":N,"last_seq":"…","last_hash":"…"[,"against":{"file","entries":M,"last_seq":"…"}]} or {"ok":false,"seq":"…","problem":"edited|deleted|out_of_order|inserted|truncated|rewritten|missing|export_broken","message":"…"}', false)
+    .addHelpText('after', '\nExamples:\n  $ coldpool audit verify\n  $ coldpool audit export --out /media/usb/audit-2024-06.jsonl        # later, elsewhere: keep it\n  $ coldpool audit verify --against /media/usb/audit-2024-06.jsonl --json\n')
+    .action(async (opts: OperatorOptions & { against?: string }) => {
+      if (opts.against !== undefined && !existsSync(opts.against)) throw new CodedError('NOT_FOUND', `"--against" expected an export file, got ${JSON.stringify(opts.against)}, which does not exist`, { hint: 'write one with `coldpool audit export --out FILE`' });
       await withStore(opts, async (store) => {
         const v = await store.verifyAudit();
-        if (v.ok) {
-          out.data(opts.json ? toJson({ ok: true, entries: v.count, last_seq: v.lastSeq, last_hash: v.lastHash }) : `audit chain ok: ${v.count} entries, last ${v.lastSeq} ${v.lastHash}`);
-          return;
+        if (!v.ok) return broken(out, opts.json, v.count, v.seq, v.problem, v.message);
+        let against: Record<string, unknown> | undefined;
+        if (opts.against !== undefined) {
+          const c = await compareWithExport(store.auditEntries(), readExport(opts.against));
+          if (!c.ok) return broken(out, opts.json, v.count, c.seq, c.problem, `against ${opts.against}: ${c.message}`);
+          against = { file: opts.against, entries: c.count, last_seq: c.lastSeq };
         }
-        if (opts.json) out.data(toJson({ ok: false, entries: v.count, seq: v.seq, problem: v.problem, message: v.message }));
-        throw new CodedError('CHECKSUM', `audit chain broken: ${v.message}`, {
-          hint: 'compare with an exported copy (`coldpool audit export`) taken on another machine',
-          context: { seq: v.seq.toString(), problem: v.problem },
-        });
+        if (opts.json) out.data(toJson({ ok: true, entries: v.count, last_seq: v.lastSeq, last_hash: v.lastHash, ...(against ? { against } : {}) }));
+        else out.data(`audit chain ok: ${v.count} entries, last ${v.lastSeq} ${v.lastHash}${against ? `; all ${against.entries} entries of ${opts.against} present and identical` : ''}`);
       });
     });
   addDbOptions(group.command('export'))
@@ -35,7 +47,7 @@ export function registerAudit(program: Command, out: Output): void {
         let n = 0;
         try {
           for await (const e of store.auditEntries()) {
-            const line = `${JSON.stringify({ seq: e.seq.toString(), at: e.at, actor: e.actor, action: e.action, subject: e.subject, data: e.data, prev_hash: e.prevHash, hash: e.hash })}\n`;
+            const line = exportLine(e);
             if (file) file.write(line);
             else out.data(line);
             n++;
@@ -48,4 +60,22 @@ export function registerAudit(program: Command, out: Output): void {
         if (opts.out) out.say(`wrote ${n} audit entries to ${opts.out}`);
       });
     });
+}
+
+function broken(out: Output, json: boolean | undefined, entries: number, seq: bigint, problem: string, message: string): never {
+  if (json) out.data(toJson({ ok: false, entries, seq, problem, message }));
+  throw new CodedError('CHECKSUM', `audit chain broken: ${message}`, {
+    hint: problem === 'export_broken' ? 'the export file was altered or cut; use another copy' : 'compare with an exported copy (`coldpool audit export`) taken on another machine',
+    context: { seq: seq.toString(), problem },
+  });
+}
+
+/** The entries of an export file, one JSON line each (blank lines skipped). */
+async function* readExport(path: string): AsyncIterable<AuditEntry> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() !== '') yield parseExportLine(line, n, path);
+  }
 }
