@@ -42,6 +42,8 @@ export class FakeNode {
   faults: FaultPlan = {};
   /** Every request seen: `rpc <method>` or `GET /api/...`. */
   readonly log: string[] = [];
+  /** Called with each log entry as it happens (tests kill a client after the n-th block). */
+  onRequest: ((entry: string) => void) | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -123,6 +125,7 @@ export class FakeNode {
     const method = String(request.method);
     const params = Array.isArray(request.params) ? request.params : [];
     this.log.push(`rpc ${method}`);
+    this.onRequest?.(`rpc ${method}`);
     if (this.faults.warmup && this.faults.warmup > 0) {
       this.faults.warmup--;
       return rpcReply(res, 500, null, { code: -28, message: 'Loading block index…' }, id);
@@ -205,6 +208,7 @@ export class FakeNode {
 
   private esplora(method: string, path: string, body: string, res: ServerResponse): void {
     this.log.push(`${method} /api/${path}`);
+    this.onRequest?.(`${method} /api/${path}`);
     const chain = this.chain;
     let m: RegExpExecArray | null;
     if (method === 'POST' && path === 'tx') {
