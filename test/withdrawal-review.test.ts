@@ -129,6 +129,45 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
     }
   });
 
+  it('`withdrawals cancel ID --reason R`: requested and approved become cancelled (reason stored, audited); paid-out or final states refuse with exit 4', async () => {
+    const { url, store } = await open();
+    try {
+      for (let i = 1; i <= 4; i++) await requestWithdrawal(store, { appId: `c${i}`, user: `u${i}`, address: P2WSH, amountSat: 100_000n });
+      await store.observe('op1');
+      await store.approve(2n, 'op1', DEFAULT_POLICY);
+      await store.reject(3n, 'op1', 'no');
+      await store.approve(4n, 'op1', DEFAULT_POLICY);
+      await store.move(4n, 'in_payout', 'op1', { payout: 1 });
+    } finally {
+      await store.close();
+    }
+    const cancel = (id: string, ...more: string[]) => runOnline(['withdrawals', 'cancel', id, '--db', url, '--network', 'testnet', '--operator', 'op2', ...more]);
+    const one = await cancel('1', '--reason', 'user withdrew it', '--json');
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout)).toEqual({ id: '1', status: 'cancelled' });
+    expect((await cancel('2', '--reason', 'address reported stolen')).stdout).toBe('withdrawal 2: cancelled\n');
+    const rejected = await cancel('3', '--reason', 'late');
+    expect(rejected.code).toBe(4);
+    expect(rejected.stderr).toMatch(/withdrawal 3 is rejected; rejected → cancelled is not allowed/);
+    const paying = await cancel('4', '--reason', 'late');
+    expect(paying.code).toBe(4);
+    expect(paying.stderr).toMatch(/withdrawal 4 is in_payout; in_payout → cancelled is not allowed/);
+    expect((await cancel('1', '--reason', 'again')).code).toBe(4);
+    expect((await cancel('2', '--reason', '   ')).code).toBe(2);
+    expect((await cancel('2')).code).toBe(2);
+    expect((await cancel('99', '--reason', 'x')).code).toBe(2); // NOT_FOUND is a usage error
+    const rows = await backend.query(url, 'SELECT id, status, reviewer, reason FROM withdrawals ORDER BY id');
+    expect(rows.map((r) => `${r.id} ${r.status} ${r.reviewer} ${r.reason}`)).toEqual([
+      '1 cancelled op2 user withdrew it', '2 cancelled op2 address reported stolen', '3 rejected op1 no', '4 in_payout op1 null',
+    ]);
+    const audit = await backend.query(url, "SELECT actor, subject, data FROM audit_log WHERE action = 'withdrawal.cancelled' ORDER BY seq");
+    expect(audit.map((a) => [a.actor, a.subject, JSON.parse(String(a.data))])).toEqual([
+      ['op2', 'withdrawal:1', { from: 'requested', to: 'cancelled', reason: 'user withdrew it' }],
+      ['op2', 'withdrawal:2', { from: 'approved', to: 'cancelled', reason: 'address reported stolen' }],
+    ]);
+    expect((await runOnline(['audit', 'verify', '--db', url])).code).toBe(0);
+  });
+
   describe('audit tampering is caught and named by `audit verify`', () => {
     const build = async () => {
       const { url, store } = await open();

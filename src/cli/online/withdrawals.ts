@@ -25,13 +25,14 @@ interface ListOptions extends OperatorOptions {
   user?: string;
 }
 
-/** The `withdrawals` command group: request (web host), list, approve, reject (operator). */
+/** The `withdrawals` command group: request (web host), list, approve, reject, cancel (operator). */
 export function registerWithdrawals(program: Command, out: Output): void {
-  const group = program.command('withdrawals').summary('withdrawal requests: request (web host); list, approve, reject (operator)');
+  const group = program.command('withdrawals').summary('withdrawal requests: request (web host); list, approve, reject, cancel (operator)');
   registerRequest(group, out);
   registerList(group, out);
   registerApprove(group, out);
   registerReject(group, out);
+  registerCancel(group, out);
 }
 
 function registerRequest(group: Command, out: Output): void {
@@ -158,6 +159,32 @@ function registerReject(group: Command, out: Output): void {
         await store.observe(operator);
         const r = await store.reject(wid, operator, opts.reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: rejected`);
+      });
+    });
+}
+
+function registerCancel(group: Command, out: Output): void {
+  addOperatorOptions(group.command('cancel'))
+    .summary('cancel a requested or approved (not yet paid) request, with a reason (operator)')
+    .description(
+      'Move a request from requested or approved to cancelled: the user withdrew it, or it must not be paid after all.\n' +
+        'Guarded like every move: once a payout holds it (in_payout) it cannot be cancelled here (exit 4).\n' +
+        'The reason is stored with the request and goes to the audit log.',
+    )
+    .argument('<id>', 'withdrawal id')
+    .requiredOption('--reason <text>', 'why (required; goes to the audit log)')
+    .option('--json', 'print {"id","status":"cancelled"}', false)
+    .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals cancel 42 --reason "user withdrew the request" --operator alice\n')
+    .action(async (id: string, opts: OperatorOptions & { reason: string }) => {
+      const wid = parseId(id);
+      const reason = opts.reason.trim();
+      if (reason === '') throw new CodedError('USAGE', '"--reason" expected a non-empty reason for the cancellation, got ""', { hint: 'the reason is shown to whoever reads the audit log' });
+      if (reason.length > 1000) throw new CodedError('USAGE', `"--reason" expected at most 1000 characters, got ${reason.length}`);
+      const operator = resolveOperator(opts.operator);
+      await withStore(opts, async (store) => {
+        await store.observe(operator);
+        const r = await store.move(wid, 'cancelled', operator, { reason }); // locks the row; the audit entry records the state it left
+        out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: cancelled`);
       });
     });
 }
