@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitcoindRpc } from '../src/chain/bitcoind-rpc.js';
@@ -226,6 +228,23 @@ describe('Bitcoin Core specifics', () => {
     } finally {
       await wrong.close();
     }
+  });
+
+  it('--rpc-cookie: the cookie file authenticates; a missing one is UNAVAILABLE naming the file', async () => {
+    const dir = tempSqliteUrl();
+    cleanups.push(dir.cleanup);
+    const cookie = join(dirname(dir.path), '.cookie');
+    writeFileSync(cookie, `${RPC_USER}:${RPC_PASSWORD}`);
+    const rpc = new BitcoindRpc({ url: `http://127.0.0.1:${node.port}`, cookieFile: cookie, retryDelayMs: 10 });
+    try {
+      expect(await rpc.tipHeight()).toBe(scenario.chain.height);
+      expect(rpc.label).toBe(`bitcoind http://127.0.0.1:${node.port}`);
+    } finally {
+      await rpc.close();
+    }
+    const e = await failure((async () => new BitcoindRpc({ url: `http://127.0.0.1:${node.port}`, cookieFile: `${cookie}.missing` }))());
+    expect(e.code).toBe('UNAVAILABLE');
+    expect(e.message).toContain(`${cookie}.missing`);
   });
 
   it('a refused connection (nothing listening): UNAVAILABLE for both adapters', async () => {
