@@ -141,6 +141,26 @@ describe('reorgs on sqlite', () => {
   });
 });
 
+describe('a reorg deeper than what was recorded', () => {
+  it('rolls back everything and re-reads from the first recorded height, not past it', async () => {
+    const fork = base.chain.fork(3);
+    fork.mineEmpty(6);
+    const url = await freshUrl('sqlite');
+    await preparePool(url);
+    node.setChain(base.chain);
+    await syncOnce(url, node, 'rpc', { fromHeight: 5 });
+    node.setChain(fork);
+    const r = await syncOnce(url, node, 'rpc', { fromHeight: 5 });
+    expect(r.reorgs[0]).toMatchObject({ forkHeight: 4, depth: base.chain.height - 4 });
+    expect(await withChainStore(url, (s) => s.firstHeight())).toBe(5);
+    expect(r.disappeared.map((d) => d.txid)).toEqual([base.txD.getId()]);
+    const fresh = await freshUrl('sqlite');
+    await preparePool(fresh);
+    await syncOnce(fresh, node, 'rpc', { fromHeight: 5 });
+    expect(await canonicalDump(url)).toBe(await canonicalDump(fresh));
+  });
+});
+
 describe('reorgs on MariaDB', () => {
   it('a 3-block reorg that replaces a spend, and a 1-block reorg that drops a deposit', async () => {
     await runCase('mariadb', 'rpc', 'replace-spend', 3);

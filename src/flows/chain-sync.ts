@@ -125,7 +125,9 @@ export class ChainFollower {
     let spends = 0;
     let stopped = false;
     let tip: StoredBlock | undefined = await this.store.tip();
-    const start = tip ? tip.height + 1 : await this.startHeight();
+    // Where to start when nothing is recorded: the first recorded height if any
+    // (a reorg deeper than everything recorded rolls back to it), else the birthday.
+    const start = (await this.store.firstHeight()) ?? (await this.startHeight());
     let started = false;
     outer: for (;;) {
       if (this.opts.shouldStop?.()) {

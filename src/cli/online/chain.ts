@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openChainSource } from '../../chain/open-source.js';
 import type { ChainSource, ChainStore } from '../../core/chain-ports.js';
 import { formatBtc } from '../../core/amount.js';
+import { isCoded } from '../../core/errors.js';
 import { ChainFollower, type SyncEvent, type SyncResult } from '../../flows/chain-sync.js';
 import { openChainStore } from '../../store/open-chain-store.js';
 import { table, toJson, type Output } from '../output.js';
@@ -193,7 +194,8 @@ export function registerChain(program: Command, out: Output): void {
               if (tip !== lastTip) out.say(`at ${tip}`);
               lastTip = tip;
             } catch (e) {
-              if (!(e instanceof Error && 'code' in e && (e as { code: string }).code === 'UNAVAILABLE')) throw e;
+              // A node that went away or answers garbage for a while: report and poll again.
+              if (!isCoded(e, 'UNAVAILABLE', 'INVALID_INPUT')) throw e;
               out.say(`error: ${e.message} (retrying in ${intervalMs / 1000} s)`);
             }
             await signal.sleep(intervalMs);
