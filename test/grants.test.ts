@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { SQL_DIR } from '../src/store/migrate.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, uniqueName } from './support/pool-fixtures.js';
+import { runCli } from './support/cli.js';
 
 /**
  * sql/mysql/grants.sql applied as shipped (only names and passwords swapped
@@ -96,6 +97,15 @@ describe('grants.sql: watcher and operator', () => {
     const store = openStore(`mysql://${USERS.watcher}:${encodeURIComponent(PASSWORD)}@127.0.0.1:3306/${db.name}`);
     expect(await store.countAvailable()).toBe(18);
     await store.close();
+  });
+
+  it('the watcher account runs `pool check` (count, rate, next derive index) and nothing more', async () => {
+    const url = `mysql://${USERS.watcher}:${encodeURIComponent(PASSWORD)}@127.0.0.1:3306/${db.name}`;
+    const r = await runCli('coldpool', ['pool', 'check', '--db', url, '--threshold', '5', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ available: 18 });
+    expect(r.stdout).toContain('--from 20 ');
   });
 
   it('the operator can move a payout and run migrations', async () => {

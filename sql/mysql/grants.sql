@@ -42,6 +42,9 @@ GRANT SELECT (id, app_id, user_id, destination, amount_sat, status, created_at, 
 GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_watcher'@'%';
 GRANT SELECT ON `coldpool`.`pool_counts` TO 'coldpool_watcher'@'%';
 GRANT SELECT (status, slot, assigned_at) ON `coldpool`.`addresses` TO 'coldpool_watcher'@'%';
+-- the next index to derive (named in every alert) and the pool's age (claim rate window)
+GRANT SELECT (id, account_id, chain, first_index, count, loaded_at) ON `coldpool`.`address_batches` TO 'coldpool_watcher'@'%';
+GRANT SELECT (id, is_primary) ON `coldpool`.`pool_accounts` TO 'coldpool_watcher'@'%';
 GRANT SELECT, INSERT, UPDATE ON `coldpool`.`watcher_state` TO 'coldpool_watcher'@'%';
 
 -- operator box: the rest (review, payouts, audit log, loading batches, migrations)
