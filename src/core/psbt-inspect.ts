@@ -1,9 +1,12 @@
-import { address as btcAddress, Psbt, Transaction } from 'bitcoinjs-lib';
+import { bech32, bech32m } from 'bech32';
+import bs58check from 'bs58check';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { parseAddress } from './address.js';
 import { childPublicKey, chainNode, p2wpkhScript, type PublicNode } from './derive.js';
+import { uncompressed } from './ec-add.js';
 import { HARDENED, MAX_INDEX, formatPath, type AccountDescriptor } from './descriptor.js';
 import { CodedError } from './errors.js';
-import { toBitcoinjs, type Network, type NetworkName } from './network.js';
+import type { Network, NetworkName } from './network.js';
 import { manifestAddressProblems, type PayoutManifest } from './payout-manifest.js';
 import { formatSatPerVb, type SignerPolicy } from './signer-policy.js';
 
@@ -164,20 +167,22 @@ interface Bip32Entry { masterFingerprint: Uint8Array; pubkey: Uint8Array; path: 
 
 /** Public derivation with the chain node derived once per chain, not once per key. */
 export class AccountMatcher {
-  private readonly chains = new Map<0 | 1, PublicNode>();
+  private readonly chains = new Map<0 | 1, { node: PublicNode; point: Uint8Array }>();
   readonly fingerprint: string;
   constructor(readonly account: AccountDescriptor) {
     if (!account.origin) throw new CodedError('USAGE', 'the account has no key origin ([fingerprint/84h/…]); paste the descriptor `coldpool-offline export` printed');
     this.fingerprint = account.origin.fingerprint;
   }
 
-  private chainNode(chain: 0 | 1): PublicNode {
-    let node = this.chains.get(chain);
-    if (!node) {
-      node = chainNode(this.account, chain);
-      this.chains.set(chain, node);
+  /** `account/chain`, and its point uncompressed (libsecp256k1 then skips a square root per child). */
+  private chainNode(chain: 0 | 1): { node: PublicNode; point: Uint8Array } {
+    let entry = this.chains.get(chain);
+    if (!entry) {
+      const node = chainNode(this.account, chain);
+      entry = { node, point: uncompressed(node.publicKey) };
+      this.chains.set(chain, entry);
     }
-    return node;
+    return entry;
   }
 
   /** Find our entry among a P2WPKH input's or output's derivations and check it derives to `script`. */
@@ -198,7 +203,8 @@ export class AccountMatcher {
       if (!prefixOk || (chain !== 0 && chain !== 1) || index === undefined || index >= HARDENED) {
         return { kind: 'bad', message: `derivation ${d.path} is not m/${formatPath(origin).replace(/h/g, "'")}/{0,1}/i of this account`, path: d.path };
       }
-      const derived = childPublicKey(this.chainNode(chain), index);
+      const { node, point } = this.chainNode(chain);
+      const derived = childPublicKey(node, index, point);
       if (!Buffer.from(derived).equals(Buffer.from(d.pubkey))) {
         return { kind: 'bad', message: `derivation ${d.path} with our fingerprint ${this.fingerprint} gives key ${hex(derived)}, not the ${hex(d.pubkey)} claimed`, path: d.path };
       }
@@ -212,12 +218,29 @@ export class AccountMatcher {
   }
 }
 
-function addressOf(script: Uint8Array, network: Network): string | null {
-  try {
-    return btcAddress.fromOutputScript(script, toBitcoinjs(network));
-  } catch {
-    return null;
+/**
+ * The address of a standard output script on `network`, or null (OP_RETURN,
+ * bare multisig, anything non-standard). Written out rather than through
+ * bitcoinjs's `address.fromOutputScript`, which builds validation schemas on
+ * every call and tries each payment type by throwing: 1,100 outputs took most
+ * of a second.
+ */
+export function addressOf(script: Uint8Array, network: Network): string | null {
+  const n = script.length;
+  if (n === 25 && script[0] === 0x76 && script[1] === 0xa9 && script[2] === 0x14 && script[23] === 0x88 && script[24] === 0xac) {
+    return bs58check.encode(Uint8Array.from([network.pubKeyHash, ...script.subarray(3, 23)]));
   }
+  if (n === 23 && script[0] === 0xa9 && script[1] === 0x14 && script[22] === 0x87) {
+    return bs58check.encode(Uint8Array.from([network.scriptHash, ...script.subarray(2, 22)]));
+  }
+  const op = script[0]!;
+  const version = op === 0 ? 0 : op >= 0x51 && op <= 0x60 ? op - 0x50 : -1;
+  if (version < 0 || n < 4 || script[1] !== n - 2 || n - 2 < 2 || n - 2 > 40) return null;
+  const program = script.subarray(2);
+  if (version === 0 && program.length !== 20 && program.length !== 32) return null;
+  if (version === 1 && program.length !== 32) return null;
+  const words = [version, ...bech32.toWords(program)];
+  return version === 0 ? bech32.encode(network.bech32, words) : bech32m.encode(network.bech32, words);
 }
 
 /** BIP141 weight of the final transaction: witness sizes as given, or estimated for unsigned P2WPKH inputs. */

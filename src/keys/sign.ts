@@ -1,6 +1,6 @@
 import { createHmac, hash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { script as bscript, Transaction, type Psbt } from 'bitcoinjs-lib';
+import { Transaction, type Psbt } from 'bitcoinjs-lib';
 import { hash160 } from '../core/derive.js';
 import { formatPath, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
@@ -20,7 +20,8 @@ import { masterNode } from './account.js';
  * Signatures are RFC6979 deterministic with low R (grinding the extra
  * entropy with a little-endian counter, as Bitcoin Core and Electrum do), so
  * the same PSBT signed here and in Electrum gives byte-identical transactions.
- * Every signature is verified against its public key before it is added.
+ * Every signature made is read back from the PSBT and verified against its
+ * public key (derived from the account xpub during review) before returning.
  *
  * @see https://github.com/bitcoin/bips/blob/master/bip-0143.mediawiki
  * @see https://github.com/bitcoin/bitcoin/pull/13666 (low R)
@@ -33,7 +34,6 @@ interface Ecdsa {
   verify(sig: Uint8Array, msg: Uint8Array, pubkey: Uint8Array): boolean;
   /** key + tweak mod n, in a new buffer, or null when invalid. */
   privateAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array | null;
-  publicKey(key: Uint8Array): Uint8Array;
 }
 
 const require = createRequire(import.meta.url);
@@ -44,7 +44,6 @@ function loadEcdsa(): Ecdsa {
       ecdsaSign(msg: Uint8Array, key: Uint8Array, opts: { data?: Uint8Array }): { signature: Uint8Array };
       ecdsaVerify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean;
       privateKeyTweakAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array;
-      publicKeyCreate(key: Uint8Array, compressed: boolean): Uint8Array;
     };
     return {
       name: 'libsecp256k1-native',
@@ -57,7 +56,6 @@ function loadEcdsa(): Ecdsa {
           return null;
         }
       },
-      publicKey: (key) => n.publicKeyCreate(key, true),
     };
   } catch {
     const t = require('tiny-secp256k1') as typeof import('tiny-secp256k1');
@@ -66,11 +64,6 @@ function loadEcdsa(): Ecdsa {
       sign: (msg, key, extra) => t.sign(msg, key, extra),
       verify: (sig, msg, pub) => t.verify(msg, pub, sig),
       privateAdd: (key, tweak) => t.privateAdd(key, tweak),
-      publicKey: (key) => {
-        const p = t.pointFromScalar(key, true);
-        if (!p) throw new CodedError('INTERNAL', 'invalid private key');
-        return p;
-      },
     };
   }
 }
@@ -152,6 +145,40 @@ export function signLowR(msg: Uint8Array, key: Uint8Array): Uint8Array {
   return sig;
 }
 
+/** DER (BIP66) encoding of a compact low-S signature, plus the sighash byte. */
+export function derSignature(compact: Uint8Array, hashType: number): Buffer {
+  const int = (x: Uint8Array): Buffer => {
+    let i = 0;
+    while (i < 31 && x[i] === 0 && x[i + 1]! < 0x80) i++;
+    const body = Buffer.from(x.subarray(i));
+    return body[0]! >= 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
+  };
+  const r = int(compact.subarray(0, 32));
+  const s = int(compact.subarray(32, 64));
+  return Buffer.concat([Buffer.from([0x30, 4 + r.length + s.length, 0x02, r.length]), r, Buffer.from([0x02, s.length]), s, Buffer.from([hashType])]);
+}
+
+/** The 64-byte compact form of a strict-DER (BIP66) signature followed by its sighash byte; throws INTERNAL if malformed. */
+export function compactFromDer(sig: Uint8Array): Uint8Array {
+  const bad = (): never => {
+    throw new CodedError('INTERNAL', 'malformed DER signature');
+  };
+  if (sig.length < 9 || sig[0] !== 0x30 || sig[1] !== sig.length - 3 || sig[2] !== 0x02) bad();
+  const rLen = sig[3]!;
+  if (rLen < 1 || rLen > 33 || sig[4 + rLen] !== 0x02) bad();
+  const sLen = sig[5 + rLen]!;
+  if (sLen < 1 || sLen > 33 || 6 + rLen + sLen !== sig.length - 1) bad();
+  const out = new Uint8Array(64);
+  const put = (start: number, len: number, at: number): void => {
+    const v = sig.subarray(start, start + len);
+    const trimmed = len === 33 ? (v[0] === 0 ? v.subarray(1) : bad()) : v;
+    out.set(trimmed, at + 32 - trimmed.length);
+  };
+  put(4, rLen, 0);
+  put(6 + rLen, sLen, 32);
+  return out;
+}
+
 interface PrivateNode {
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
@@ -217,6 +244,7 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
 
   const sighash = bip143AllHasher(tx);
   const signed: SignedInput[] = [];
+  const made: { index: number; pubkey: Buffer; msg: Buffer }[] = [];
   try {
     for (const input of review.inputs) {
       if (input.ours !== true || input.finalized || input.pubkey === null || input.path === null || input.value_sat === null) continue;
@@ -227,16 +255,23 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
       const pubkey = Buffer.from(input.pubkey, 'hex');
       const key = childPrivateKey(chainOf(chain), index);
       try {
-        if (!Buffer.from(ecdsa.publicKey(key)).equals(pubkey)) {
-          throw new CodedError('INTERNAL', `input ${input.index}: the key derived for ${input.path} does not match its public key`);
-        }
         const msg = sighash(input.index, p2wpkhScriptCode(pubkey), input.value_sat);
-        const sig = signLowR(msg, key);
-        if (!ecdsa.verify(sig, msg, pubkey)) throw new CodedError('INTERNAL', `input ${input.index}: the signature just made does not verify`);
-        psbt.updateInput(input.index, { partialSig: [{ pubkey, signature: bscript.signature.encode(sig, Transaction.SIGHASH_ALL) }] });
+        const signature = derSignature(signLowR(msg, key), Transaction.SIGHASH_ALL);
+        // bip174's updateInput, not bitcoinjs's: the latter re-validates every input as a possible taproot
+        // input with schemas built per call (most of the time for 1,000 inputs); the review checked it all.
+        psbt.data.updateInput(input.index, { partialSig: [{ pubkey, signature }] });
+        made.push({ index: input.index, pubkey, msg });
         signed.push({ input: input.index, path: input.path, pubkey: input.pubkey });
       } finally {
         key.fill(0);
+      }
+    }
+    // Every signature made, read back from the PSBT as it will be written, is verified against the
+    // public key the review derived from the account xpub: a wrong key or a bad encoding cannot leave.
+    for (const m of made) {
+      const ps = psbt.data.inputs[m.index]!.partialSig!.find((x) => Buffer.from(x.pubkey).equals(m.pubkey))!;
+      if (!ecdsa.verify(compactFromDer(ps.signature), m.msg, m.pubkey)) {
+        throw new CodedError('INTERNAL', `input ${m.index}: the signature just made does not verify; nothing was written`);
       }
     }
   } finally {
@@ -256,11 +291,10 @@ export function verifyPartialSignatures(psbt: Psbt): number {
   let n = 0;
   psbt.data.inputs.forEach((input, i) => {
     for (const ps of input.partialSig ?? []) {
-      const decoded = bscript.signature.decode(ps.signature);
       const utxo = input.witnessUtxo;
       if (!utxo) throw new CodedError('INTERNAL', `input ${i}: signature without witness_utxo`);
       const msg = cached(i, p2wpkhScriptCode(ps.pubkey), utxo.value);
-      if (decoded.hashType !== Transaction.SIGHASH_ALL || !ecdsa.verify(decoded.signature, msg, ps.pubkey)) {
+      if (ps.signature[ps.signature.length - 1] !== Transaction.SIGHASH_ALL || !ecdsa.verify(compactFromDer(ps.signature), msg, ps.pubkey)) {
         throw new CodedError('INTERNAL', `input ${i}: signature by ${Buffer.from(ps.pubkey).toString('hex')} does not verify`);
       }
       n++;

@@ -5,7 +5,7 @@ import { CodedError } from '../../core/errors.js';
 import { inspectPsbt, refusals, type PsbtReview } from '../../core/psbt-inspect.js';
 import { assertWritable, openAtomicFile } from '../../io/atomic-file.js';
 import { mnemonicToSeed } from '../../keys/seed.js';
-import { signPsbt, verifyPartialSignatures } from '../../keys/sign.js';
+import { signPsbt } from '../../keys/sign.js';
 import { toJson, type Output } from '../output.js';
 import { formatReview, loadManifest, loadPolicy, loadPsbt, policySummary } from './psbt-review.js';
 import { closeStdin, readTerminalLine, stdinIsTerminal } from './terminal.js';
@@ -115,7 +115,6 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
   } finally {
     seed.fill(0);
   }
-  verifyPartialSignatures(psbt);
   const bytes = binary ? Buffer.from(psbt.toBuffer()) : Buffer.from(`${psbt.toBase64()}\n`);
 
   const target = openAtomicFile(opts.out, { overwrite: opts.force });
