@@ -49,3 +49,24 @@ export function runCli(program: 'coldpool' | 'coldpool-offline', args: readonly 
 export function tempDir(prefix = 'coldpool-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/**
+ * Run a program's `main()` in this process with captured output: the same
+ * argv parsing, commands and exit-code table as the spawned bin, without
+ * Node's start-up per call. For long tables of refusals; keep a few spawned
+ * runs (runCli) beside them for the process boundary itself.
+ */
+export async function runInProcess(program: 'coldpool' | 'coldpool-offline', args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const mod = program === 'coldpool'
+    ? await import('../../src/cli/online/main.js')
+    : await import('../../src/cli/offline/main.js');
+  let stdout = '';
+  let stderr = '';
+  const out = {
+    data: (t: string) => void (stdout += t.endsWith('\n') ? t : `${t}\n`),
+    say: (t: string) => void (stderr += t.endsWith('\n') ? t : `${t}\n`),
+    interactive: false,
+  };
+  const code = await mod.main([...args], out);
+  return { code, stdout, stderr };
+}
