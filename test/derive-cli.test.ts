@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBatchFile } from '../src/core/batch-file.js';
-import { runCli, tempDir } from './support/cli.js';
+import { runCli, runInProcess, tempDir } from './support/cli.js';
 
 // BIP84's test account (abandon … about): the expected first addresses are from BIP84 itself.
 const ZPUB = 'zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs';
@@ -61,7 +61,8 @@ describe('coldpool-offline derive', () => {
 
   it.each(bad)('refuses $name', async ({ args, code, message }) => {
     const dir = tempDir();
-    const r = await runCli('coldpool-offline', ['derive', ...args, '--out', join(dir, 'out.csv')]);
+    // In-process main(): the same parsing and exit-code table as the bin, without a Node start-up per case.
+    const r = await runInProcess('coldpool-offline', ['derive', ...args, '--out', join(dir, 'out.csv')]);
     expect(r.code).toBe(code);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint: ') && !l.startsWith('(run with --help'));
