@@ -102,7 +102,8 @@ function parseSegwit(text: string, hrp: string, network: Network): Destination {
   }
   const lower = text.toLowerCase();
   const asBech32 = bech32.decodeUnsafe(lower, 90);
-  const asBech32m = bech32m.decodeUnsafe(lower, 90);
+  // One string cannot carry both checksums (their constants differ): decode as bech32m only when bech32 fails.
+  const asBech32m = asBech32 ? undefined : bech32m.decodeUnsafe(lower, 90);
   const decoded = asBech32 ?? asBech32m;
   if (!decoded) throw new AddressError('address_checksum', `"address" has a bad bech32/bech32m checksum or character: ${show(text)}`, 'ask the user to copy the address again');
   if (decoded.words.length === 0) throw new AddressError('address_format', `"address" has an empty data part: ${show(text)}`);
