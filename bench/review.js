@@ -31,8 +31,11 @@ async function bench(label, url, insertAll) {
   };
   // What `coldpool review` does on start: the first read (validate, fingerprint, audit), then page 1.
   let t = performance.now();
+  const cpu = process.cpuUsage();
   const seen = await store.observe('bench');
   const observeMs = performance.now() - t;
+  const { user, system } = process.cpuUsage(cpu);
+  const observeCpuMs = (user + system) / 1000; // this process only: JS work, not the database server's
   await page(undefined);
   const firstScreenMs = performance.now() - t;
   // Later pages (and later starts: the second read finds nothing new).
@@ -47,7 +50,7 @@ async function bench(label, url, insertAll) {
   const secondReadMs = performance.now() - t;
   await store.close();
   if (seen.seen !== N || again.seen !== 0) throw new Error(`first read saw ${seen.seen}, second ${again.seen}`);
-  console.log(`review ${label}: ${N.toLocaleString('en')} pending; FIRST read (validate + fingerprint + audit) ${Math.round(observeMs)} ms, first screen (first read + page 1 + totals) ${Math.round(firstScreenMs)} ms; later page of ${PAGE} with flags + totals: median ${median(pages).toFixed(1)} ms; second read (nothing new) ${secondReadMs.toFixed(1)} ms`);
+  console.log(`review ${label}: ${N.toLocaleString('en')} pending; FIRST read (validate + fingerprint + audit) ${Math.round(observeMs)} ms (${Math.round(observeCpuMs)} ms CPU here), first screen (first read + page 1 + totals) ${Math.round(firstScreenMs)} ms; later page of ${PAGE} with flags + totals: median ${median(pages).toFixed(1)} ms; second read (nothing new) ${secondReadMs.toFixed(1)} ms`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'coldpool-bench-review-'));
