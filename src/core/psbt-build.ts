@@ -89,9 +89,14 @@ export interface BuildRequest {
   readonly replacesFeeSat?: bigint;
   /** The change address index j of `…/1/j`. */
   readonly changeIndex: number;
+  /** How the coins were chosen, when the caller chose them with `selectCoins` and passes them as `mustSpend`. */
+  readonly selection?: BuiltPayout['selection'];
 }
 
-export interface BuiltInput extends Omit<SpendableCoin, 'prevTx'> {
+/** A coin as selection sees it (its previous transaction is not needed to choose). */
+export type CandidateCoin = Omit<SpendableCoin, 'prevTx'>;
+
+export interface BuiltInput extends CandidateCoin {
   readonly path: string;
 }
 
@@ -154,7 +159,7 @@ export function derivationPath(account: AccountDescriptor, chain: 0 | 1, index: 
   return `m/${formatPath(account.origin!.path).replace(/h/g, "'")}/${chain}/${index}`;
 }
 
-interface Sized { coin: SpendableCoin; effective: bigint }
+interface Sized { coin: CandidateCoin; effective: bigint }
 
 /**
  * Branch and bound: a subset whose effective values sum to within
@@ -216,7 +221,7 @@ function checkCoin(c: SpendableCoin, account: AccountDescriptor, nodes: Map<0 | 
 }
 
 /** Choose the inputs and the change amount; throws REFUSED with the missing amount when the coins do not cover it. */
-function select(req: BuildRequest, scriptLengths: number[], paymentTotal: bigint): { coins: SpendableCoin[]; changeSat: bigint; feeSat: bigint; vsize: number; how: BuiltPayout['selection'] } {
+function select(req: SelectRequest, scriptLengths: number[], paymentTotal: bigint): { coins: CandidateCoin[]; changeSat: bigint; feeSat: bigint; vsize: number; how: BuiltPayout['selection'] } {
   const rate = req.feeRateSatKvb;
   const replaced = req.replacesFeeSat;
   const feeOf = (vsize: number): bigint => {
@@ -229,9 +234,9 @@ function select(req: BuildRequest, scriptLengths: number[], paymentTotal: bigint
   const must = [...(req.mustSpend ?? [])];
   const mustKeys = new Set(must.map((c) => `${c.txid}:${c.vout}`));
   const pool = req.coins.filter((c) => !mustKeys.has(`${c.txid}:${c.vout}`));
-  const sum = (cs: readonly SpendableCoin[]) => cs.reduce((s, c) => s + c.valueSat, 0n);
+  const sum = (cs: readonly CandidateCoin[]) => cs.reduce((s, c) => s + c.valueSat, 0n);
 
-  const finish = (coins: SpendableCoin[], how: BuiltPayout['selection']) => {
+  const finish = (coins: CandidateCoin[], how: BuiltPayout['selection']) => {
     const total = sum(coins);
     const withChange = vsizeOf(estimateWeight(coins.length, scriptLengths, true));
     const feeWith = feeOf(withChange);
@@ -271,6 +276,19 @@ function select(req: BuildRequest, scriptLengths: number[], paymentTotal: bigint
   });
 }
 
+type SelectRequest = Omit<BuildRequest, 'coins' | 'mustSpend'> & { readonly coins: readonly CandidateCoin[]; readonly mustSpend?: readonly CandidateCoin[] };
+
+/**
+ * Choose the coins of a payout without their previous transactions (the
+ * caller fetches those for the chosen coins only, then calls
+ * `buildPayoutPsbt` with them as `mustSpend` and `selection` set).
+ */
+export function selectCoins(req: SelectRequest): { coins: CandidateCoin[]; selection: BuiltPayout['selection'] } {
+  const scripts = req.payments.map((p) => parseAddress(p.address, req.network).scriptHex.length / 2);
+  const sel = select(req, scripts, req.payments.reduce((s, p) => s + p.amountSat, 0n));
+  return { coins: sel.coins, selection: sel.how };
+}
+
 /** Build one payout PSBT. See the module comment. */
 export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   const { network, account } = req;
@@ -288,7 +306,7 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   psbt.setLocktime(0);
   const fingerprint = Buffer.from(account.origin.fingerprint, 'hex');
   const inputs: BuiltInput[] = [];
-  for (const c of sel.coins) {
+  for (const c of sel.coins as SpendableCoin[]) {
     const { pubkey, path } = checkCoin(c, account, nodes);
     const script = Buffer.from(c.script, 'hex');
     psbt.addInput({
@@ -322,7 +340,7 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   const unsignedTxid = Transaction.fromBuffer(Buffer.from(psbt.data.getTransaction())).getId();
   return {
     psbt, unsignedTxid, inputs, outputs, change, inputTotalSat: inputTotal, paymentTotalSat: paymentTotal, feeSat: fee,
-    vsize: sel.vsize, feeRateSatKvb: (fee * 1000n) / BigInt(sel.vsize), selection: sel.how,
+    vsize: sel.vsize, feeRateSatKvb: (fee * 1000n) / BigInt(sel.vsize), selection: req.selection ?? sel.how,
   };
 }
 

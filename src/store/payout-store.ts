@@ -1,0 +1,329 @@
+import { canonicalJson, nextEntry, type AuditEntry } from '../core/audit-chain.js';
+import { CodedError } from '../core/errors.js';
+import type { BuiltPayout } from '../core/psbt-build.js';
+import { parseDbUrl, resolveDbUrl } from './db-url.js';
+import { assertCurrent, loadMigrations } from './migrate.js';
+import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
+import { MysqlDb } from './withdrawal-store-mysql.js';
+import { SqliteDb } from './withdrawal-store-sqlite.js';
+
+/**
+ * Payouts (schema 001 `payouts`, 005 `payout_inputs`/`payout_outputs`) over
+ * either dialect. Every change of state runs in one transaction that first
+ * locks the audit head (so payout writers take turns), moves rows with
+ * guarded `UPDATE … WHERE status = ?` and appends its audit entries: all or
+ * nothing. A withdrawal gets into a payout only through
+ * `UPDATE withdrawals … WHERE id = ? AND status = 'approved'`, so two builds
+ * racing each other cannot both lock it.
+ */
+export const LIVE_PAYOUT = "('built', 'signed', 'broadcast')";
+
+export interface PayoutRow {
+  readonly id: bigint;
+  readonly status: string;
+  readonly psbt: string;
+  readonly signedPsbt: string | undefined;
+  readonly unsignedTxid: string;
+  readonly txid: string | undefined;
+  readonly feeSat: bigint;
+  readonly feeRateSatKvb: bigint;
+  readonly replacesPayoutId: bigint | undefined;
+  readonly createdAt: string;
+  readonly confirmations: number;
+}
+
+export interface PayoutOutputRow {
+  readonly n: number;
+  readonly withdrawalId: bigint | undefined;
+  readonly address: string;
+  readonly amountSat: bigint;
+  readonly changeIndex: number | undefined;
+}
+
+export interface PayoutInputRow {
+  readonly n: number;
+  readonly txid: string;
+  readonly vout: number;
+  readonly valueSat: bigint;
+  readonly chain: 0 | 1;
+  readonly index: number;
+}
+
+export interface ApprovedWithdrawal {
+  readonly id: bigint;
+  readonly destination: string;
+  readonly amountSat: bigint;
+}
+
+/** What the chain record says about the coins a payout spends. */
+export interface SpendState {
+  readonly txid: string;
+  readonly vout: number;
+  readonly spentTxid: string | undefined;
+  readonly spentHeight: number | undefined;
+}
+
+const PAYOUT_COLUMNS = 'id, status, psbt, signed_psbt, unsigned_txid, txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at, confirmations';
+const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+export class SqlPayoutStore {
+  readonly dialect: 'sqlite' | 'mysql';
+  readonly label: string;
+  private checked = false;
+
+  constructor(private readonly db: SqlDb) {
+    this.dialect = db.dialect;
+    this.label = db.label;
+  }
+
+  private async ready(): Promise<void> {
+    if (this.checked) return;
+    assertCurrent(loadMigrations(this.dialect), await this.db.applied(), this.label);
+    this.checked = true;
+  }
+
+  private row(r: SqlRow): PayoutRow {
+    return {
+      id: BigInt(String(r.id)), status: String(r.status), psbt: String(r.psbt), signedPsbt: opt(r.signed_psbt), unsignedTxid: String(r.unsigned_txid),
+      txid: opt(r.txid), feeSat: BigInt(String(r.fee_sat)), feeRateSatKvb: BigInt(String(r.fee_rate_sat_kvb)),
+      replacesPayoutId: r.replaces_payout_id === null || r.replaces_payout_id === undefined ? undefined : BigInt(String(r.replaces_payout_id)),
+      createdAt: this.db.readTime(r.created_at), confirmations: Number(r.confirmations ?? 0),
+    };
+  }
+
+  /** The pool's account (descriptor, network). */
+  async account(): Promise<{ descriptor: string; network: string }> {
+    await this.ready();
+    const [r] = await this.db.all('SELECT descriptor, network FROM pool_accounts ORDER BY is_primary DESC, id LIMIT 1');
+    if (!r) throw new CodedError('USAGE', `the pool ${this.label} has no account yet`, { hint: 'load a batch first: coldpool pool load FILE' });
+    return { descriptor: String(r.descriptor), network: String(r.network) };
+  }
+
+  async approved(ids?: readonly bigint[]): Promise<ApprovedWithdrawal[]> {
+    await this.ready();
+    const where = ids && ids.length > 0 ? ` AND id IN (${ids.map(() => '?').join(', ')})` : '';
+    const rows = await this.db.all(`SELECT id, destination, amount_sat FROM withdrawals WHERE status = 'approved'${where} ORDER BY id`, ids ?? []);
+    return rows.map((r) => ({ id: BigInt(String(r.id)), destination: String(r.destination), amountSat: BigInt(String(r.amount_sat)) }));
+  }
+
+  /** Outpoints ("txid:vout") spent by a live payout. */
+  async lockedOutpoints(x: SqlExec = this.db): Promise<Set<string>> {
+    await this.ready();
+    const rows = await x.all(`SELECT i.txid, i.vout FROM payout_inputs i JOIN payouts p ON p.id = i.payout_id WHERE p.status IN ${LIVE_PAYOUT}`);
+    return new Set(rows.map((r) => `${String(r.txid)}:${Number(r.vout)}`));
+  }
+
+  /** The next change index j: past every change output the chain record saw and every payout built. */
+  async nextChangeIndex(): Promise<number> {
+    await this.ready();
+    const [a] = await this.db.all('SELECT MAX(idx) AS m FROM chain_outputs WHERE chain = 1');
+    const [b] = await this.db.all('SELECT MAX(change_index) AS m FROM payout_outputs');
+    const m = Math.max(a?.m === null || a?.m === undefined ? -1 : Number(a.m), b?.m === null || b?.m === undefined ? -1 : Number(b.m));
+    return m + 1;
+  }
+
+  async get(id: bigint): Promise<PayoutRow | undefined> {
+    await this.ready();
+    const [r] = await this.db.all(`SELECT ${PAYOUT_COLUMNS} FROM payouts WHERE id = ?`, [id]);
+    return r ? this.row(r) : undefined;
+  }
+
+  async byUnsignedTxid(txid: string): Promise<PayoutRow | undefined> {
+    await this.ready();
+    const [r] = await this.db.all(`SELECT ${PAYOUT_COLUMNS} FROM payouts WHERE unsigned_txid = ? ORDER BY id DESC LIMIT 1`, [txid]);
+    return r ? this.row(r) : undefined;
+  }
+
+  async list(statuses?: readonly string[]): Promise<PayoutRow[]> {
+    await this.ready();
+    const where = statuses && statuses.length > 0 ? ` WHERE status IN (${statuses.map(() => '?').join(', ')})` : '';
+    return (await this.db.all(`SELECT ${PAYOUT_COLUMNS} FROM payouts${where} ORDER BY id`, statuses ?? [])).map((r) => this.row(r));
+  }
+
+  async outputs(id: bigint): Promise<PayoutOutputRow[]> {
+    await this.ready();
+    const rows = await this.db.all('SELECT n, withdrawal_id, address, amount_sat, change_index FROM payout_outputs WHERE payout_id = ? ORDER BY n', [id]);
+    return rows.map((r) => ({
+      n: Number(r.n), withdrawalId: r.withdrawal_id === null || r.withdrawal_id === undefined ? undefined : BigInt(String(r.withdrawal_id)),
+      address: String(r.address), amountSat: BigInt(String(r.amount_sat)), changeIndex: r.change_index === null || r.change_index === undefined ? undefined : Number(r.change_index),
+    }));
+  }
+
+  async inputs(id: bigint): Promise<PayoutInputRow[]> {
+    await this.ready();
+    const rows = await this.db.all('SELECT n, txid, vout, value_sat, chain, idx FROM payout_inputs WHERE payout_id = ? ORDER BY n', [id]);
+    return rows.map((r) => ({ n: Number(r.n), txid: String(r.txid), vout: Number(r.vout), valueSat: BigInt(String(r.value_sat)), chain: Number(r.chain) as 0 | 1, index: Number(r.idx) }));
+  }
+
+  /** The withdrawals' current status, by id. */
+  async withdrawalStatus(ids: readonly bigint[]): Promise<Map<bigint, { status: string; payoutId: bigint | undefined }>> {
+    await this.ready();
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.all(`SELECT id, status, payout_id FROM withdrawals WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+    return new Map(rows.map((r) => [BigInt(String(r.id)), { status: String(r.status), payoutId: r.payout_id === null || r.payout_id === undefined ? undefined : BigInt(String(r.payout_id)) }]));
+  }
+
+  /** How the chain record sees the coins a payout spends, and the synced tip height. */
+  async spends(id: bigint): Promise<{ tip: number | undefined; coins: SpendState[] }> {
+    await this.ready();
+    const [t] = await this.db.all('SELECT MAX(height) AS h FROM chain_blocks');
+    const rows = await this.db.all('SELECT i.txid, i.vout, o.spent_txid, o.spent_height FROM payout_inputs i LEFT JOIN chain_outputs o ON o.txid = i.txid AND o.vout = i.vout WHERE i.payout_id = ? ORDER BY i.n', [id]);
+    return {
+      tip: t?.h === null || t?.h === undefined ? undefined : Number(t.h),
+      coins: rows.map((r) => ({ txid: String(r.txid), vout: Number(r.vout), spentTxid: opt(r.spent_txid), spentHeight: r.spent_height === null || r.spent_height === undefined ? undefined : Number(r.spent_height) })),
+    };
+  }
+
+  /**
+   * Record a built payout and lock its withdrawals to it (approved → in_payout),
+   * or, with `replaces`, a replacement of a live payout paying the same
+   * withdrawals (they stay in_payout). One transaction; STATE_CONFLICT when a
+   * withdrawal is no longer approved or a coin is spent by another live payout.
+   */
+  async insert(built: BuiltPayout, actor: string, replaces?: PayoutRow): Promise<bigint> {
+    await this.ready();
+    return this.db.tx(async (t) => {
+      await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`); // payout writers take turns
+      const locked = await this.lockedOutpoints(t);
+      if (replaces) {
+        const [cur] = await t.all(`SELECT status FROM payouts WHERE id = ?${this.db.forUpdate}`, [replaces.id]);
+        if (!cur || !['built', 'signed', 'broadcast'].includes(String(cur.status))) {
+          throw new CodedError('STATE_CONFLICT', `payout ${replaces.id} is ${String(cur?.status ?? 'gone')}; only a built, signed or broadcast payout can be bumped`);
+        }
+        for (const i of await t.all('SELECT txid, vout FROM payout_inputs WHERE payout_id = ?', [replaces.id])) locked.delete(`${String(i.txid)}:${Number(i.vout)}`);
+      }
+      const taken = built.inputs.filter((i) => locked.has(`${i.txid}:${i.vout}`));
+      if (taken.length > 0) {
+        throw new CodedError('STATE_CONFLICT', `coin(s) ${taken.map((i) => `${i.txid}:${i.vout}`).join(', ')} are already spent by another live payout`, { hint: 'another build ran at the same time; run the build again' });
+      }
+      const now = this.db.time(new Date());
+      const r = await t.run('INSERT INTO payouts (status, psbt, unsigned_txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ['built', built.psbt.toBase64(), built.unsignedTxid, built.feeSat, built.feeRateSatKvb, replaces?.id ?? null, now]);
+      const id = r.lastId;
+      for (const [n, i] of built.inputs.entries()) {
+        await t.run('INSERT INTO payout_inputs (payout_id, n, txid, vout, value_sat, chain, idx) VALUES (?, ?, ?, ?, ?, ?, ?)', [id, n, i.txid, i.vout, i.valueSat, i.chain, i.index]);
+      }
+      for (const o of built.outputs) {
+        await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, ?, ?, ?, NULL)', [id, o.vout, BigInt(o.withdrawalId), o.address, o.amountSat]);
+      }
+      if (built.change) {
+        await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, NULL, ?, ?, ?)', [id, built.change.vout, built.change.address, built.change.amountSat, built.change.index]);
+      }
+      if (!replaces) {
+        for (const o of built.outputs) {
+          const wid = BigInt(o.withdrawalId);
+          const u = await t.run("UPDATE withdrawals SET status = 'in_payout', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'approved'", [id, now, wid]);
+          if (u.changes !== 1) {
+            const [cur] = await t.all('SELECT status, payout_id FROM withdrawals WHERE id = ?', [wid]);
+            throw new CodedError('STATE_CONFLICT', `withdrawal ${wid} is ${String(cur?.status ?? 'gone')}${cur?.payout_id ? ` (payout ${String(cur.payout_id)})` : ''}, not approved; it cannot join payout ${id}`, {
+              hint: 'another build locked it first; run the build again for what is still approved', context: { id: wid.toString() },
+            });
+          }
+          await this.append(t, actor, 'withdrawal.in_payout', `withdrawal:${wid}`, { from: 'approved', to: 'in_payout', payout: id, vout: o.vout });
+        }
+      }
+      await this.append(t, actor, replaces ? 'payout.bumped' : 'payout.built', `payout:${id}`, {
+        unsignedTxid: built.unsignedTxid, feeSat: built.feeSat, feeRateSatKvb: built.feeRateSatKvb, inputs: built.inputs.length, inputTotalSat: built.inputTotalSat,
+        withdrawals: built.outputs.map((o) => o.withdrawalId), paymentTotalSat: built.paymentTotalSat, changeSat: built.change?.amountSat ?? 0n,
+        ...(replaces ? { replaces: replaces.id, replacesTxid: replaces.unsignedTxid } : {}),
+      });
+      return id;
+    });
+  }
+
+  /**
+   * built|signed → broadcast with its txid and signed PSBT, and its
+   * withdrawals in_payout → broadcast. Already broadcast with the same txid:
+   * nothing changes (returns false).
+   */
+  async markBroadcast(id: bigint, txid: string, signedPsbt: string, actor: string): Promise<boolean> {
+    await this.ready();
+    return this.db.tx(async (t) => {
+      await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
+      const [cur] = await t.all(`SELECT status, txid FROM payouts WHERE id = ?${this.db.forUpdate}`, [id]);
+      if (!cur) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`);
+      const status = String(cur.status);
+      if ((status === 'broadcast' || status === 'confirmed') && String(cur.txid) === txid) return false;
+      if (status !== 'built' && status !== 'signed' && status !== 'broadcast') {
+        throw new CodedError('STATE_CONFLICT', `payout ${id} is ${status}; it cannot be broadcast`);
+      }
+      const now = this.db.time(new Date());
+      const u = await t.run('UPDATE payouts SET status = ?, txid = ?, signed_psbt = ?, broadcast_at = ?, updated_at = ? WHERE id = ? AND status = ?', ['broadcast', txid, signedPsbt, now, now, id, status]);
+      if (u.changes !== 1) throw new CodedError('STATE_CONFLICT', `payout ${id} changed while being broadcast`);
+      const ws = await t.all("SELECT w.id FROM withdrawals w JOIN payout_outputs o ON o.withdrawal_id = w.id WHERE o.payout_id = ? AND w.status = 'in_payout' ORDER BY w.id", [id]);
+      for (const w of ws) {
+        const m = await t.run("UPDATE withdrawals SET status = 'broadcast', updated_at = ? WHERE id = ? AND status = 'in_payout'", [now, w.id]);
+        if (m.changes === 1) await this.append(t, actor, 'withdrawal.broadcast', `withdrawal:${String(w.id)}`, { from: 'in_payout', to: 'broadcast', payout: id, txid });
+      }
+      await this.append(t, actor, 'payout.broadcast', `payout:${id}`, { from: status, to: 'broadcast', txid });
+      return true;
+    });
+  }
+
+  /** Update the confirmations of a payout that is not yet confirmed enough. */
+  async setConfirmations(id: bigint, confirmations: number): Promise<void> {
+    await this.ready();
+    await this.db.run('UPDATE payouts SET confirmations = ? WHERE id = ?', [confirmations, id]);
+  }
+
+  /**
+   * The version `id` (txid) paid its withdrawals: payout → confirmed, every
+   * other live payout sharing a withdrawal → abandoned, the withdrawals →
+   * confirmed with payout_id = id (the record of which txid paid them).
+   */
+  async markConfirmed(id: bigint, txid: string, confirmations: number, actor: string): Promise<{ abandoned: bigint[]; withdrawals: bigint[] }> {
+    await this.ready();
+    return this.db.tx(async (t) => {
+      await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
+      const [cur] = await t.all(`SELECT status FROM payouts WHERE id = ?${this.db.forUpdate}`, [id]);
+      const status = String(cur?.status ?? 'gone');
+      if (!['built', 'signed', 'broadcast'].includes(status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${status}; it cannot become confirmed`);
+      const now = this.db.time(new Date());
+      await t.run("UPDATE payouts SET status = 'confirmed', txid = ?, confirmations = ?, confirmed_at = ?, updated_at = ? WHERE id = ? AND status = ?", [txid, confirmations, now, now, id, status]);
+      const ws = (await t.all('SELECT withdrawal_id FROM payout_outputs WHERE payout_id = ? AND withdrawal_id IS NOT NULL ORDER BY n', [id])).map((r) => BigInt(String(r.withdrawal_id)));
+      const abandoned: bigint[] = [];
+      if (ws.length > 0) {
+        const siblings = await t.all(`SELECT DISTINCT p.id, p.status FROM payouts p JOIN payout_outputs o ON o.payout_id = p.id WHERE o.withdrawal_id IN (${ws.map(() => '?').join(', ')}) AND p.id <> ? AND p.status IN ${LIVE_PAYOUT}`, [...ws, id]);
+        for (const s of siblings) {
+          const sid = BigInt(String(s.id));
+          const m = await t.run("UPDATE payouts SET status = 'abandoned', updated_at = ? WHERE id = ? AND status = ?", [now, sid, String(s.status)]);
+          if (m.changes === 1) {
+            abandoned.push(sid);
+            await this.append(t, actor, 'payout.abandoned', `payout:${sid}`, { from: String(s.status), to: 'abandoned', paidBy: id, txid });
+          }
+        }
+      }
+      for (const wid of ws) {
+        const m1 = await t.run("UPDATE withdrawals SET status = 'broadcast', updated_at = ? WHERE id = ? AND status = 'in_payout'", [now, wid]);
+        if (m1.changes === 1) await this.append(t, actor, 'withdrawal.broadcast', `withdrawal:${wid}`, { from: 'in_payout', to: 'broadcast', payout: id, txid });
+        const m2 = await t.run("UPDATE withdrawals SET status = 'confirmed', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'broadcast'", [id, now, wid]);
+        if (m2.changes === 1) await this.append(t, actor, 'withdrawal.confirmed', `withdrawal:${wid}`, { from: 'broadcast', to: 'confirmed', payout: id, txid, confirmations });
+      }
+      await this.append(t, actor, 'payout.confirmed', `payout:${id}`, { from: status, to: 'confirmed', txid, confirmations, abandoned });
+      return { abandoned, withdrawals: ws };
+    });
+  }
+
+  /** The same append as the withdrawal store's: lock the head row, chain the entry. */
+  private async append(t: SqlExec, actor: string, action: string, subject: string, data: Record<string, unknown>): Promise<AuditEntry> {
+    const [head] = await t.all(`SELECT seq, hash FROM audit_head WHERE id = 1${this.db.forUpdate}`);
+    if (!head) throw new CodedError('INTERNAL', 'audit_head is missing its row (schema 003 not applied?)');
+    const prev = BigInt(String(head.seq)) === 0n ? undefined : { seq: BigInt(String(head.seq)), hash: String(head.hash) };
+    const at = this.db.readTime(this.db.time(new Date()));
+    const e = nextEntry(prev, { at, actor, action, subject, data: canonicalJson(data) });
+    await t.run('INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [e.seq, this.db.time(new Date(e.at)), e.actor, e.action, e.subject, e.data, e.prevHash, e.hash]);
+    await t.run('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [e.seq, e.hash]);
+    return e;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+/** Open the payout store of a database URL (`--db` / COLDPOOL_DB). */
+export function openPayoutStore(url?: string): SqlPayoutStore {
+  const target = parseDbUrl(resolveDbUrl(url));
+  return new SqlPayoutStore(target.dialect === 'sqlite' ? new SqliteDb(target.path) : new MysqlDb(target));
+}
