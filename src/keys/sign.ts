@@ -279,26 +279,3 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
   }
   return { signed, backend: ecdsa.name };
 }
-
-/**
- * Check every partial signature of `psbt` (SIGHASH_ALL, P2WPKH) against its
- * public key. Returns the number checked; throws INTERNAL on the first that
- * fails. Tests cross-check these hashes with bitcoinjs's `hashForWitnessV0`.
- */
-export function verifyPartialSignatures(psbt: Psbt): number {
-  const tx = Transaction.fromBuffer(Buffer.from(psbt.data.getTransaction()));
-  const cached = bip143AllHasher(tx);
-  let n = 0;
-  psbt.data.inputs.forEach((input, i) => {
-    for (const ps of input.partialSig ?? []) {
-      const utxo = input.witnessUtxo;
-      if (!utxo) throw new CodedError('INTERNAL', `input ${i}: signature without witness_utxo`);
-      const msg = cached(i, p2wpkhScriptCode(ps.pubkey), utxo.value);
-      if (ps.signature[ps.signature.length - 1] !== Transaction.SIGHASH_ALL || !ecdsa.verify(compactFromDer(ps.signature), msg, ps.pubkey)) {
-        throw new CodedError('INTERNAL', `input ${i}: signature by ${Buffer.from(ps.pubkey).toString('hex')} does not verify`);
-      }
-      n++;
-    }
-  });
-  return n;
-}
