@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -224,8 +224,12 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
     });
 
     describe('`audit verify --against` an earlier export', () => {
+      const dirs: string[] = [];
+      afterAll(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
       const exportTo = async (url: string) => {
-        const file = join(tempDir('coldpool-audit-export-'), 'audit.jsonl');
+        const dir = tempDir('coldpool-audit-export-');
+        dirs.push(dir);
+        const file = join(dir, 'audit.jsonl');
         const r = await runOnline(['audit', 'export', '--db', url, '--out', file]);
         expect(r.code, r.stderr).toBe(0);
         return file;
