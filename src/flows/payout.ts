@@ -1,0 +1,291 @@
+import { Block, payments as bpayments, Psbt, script as bscript, Transaction } from 'bitcoinjs-lib';
+import * as ecc from 'tiny-secp256k1';
+import type { ChainSource, ChainStore } from '../core/chain-ports.js';
+import { parseAccountDescriptor, type AccountDescriptor } from '../core/descriptor.js';
+import { CodedError } from '../core/errors.js';
+import { parseNetwork, type Network } from '../core/network.js';
+import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
+import {
+  buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
+} from '../core/psbt-build.js';
+import { parsePsbt } from '../core/psbt-inspect.js';
+import type { PayoutRow, SqlPayoutStore } from '../store/payout-store.js';
+
+/**
+ * DESIGN flows 8 and 10: build a payout (approved withdrawals → one PSBT per
+ * group of at most `maxOutputs`), broadcast the signed PSBT, follow it to
+ * confirmation through the chain record, bump its fee (RBF). No argv, no tty:
+ * the CLI (src/cli/online/payout.ts) and the demo call these.
+ */
+
+export interface BuildOptions {
+  readonly actor: string;
+  /** sat/kvB; or `targetBlocks` for the node's estimatesmartfee. */
+  readonly feeRateSatKvb?: bigint;
+  readonly targetBlocks?: number;
+  readonly ids?: readonly bigint[];
+  readonly maxOutputs?: number;
+  /** Confirmations a coin needs to be spent (default 1). */
+  readonly minConf?: number;
+}
+
+export interface BuiltRecord {
+  readonly id: bigint;
+  readonly built: BuiltPayout;
+  readonly manifest: PayoutManifest;
+}
+
+/** A node source is needed only for previous transactions (and --target); the demo passes its own. */
+export type PrevTxSource = Pick<ChainSource, 'rawTransaction' | 'blockHash' | 'rawBlock' | 'label'> & Partial<Pick<ChainSource, 'estimateFeeRateSatKvb'>>;
+
+async function accountOf(store: SqlPayoutStore): Promise<{ network: Network; account: AccountDescriptor }> {
+  const a = await store.account();
+  const network = parseNetwork(a.network);
+  return { network, account: parseAccountDescriptor(a.descriptor, network) };
+}
+
+/** The previous transaction of a coin: getrawtransaction, else read from its block (no txindex needed). */
+export async function previousTx(source: PrevTxSource, coin: CandidateCoin & { height?: number | undefined }): Promise<Uint8Array> {
+  const raw = await source.rawTransaction(coin.txid);
+  if (raw !== undefined) return raw;
+  if (coin.height !== undefined) {
+    const hash = await source.blockHash(coin.height);
+    const block = hash === undefined ? undefined : await source.rawBlock(hash);
+    if (hash !== undefined && block !== undefined) {
+      const tx = Block.fromBuffer(Buffer.from(block)).transactions?.find((t) => t.getId() === coin.txid);
+      if (tx) return tx.toBuffer();
+    }
+  }
+  throw new CodedError('UNAVAILABLE', `${source.label} has no transaction ${coin.txid} (needed as non_witness_utxo of coin ${coin.txid}:${coin.vout})`, { hint: 'run `coldpool chain sync` against a node that has the block' });
+}
+
+async function withPrev(source: PrevTxSource, coins: readonly (CandidateCoin & { height?: number | undefined })[]): Promise<SpendableCoin[]> {
+  const out: SpendableCoin[] = [];
+  for (const c of coins) out.push({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, prevTx: await previousTx(source, c) });
+  return out;
+}
+
+async function feeRateOf(source: PrevTxSource, opts: { feeRateSatKvb?: bigint; targetBlocks?: number }): Promise<bigint> {
+  if (opts.feeRateSatKvb !== undefined) return opts.feeRateSatKvb;
+  const target = opts.targetBlocks ?? 6;
+  const rate = await source.estimateFeeRateSatKvb?.(target);
+  if (rate === undefined) throw new CodedError('UNAVAILABLE', `${source.label} has no fee estimate for ${target} blocks`, { hint: 'give --fee-rate SAT_PER_VB' });
+  return rate < 1000n ? 1000n : rate;
+}
+
+/** Spendable coins of the chain record not spent by a live payout. */
+async function freeCoins(store: SqlPayoutStore, chain: ChainStore, minConf: number): Promise<(CandidateCoin & { height: number | undefined })[]> {
+  const locked = await store.lockedOutpoints();
+  return (await chain.coins(minConf))
+    .filter((c) => c.spendable && !locked.has(`${c.txid}:${c.vout}`))
+    .map((c) => ({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, height: c.height }));
+}
+
+export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest {
+  return {
+    version: MANIFEST_VERSION, network: network.name, unsigned_txid: built.unsignedTxid,
+    outputs: built.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat })),
+    change: built.change ? [{ address: built.change.address, amount_sat: built.change.amountSat, path: built.change.path }] : [],
+  };
+}
+
+/**
+ * Build the payouts of the approved withdrawals (or of `ids`), one per group
+ * of at most `maxOutputs`, each recorded with its withdrawals locked to it.
+ */
+export async function buildPayouts(store: SqlPayoutStore, chain: ChainStore, source: PrevTxSource, opts: BuildOptions): Promise<BuiltRecord[]> {
+  const { network, account } = await accountOf(store);
+  const approved = await store.approved(opts.ids);
+  if (opts.ids && opts.ids.length > 0) {
+    const found = new Set(approved.map((w) => w.id));
+    const missing = opts.ids.filter((id) => !found.has(id));
+    if (missing.length > 0) throw new CodedError('STATE_CONFLICT', `withdrawal(s) ${missing.join(', ')} are not approved (or do not exist)`, { hint: 'see coldpool withdrawals list --status approved' });
+  }
+  if (approved.length === 0) throw new CodedError('STATE_CONFLICT', 'no approved withdrawal to pay', { hint: 'approve some first: coldpool withdrawals approve ID' });
+  const feeRateSatKvb = await feeRateOf(source, opts);
+  let coins = await freeCoins(store, chain, opts.minConf ?? 1);
+  let changeIndex = await store.nextChangeIndex();
+  const records: BuiltRecord[] = [];
+  for (const group of splitPayments(approved, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
+    const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id.toString(), address: w.destination, amountSat: w.amountSat }));
+    const plan = selectCoins({ network, account, payments, coins, feeRateSatKvb, changeIndex });
+    const chosen = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
+    const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: plan.selection });
+    const id = await store.insert(built, opts.actor);
+    records.push({ id, built, manifest: manifestOf(network, built) });
+    coins = coins.filter((c) => !chosen.includes(c));
+    if (built.change) changeIndex++;
+  }
+  return records;
+}
+
+/** Replace payout `id` by a version paying the same withdrawals at a higher fee (BIP125). */
+export async function bumpPayout(store: SqlPayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1): Promise<BuiltRecord> {
+  const old = await store.get(id);
+  if (!old) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`, { hint: 'see coldpool payout status' });
+  if (!['built', 'signed', 'broadcast'].includes(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
+  if (feeRateSatKvb <= old.feeRateSatKvb) {
+    throw new CodedError('USAGE', `"--fee-rate" must be above the payout's ${old.feeRateSatKvb} sat/kvB, got ${feeRateSatKvb} sat/kvB`);
+  }
+  const { network, account } = await accountOf(store);
+  const oldPsbt = parsePsbt(old.psbt);
+  const outputs = await store.outputs(id);
+  const payments: Payment[] = outputs.filter((o) => o.withdrawalId !== undefined).map((o) => ({ withdrawalId: o.withdrawalId!.toString(), address: o.address, amountSat: o.amountSat }));
+  const changeIndex = outputs.find((o) => o.changeIndex !== undefined)?.changeIndex ?? (await store.nextChangeIndex());
+  const mustSpend: SpendableCoin[] = (await store.inputs(id)).map((i) => ({
+    txid: i.txid, vout: i.vout, valueSat: i.valueSat, script: Buffer.from(oldPsbt.data.inputs[i.n]!.witnessUtxo!.script).toString('hex'), chain: i.chain, index: i.index,
+    prevTx: oldPsbt.data.inputs[i.n]!.nonWitnessUtxo!,
+  }));
+  const coins = await freeCoins(store, chain, minConf);
+  const plan = selectCoins({ network, account, payments, coins, mustSpend, feeRateSatKvb, replacesFeeSat: old.feeSat, changeIndex });
+  const extra = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
+  const built = buildPayoutPsbt({
+    network, account, payments, coins: [], mustSpend: [...mustSpend, ...(await withPrev(source, extra))], feeRateSatKvb, replacesFeeSat: old.feeSat, changeIndex, selection: plan.selection,
+  });
+  const newId = await store.insert(built, actor, old);
+  return { id: newId, built, manifest: manifestOf(network, built) };
+}
+
+/** Every (pubkey, signature) of input i: partial signatures, or the final witness. */
+function signaturesOf(psbt: Psbt, i: number): { pubkey: Uint8Array; signature: Uint8Array }[] {
+  const input = psbt.data.inputs[i]!;
+  if (input.finalScriptWitness) {
+    const w = input.finalScriptWitness;
+    // witness stack of P2WPKH: count, <sig>, <pubkey>
+    const items: Uint8Array[] = [];
+    let off = 1;
+    for (let k = 0; k < w[0]! && off < w.length; k++) {
+      const len = w[off]!;
+      items.push(w.subarray(off + 1, off + 1 + len));
+      off += 1 + len;
+    }
+    return items.length === 2 ? [{ signature: items[0]!, pubkey: items[1]! }] : [];
+  }
+  return (input.partialSig ?? []).map((s) => ({ pubkey: s.pubkey, signature: s.signature }));
+}
+
+/**
+ * Check that `signed` is payout `payout` (same unsigned transaction, same
+ * outputs as recorded) and that every input carries a valid SIGHASH_ALL
+ * signature by the key the payout named; returns the final transaction.
+ */
+export function verifySignedPayout(payout: PayoutRow, recorded: readonly { n: number; address: string; amountSat: bigint }[], signed: Psbt, network: Network): Transaction {
+  const built = parsePsbt(payout.psbt);
+  const ours = Buffer.from(built.data.getTransaction());
+  const theirs = Buffer.from(signed.data.getTransaction());
+  if (!ours.equals(theirs)) throw new CodedError('REFUSED', `the signed PSBT's unsigned transaction differs from payout ${payout.id} as built (${payout.unsignedTxid})`);
+  const tx = Transaction.fromBuffer(ours);
+  for (const o of recorded) {
+    const out = tx.outs[o.n];
+    if (!out || out.value !== o.amountSat) throw new CodedError('REFUSED', `output ${o.n} of payout ${payout.id} should pay ${o.amountSat} sat to ${o.address}`);
+  }
+  if (tx.outs.length !== recorded.length) throw new CodedError('REFUSED', `payout ${payout.id} has ${recorded.length} outputs recorded, the PSBT ${tx.outs.length}`);
+  const final = signed.clone();
+  tx.ins.forEach((_, i) => {
+    const spec = built.data.inputs[i]!;
+    const pubkey = spec.bip32Derivation![0]!.pubkey;
+    const sigs = signaturesOf(signed, i).filter((s) => Buffer.from(s.pubkey).equals(Buffer.from(pubkey)));
+    if (sigs.length === 0) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id} is not signed by its key ${Buffer.from(pubkey).toString('hex')}`, { hint: 'sign it with coldpool-offline sign' });
+    const { signature, hashType } = bscript.signature.decode(Buffer.from(sigs[0]!.signature));
+    if (hashType !== Transaction.SIGHASH_ALL) throw new CodedError('REFUSED', `input ${i}: signature with sighash ${hashType}, only ALL is accepted`);
+    const scriptCode = bpayments.p2pkh({ pubkey: Buffer.from(pubkey) }).output!;
+    const hash = tx.hashForWitnessV0(i, scriptCode, spec.witnessUtxo!.value, Transaction.SIGHASH_ALL);
+    if (!ecc.verify(hash, pubkey, signature)) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id}: the signature does not verify`);
+    if (!final.data.inputs[i]!.finalScriptWitness) {
+      final.data.inputs[i]!.witnessUtxo = spec.witnessUtxo;
+      final.finalizeInput(i);
+    }
+  });
+  void network;
+  const extracted = final.extractTransaction(true);
+  if (extracted.getId() !== payout.unsignedTxid) throw new CodedError('INTERNAL', `finalized txid ${extracted.getId()} is not the payout's ${payout.unsignedTxid}`);
+  return extracted;
+}
+
+export interface BroadcastResult {
+  readonly id: bigint;
+  readonly txid: string;
+  /** false when it was already recorded as broadcast (the node was asked again). */
+  readonly recorded: boolean;
+  readonly testAccept: { allowed: boolean; reason: string | undefined } | undefined;
+}
+
+/** Broadcast a signed payout: check, verify, finalize, testmempoolaccept, sendrawtransaction, record. */
+export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast'>, signed: Psbt, actor: string): Promise<BroadcastResult> {
+  const { network } = await accountOf(store);
+  const unsignedTxid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
+  const payout = await store.byUnsignedTxid(unsignedTxid);
+  if (!payout) {
+    throw new CodedError('REFUSED', `the signed PSBT (unsigned txid ${unsignedTxid}) is not a payout built here: refusing to broadcast it`, {
+      hint: 'an output, an amount or an input differs from every payout `coldpool payout build` recorded', context: { unsigned_txid: unsignedTxid },
+    });
+  }
+  if (payout.status === 'abandoned' || (payout.status === 'confirmed' && payout.txid !== unsignedTxid)) {
+    throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is ${payout.status}; it is not broadcast again`);
+  }
+  const tx = verifySignedPayout(payout, (await store.outputs(payout.id)), signed, network);
+  const hex = tx.toHex();
+  const already = payout.status === 'broadcast' || payout.status === 'confirmed';
+  const testAccept = already ? undefined : await source.testAccept(hex);
+  if (testAccept && !testAccept.allowed) {
+    throw new CodedError('REFUSED', `the node would not accept payout ${payout.id} (${tx.getId()}): ${testAccept.reason ?? 'no reason given'}`, { context: { txid: tx.getId() } });
+  }
+  let txid = tx.getId();
+  try {
+    txid = await source.broadcast(hex);
+  } catch (e) {
+    if (!already) throw e; // again after a success: the node may say it already has it
+  }
+  const recorded = await store.markBroadcast(payout.id, txid, signed.toBase64(), actor);
+  return { id: payout.id, txid, recorded, testAccept };
+}
+
+export interface PayoutState {
+  readonly id: bigint;
+  readonly status: string;
+  readonly unsignedTxid: string;
+  readonly txid: string | undefined;
+  readonly feeSat: bigint;
+  readonly feeRateSatKvb: bigint;
+  readonly replaces: bigint | undefined;
+  readonly confirmations: number;
+  /** A coin of this payout was spent in a block by a transaction that is none of its versions. */
+  readonly conflict: string | undefined;
+  readonly withdrawals: readonly { id: bigint; address: string; amountSat: bigint; status: string; paidBy: bigint | undefined }[];
+}
+
+/**
+ * Follow every live payout through the chain record: when all its coins are
+ * spent in a block by its txid with at least `minConf` confirmations, the
+ * payout and its withdrawals become confirmed (and other versions abandoned).
+ */
+export async function followPayouts(store: SqlPayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
+  const versions = new Set((await store.list()).map((p) => p.unsignedTxid));
+  for (const p of await store.list(['built', 'signed', 'broadcast'])) {
+    const { tip, coins } = await store.spends(p.id);
+    if (coins.length === 0 || tip === undefined) continue;
+    const byUs = coins.every((c) => c.spentTxid === p.unsignedTxid && c.spentHeight !== undefined);
+    if (!byUs) continue;
+    const height = Math.max(...coins.map((c) => c.spentHeight!));
+    const conf = tip - height + 1;
+    if (conf >= minConf) await store.markConfirmed(p.id, p.unsignedTxid, conf, actor);
+    else await store.setConfirmations(p.id, conf);
+  }
+  const states: PayoutState[] = [];
+  for (const p of await store.list()) {
+    const outs = (await store.outputs(p.id)).filter((o) => o.withdrawalId !== undefined);
+    const ws = await store.withdrawalStatus(outs.map((o) => o.withdrawalId!));
+    let conflict: string | undefined;
+    if (['built', 'signed', 'broadcast'].includes(p.status)) {
+      const { coins } = await store.spends(p.id);
+      const other = coins.find((c) => c.spentTxid !== undefined && c.spentHeight !== undefined && !versions.has(c.spentTxid));
+      conflict = other ? `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}` : undefined;
+    }
+    states.push({
+      id: p.id, status: p.status, unsignedTxid: p.unsignedTxid, txid: p.txid, feeSat: p.feeSat, feeRateSatKvb: p.feeRateSatKvb, replaces: p.replacesPayoutId,
+      confirmations: p.confirmations, conflict,
+      withdrawals: outs.map((o) => ({ id: o.withdrawalId!, address: o.address, amountSat: o.amountSat, status: ws.get(o.withdrawalId!)?.status ?? 'gone', paidBy: ws.get(o.withdrawalId!)?.status === 'confirmed' ? ws.get(o.withdrawalId!)?.payoutId : undefined })),
+    });
+  }
+  return states;
+}
