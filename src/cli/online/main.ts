@@ -12,6 +12,7 @@ import { registerWithdrawals } from './withdrawals.js';
 import { registerReview } from './review.js';
 import { registerAudit } from './audit.js';
 import { registerChain, registerDeposits } from './chain.js';
+import { registerPayout } from './payout.js';
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
@@ -34,6 +35,7 @@ export function buildOnlineProgram(out: Output = processOutput): Command {
   registerAudit(program, out);
   registerChain(program, out);
   registerDeposits(program, out);
+  registerPayout(program, out);
   return program;
 }
 

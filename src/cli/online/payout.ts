@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { ChainSource } from '../../core/chain-ports.js';
+import { CodedError } from '../../core/errors.js';
+import { formatManifest } from '../../core/payout-manifest.js';
+import { parsePsbt } from '../../core/psbt-inspect.js';
+import { formatSatPerVb, parseSatPerVb } from '../../core/signer-policy.js';
+import { broadcastPayout, bumpPayout, buildPayouts, followPayouts, type BuiltRecord } from '../../flows/payout.js';
+import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
+import { openChainStore } from '../../store/open-chain-store.js';
+import { openPayoutStore, type SqlPayoutStore } from '../../store/payout-store.js';
+import { table, toJson, type Output } from '../output.js';
+import { parseIntegerOption } from '../run.js';
+import { addNodeOptions, sourceOf } from './chain.js';
+import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
+import { resolveOperator } from './withdrawal-context.js';
+
+interface Common { db?: string; operator?: string; json?: boolean; node?: string; rpcCookie?: string; esplora?: string; timeout?: string; retries?: string }
+interface BuildOpts extends Common { feeRate?: string; target?: string; ids?: string; out: string; maxOutputs: string; minConf: string; force?: boolean }
+interface BumpOpts extends Common { feeRate: string; out: string; minConf: string; force?: boolean }
+interface BroadcastOpts extends Common { confirm?: string }
+interface StatusOpts extends Common { minConf: string }
+
+/** The `payout` command group: build, broadcast, status, bump (operator box). */
+export function registerPayout(program: Command, out: Output): void {
+  const group = program.command('payout').summary('approved withdrawals → one PSBT; broadcast the signed PSBT; follow; bump (RBF)');
+  registerBuild(group, out);
+  registerBroadcast(group, out);
+  registerStatus(group, out);
+  registerBump(group, out);
+}
+
+async function withPayoutStore<T>(cmd: Command, fn: (store: SqlPayoutStore) => Promise<T>): Promise<T> {
+  const store = openPayoutStore(dbUrlOf(cmd));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function withSource<T>(opts: Common, fn: (source: ChainSource) => Promise<T>): Promise<T> {
+  const source = sourceOf(opts);
+  try {
+    return await fn(source);
+  } finally {
+    await source.close();
+  }
+}
+
+/** `F.psbt` → `F.manifest.json`. */
+export function manifestPath(psbtPath: string): string {
+  return `${psbtPath.replace(/\.psbt$/i, '')}.manifest.json`;
+}
+
+/** Several payouts: F.psbt, F-2.psbt, … */
+function nth(path: string, k: number): string {
+  return k === 0 ? path : path.replace(/(\.psbt)?$/i, (m) => `-${k + 1}${m || ''}`);
+}
+
+function writeFiles(path: string, rec: BuiltRecord, force: boolean): { psbt: string; manifest: string } {
+  const manifest = manifestPath(path);
+  const m = openAtomicFile(manifest, { overwrite: force });
+  m.write(formatManifest(rec.manifest));
+  const p = openAtomicFile(path, { overwrite: force });
+  p.write(`${rec.built.psbt.toBase64()}\n`);
+  m.commit();
+  p.commit();
+  return { psbt: path, manifest };
+}
+
+function builtJson(rec: BuiltRecord, files: { psbt: string; manifest: string }): Record<string, unknown> {
+  const b = rec.built;
+  return {
+    id: rec.id, unsigned_txid: b.unsignedTxid, psbt: files.psbt, manifest: files.manifest, inputs: b.inputs.length, input_total_sat: b.inputTotalSat,
+    outputs: b.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat })),
+    change: b.change ? { address: b.change.address, amount_sat: b.change.amountSat, path: b.change.path } : null,
+    fee_sat: b.feeSat, vsize: b.vsize, fee_rate_sat_kvb: b.feeRateSatKvb, selection: b.selection,
+  };
+}
+
+function feeRateOption(text: string | undefined): bigint | undefined {
+  return text === undefined ? undefined : parseSatPerVb(text, '--fee-rate', 'the command line');
+}
+
+function registerBuild(group: Command, out: Output): void {
+  addNodeOptions(group.command('build'))
+    .summary('approved withdrawals → one PSBT (and its manifest) to sign offline')
+    .description(
+      'Pay the approved withdrawals (or --ids) from the cold wallet\'s confirmed coins (chain record: coldpool chain sync).\n' +
+        'Coins: branch and bound for a changeless set, else largest first; change to the next unused …/1/j; RBF signalled.\n' +
+        'Every input carries witness_utxo, non_witness_utxo (fetched from the node) and its BIP32 derivation. The withdrawals\n' +
+        'are locked to the payout (approved → in_payout) in the transaction that records it. More than --max-outputs\n' +
+        'withdrawals are split into several payouts (F.psbt, F-2.psbt, …). Writes F.psbt (base64) and F.manifest.json.',
+    )
+    .option('--db <url>', DB_OPTION_HELP)
+    .option('--fee-rate <sat_per_vb>', 'fee rate in sat/vB (at most 3 decimals)')
+    .option('--target <blocks>', 'fee rate from the node\'s estimatesmartfee for this many blocks (default 6 when no --fee-rate)')
+    .option('--ids <ids>', 'only these withdrawal ids (comma separated)')
+    .requiredOption('--out <file>', 'PSBT file to write (base64); the manifest goes to <file without .psbt>.manifest.json')
+    .option('--max-outputs <n>', 'withdrawals per payout', '250')
+    .option('--min-conf <n>', 'confirmations a coin needs', '1')
+    .option('--operator <name>', 'who builds (audit log)')
+    .option('--force', 'replace existing output files', false)
+    .option('--json', 'print [{"id","unsigned_txid","psbt","manifest","outputs":[…],"change","fee_sat","vsize","fee_rate_sat_kvb"}]', false)
+    .addHelpText('after', '\nExamples:\n  $ coldpool payout build --fee-rate 5 --out payout-12.psbt\n  $ coldpool payout build --target 3 --ids 41,42 --out p.psbt --json\n')
+    .action(async (opts: BuildOpts, cmd: Command) => {
+      if (opts.feeRate !== undefined && opts.target !== undefined) throw new CodedError('USAGE', 'give "--fee-rate" or "--target", not both');
+      assertWritable(opts.out, opts.force);
+      assertWritable(manifestPath(opts.out), opts.force);
+      const ids = opts.ids === undefined ? undefined : opts.ids.split(',').map((s) => {
+        if (!/^\d{1,19}$/.test(s.trim())) throw new CodedError('USAGE', `"--ids" expected comma-separated withdrawal ids, got ${JSON.stringify(opts.ids)}`);
+        return BigInt(s.trim());
+      });
+      const actor = resolveOperator(opts.operator);
+      const records = await withPayoutStore(cmd, (store) => withSource(opts, async (source) => {
+        const chain = openChainStore(dbUrlOf(cmd));
+        try {
+          return await buildPayouts(store, chain, source, {
+            actor, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
+            ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
+            maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
+          });
+        } finally {
+          await chain.close();
+        }
+      }));
+      const rows = records.map((rec, k) => builtJson(rec, writeFiles(nth(opts.out, k), rec, Boolean(opts.force))));
+      if (opts.json) return out.data(toJson(rows));
+      for (const r of rows) {
+        out.data(`payout ${String(r.id)}: ${(r.outputs as unknown[]).length} withdrawal(s), ${String(r.inputs)} input(s), fee ${String(r.fee_sat)} sat (${formatSatPerVb(r.fee_rate_sat_kvb as bigint)} sat/vB, ${String(r.vsize)} vB), unsigned txid ${String(r.unsigned_txid)}`);
+        out.data(`  ${String(r.psbt)}  ${String(r.manifest)}`);
+      }
+      out.say('next, on the signer: coldpool-offline sign F.psbt --keystore K --manifest F.manifest.json --out F.signed.psbt');
+    });
+}
+
+function registerBroadcast(group: Command, out: Output): void {
+  addNodeOptions(group.command('broadcast'))
+    .summary('check, finalize and broadcast a signed payout PSBT')
+    .description(
+      'Refuse unless the signed PSBT is a payout that was built (same unsigned transaction, same outputs) and every input\n' +
+        'carries a valid SIGHASH_ALL signature of the key the payout named; finalize; testmempoolaccept where the node has it;\n' +
+        'sendrawtransaction; record the txid (payout and withdrawals → broadcast, audited). Broadcasting twice is harmless.\n' +
+        'Confirm by the txid prefix: --confirm PREFIX (at least 8 characters).',
+    )
+    .argument('<signed>', 'signed PSBT (binary, base64 or hex)')
+    .option('--db <url>', DB_OPTION_HELP)
+    .option('--confirm <prefix>', 'the first characters (8 or more) of the txid, to confirm without a prompt')
+    .option('--operator <name>', 'who broadcasts (audit log)')
+    .option('--json', 'print {"id","txid","recorded","test_accept"}', false)
+    .action(async (file: string, opts: BroadcastOpts, cmd: Command) => {
+      const signed = parsePsbt(readFileSync(file));
+      const actor = resolveOperator(opts.operator);
+      const { Transaction } = await import('bitcoinjs-lib');
+      const txid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
+      if (opts.confirm === undefined || opts.confirm.length < 8 || !txid.startsWith(opts.confirm.toLowerCase())) {
+        throw new CodedError('USAGE', `"--confirm" expected the first 8 or more characters of txid ${txid}, got ${JSON.stringify(opts.confirm ?? '')}`, { hint: `--confirm ${txid.slice(0, 8)}` });
+      }
+      const r = await withPayoutStore(cmd, (store) => withSource(opts, (source) => broadcastPayout(store, source, signed, actor)));
+      if (opts.json) return out.data(toJson({ id: r.id, txid: r.txid, recorded: r.recorded, test_accept: r.testAccept ?? null }));
+      out.data(`payout ${r.id} ${r.recorded ? 'broadcast' : 'already broadcast (sent again)'}: ${r.txid}`);
+    });
+}
+
+function registerStatus(group: Command, out: Output): void {
+  group.command('status')
+    .summary('follow payouts through the chain record; mark confirmed ones (and their withdrawals)')
+    .description('Reads what `coldpool chain sync` recorded: a payout whose coins were all spent by its txid in a block with\nat least --min-conf confirmations becomes confirmed, its withdrawals confirmed (paid by that payout), and any other\nversion of it (bump) abandoned.')
+    .option('--db <url>', DB_OPTION_HELP)
+    .option('--min-conf <n>', 'confirmations to call a payout confirmed', '1')
+    .option('--operator <name>', 'who records (audit log)')
+    .option('--json', 'print [{"id","status","unsigned_txid","txid","fee_sat","confirmations","replaces","conflict","withdrawals":[…]}]', false)
+    .action(async (opts: StatusOpts, cmd: Command) => {
+      const actor = resolveOperator(opts.operator);
+      const states = await withPayoutStore(cmd, (store) => followPayouts(store, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
+      if (opts.json) {
+        return out.data(toJson(states.map((s) => ({
+          id: s.id, status: s.status, unsigned_txid: s.unsignedTxid, txid: s.txid ?? null, fee_sat: s.feeSat, fee_rate_sat_kvb: s.feeRateSatKvb, confirmations: s.confirmations,
+          replaces: s.replaces ?? null, conflict: s.conflict ?? null,
+          withdrawals: s.withdrawals.map((w) => ({ id: w.id, address: w.address, amount_sat: w.amountSat, status: w.status, paid_by_payout: w.paidBy ?? null })),
+        }))));
+      }
+      out.data(table(['id', 'status', 'txid', 'fee', 'conf', 'withdrawals'], states.map((s) => [String(s.id), s.status, s.txid ?? s.unsignedTxid, String(s.feeSat), s.confirmations, s.withdrawals.map((w) => String(w.id)).join(',')])));
+      for (const s of states) if (s.conflict) out.say(`warning: payout ${s.id}: ${s.conflict}`);
+    });
+}
+
+function registerBump(group: Command, out: Output): void {
+  addNodeOptions(group.command('bump'))
+    .summary('replace a payout by one paying the same withdrawals with a higher fee (RBF)')
+    .description('Same inputs and outputs, the fee taken from change (an input added when change cannot pay it), at least the old fee\nplus 1 sat/vB (BIP125). Writes a new PSBT and manifest to sign offline like any other; whichever version confirms\npays the withdrawals once, and `payout status` records which.')
+    .argument('<id>', 'payout id')
+    .option('--db <url>', DB_OPTION_HELP)
+    .requiredOption('--fee-rate <sat_per_vb>', 'new fee rate in sat/vB')
+    .requiredOption('--out <file>', 'PSBT file to write')
+    .option('--min-conf <n>', 'confirmations an added coin needs', '1')
+    .option('--operator <name>', 'who bumps (audit log)')
+    .option('--force', 'replace existing output files', false)
+    .option('--json', 'print the new payout as payout build --json does (one object)', false)
+    .action(async (idText: string, opts: BumpOpts, cmd: Command) => {
+      if (!/^\d{1,19}$/.test(idText)) throw new CodedError('USAGE', `"ID" expected a payout id, got ${JSON.stringify(idText)}`);
+      assertWritable(opts.out, opts.force);
+      assertWritable(manifestPath(opts.out), opts.force);
+      const actor = resolveOperator(opts.operator);
+      const rec = await withPayoutStore(cmd, (store) => withSource(opts, async (source) => {
+        const chain = openChainStore(dbUrlOf(cmd));
+        try {
+          return await bumpPayout(store, chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000));
+        } finally {
+          await chain.close();
+        }
+      }));
+      const row = builtJson(rec, writeFiles(opts.out, rec, Boolean(opts.force)));
+      if (opts.json) return out.data(toJson(row));
+      out.data(`payout ${rec.id} replaces ${idText}: fee ${rec.built.feeSat} sat (${formatSatPerVb(rec.built.feeRateSatKvb)} sat/vB), unsigned txid ${rec.built.unsignedTxid}\n  ${opts.out}  ${manifestPath(opts.out)}`);
+    });
+}
