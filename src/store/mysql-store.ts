@@ -7,32 +7,20 @@ import type {
   BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
 } from '../core/ports.js';
 import type { DbTarget } from './db-url.js';
+import { MYSQL_CHARSET, MYSQL_COLLATION, createPinnedPool, unpinnedError, unreachable, type PinnedPool } from './mysql-connection.js';
 import { assertCurrent, loadMigrations, runMigrations, splitStatements, type AppliedMigration, type Migration } from './migrate.js';
 import {
   INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
   type StoredAccount,
 } from './pool-rules.js';
 
-/**
- * The one collation of the schema and of every connection. A connection
- * collation that differs from the table's makes MariaDB compare `status`
- * through a conversion, so the claim's index range becomes a full scan.
- */
-export const MYSQL_CHARSET = 'utf8mb4';
-export const MYSQL_COLLATION = 'utf8mb4_bin';
-
-/** Run on every new connection (multi-statement; `SET TRANSACTION` cannot share a SET). */
-export const SESSION_SQL = `SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00'; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`;
+export { MYSQL_CHARSET, MYSQL_COLLATION } from './mysql-connection.js';
 
 /** Deadlock (1213) and lock wait timeout (1205) are retried this many times. */
 const MAX_LOCK_RETRIES = 8;
 const LOCK_ERRORS = new Set([1213, 1205]);
 /** Table exists (1050), duplicate column (1060), duplicate key name (1061): DDL that already ran. */
 const ALREADY_DONE_ERRORS = new Set([1050, 1060, 1061]);
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
-  'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
-]);
 
 /**
  * The two claim statements, the same as sql/README.md documents for other
@@ -74,72 +62,36 @@ export class MysqlStore implements PoolStore {
   private readonly nextSlot = slotChooser();
   private readonly migrations: Migration[];
   private checked = false;
-  private sessionError: unknown;
+  private readonly pinned: PinnedPool;
 
   constructor(target: Extract<DbTarget, { dialect: 'mysql' }>, migrations: Migration[] = loadMigrations('mysql')) {
     this.label = target.label;
     this.database = target.database;
     this.migrations = migrations;
-    this.pool = mysql.createPool({
-      host: target.host,
-      port: target.port,
-      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectionLimit: target.connectionLimit,
-      charset: MYSQL_COLLATION.toUpperCase(),
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      timezone: 'Z',
-      connectTimeout: 10_000,
-      enableKeepAlive: true,
-      // Only for the claim: UPDATE + read-back in one round trip (~30 % more
-      // claims/s). Every statement here binds its values with placeholders.
-      multipleStatements: true,
-    });
-    // Pinned again in SQL: the handshake collation alone is not trusted across
-    // servers and proxies. READ COMMITTED keeps the claim UPDATE from taking
-    // gap locks on the rows it skips. A session that cannot be pinned is
-    // closed and the error reported by the next call: never run unpinned.
-    this.pool.pool.on('connection', (conn) => {
-      conn.query(SESSION_SQL, (err: unknown) => {
-        if (!err) return;
-        // A refused setting (unknown collation…) sticks; a dropped connection
-        // (fatal) only loses this connection, and the pool opens another.
-        if (!(err as { fatal?: boolean }).fatal) this.sessionError = err;
-        conn.destroy();
-      });
-    });
+    // multipleStatements only for the claim: UPDATE + read-back in one round
+    // trip (~30 % more claims/s). Every statement here binds its values with placeholders.
+    this.pinned = createPinnedPool(target, { multipleStatements: true });
+    this.pool = this.pinned.pool;
   }
 
   /** Map a driver error to UNAVAILABLE when the database cannot be reached or entered. */
   private wrap(e: unknown): unknown {
-    const code = (e as { code?: string }).code;
-    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
-      return new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}${code.startsWith('ER_') ? ` (${(e as Error).message})` : ''}`, {
-        cause: e,
-        hint: code === 'ER_BAD_DB_ERROR' ? 'create the database first (CREATE DATABASE … CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)' : 'check that MySQL/MariaDB runs, the host, port or socket, and the user\'s password',
-        context: { db: this.label },
-      });
-    }
-    return e;
+    return unreachable(e, this.label) ?? e;
   }
 
   private async q<T = Row[]>(sql: string, params: unknown[] = [], conn?: PoolConnection): Promise<T> {
-    if (this.sessionError !== undefined) throw this.unpinned();
+    if (this.pinned.sessionError() !== undefined) throw this.unpinned();
     try {
       const [result] = await (conn ?? this.pool).query(sql, params);
       return result as T;
     } catch (e) {
-      if (this.sessionError !== undefined) throw this.unpinned();
+      if (this.pinned.sessionError() !== undefined) throw this.unpinned();
       throw this.wrap(e);
     }
   }
 
   private unpinned(): CodedError {
-    const e = this.sessionError as Error;
-    return new CodedError('UNAVAILABLE', `cannot set the session of ${this.label} to ${MYSQL_COLLATION}, UTC and READ COMMITTED: ${e.message}`, { cause: e });
+    return unpinnedError(this.pinned.sessionError(), this.label);
   }
 
   private async withConnection<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {

@@ -1,17 +1,11 @@
-import mysql from 'mysql2/promise';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { CodedError } from '../core/errors.js';
 import type { AlertLevel, PoolGauge, WatcherState, WatcherStateStore } from '../core/watcher-ports.js';
 import type { DbTarget } from './db-url.js';
-import { MYSQL_CHARSET, MYSQL_COLLATION } from './mysql-store.js';
+import { createPinnedPool, unpinnedError, unreachable, type PinnedPool } from './mysql-connection.js';
 
 type Row = RowDataPacket & Record<string, unknown>;
 
-/** Driver codes that mean "the database cannot be reached or entered". */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
-  'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
-]);
 
 /**
  * The watcher's table (sql/mysql/002_watcher.sql) and the pool gauge on
@@ -22,26 +16,12 @@ const UNREACHABLE = new Set([
 export class MysqlWatcherStateStore implements WatcherStateStore {
   readonly label: string;
   private readonly pool: Pool;
+  private readonly pinned: PinnedPool;
 
   constructor(target: Extract<DbTarget, { dialect: 'mysql' }>) {
     this.label = target.label;
-    this.pool = mysql.createPool({
-      host: target.host,
-      port: target.port,
-      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectionLimit: 2,
-      charset: MYSQL_COLLATION.toUpperCase(),
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      timezone: 'Z',
-      connectTimeout: 10_000,
-    });
-    this.pool.pool.on('connection', (conn) => {
-      conn.query(`SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00'`, () => {});
-    });
+    this.pinned = createPinnedPool(target, { connectionLimit: 2 });
+    this.pool = this.pinned.pool;
   }
 
   private async q<T = Row[]>(sql: string, params: unknown[] = []): Promise<T> {
@@ -50,9 +30,9 @@ export class MysqlWatcherStateStore implements WatcherStateStore {
       return result as T;
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
-      if (UNREACHABLE.has(code)) {
-        throw new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}`, { cause: e, context: { db: this.label } });
-      }
+      if (this.pinned.sessionError() !== undefined) throw unpinnedError(this.pinned.sessionError(), this.label);
+      const down = unreachable(e, this.label);
+      if (down) throw down;
       if (code === 'ER_TABLEACCESS_DENIED_ERROR' || code === 'ER_COLUMNACCESS_DENIED_ERROR') {
         throw new CodedError('REFUSED', `the watcher's database account may not read what it needs on ${this.label}: ${(e as Error).message}`, {
           cause: e,

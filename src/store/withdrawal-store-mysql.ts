@@ -1,17 +1,12 @@
-import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { CodedError } from '../core/errors.js';
 import type { DbTarget } from './db-url.js';
 import type { AppliedMigration } from './migrate.js';
-import { MYSQL_CHARSET, MYSQL_COLLATION } from './mysql-store.js';
+import { createPinnedPool, unpinnedError, unreachable, type PinnedPool } from './mysql-connection.js';
 import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
 
 const LOCK_ERRORS = new Set([1213, 1205]);
 const MAX_RETRIES = 6;
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOENT', 'EACCES',
-  'PROTOCOL_CONNECTION_LOST', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_CON_COUNT_ERROR', 'ER_HOST_NOT_PRIVILEGED',
-]);
 const errno = (e: unknown): number => (e as { errno?: number }).errno ?? 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const param = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : typeof v === 'boolean' ? (v ? 1 : 0) : v);
@@ -28,34 +23,17 @@ export class MysqlDb implements SqlDb {
   readonly forUpdate = ' FOR UPDATE';
   readonly insertIgnore = 'INSERT IGNORE';
   private readonly pool: Pool;
+  private readonly pinned: PinnedPool;
 
   constructor(target: Extract<DbTarget, { dialect: 'mysql' }>) {
     this.label = target.label;
-    this.pool = mysql.createPool({
-      host: target.host,
-      port: target.port,
-      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectionLimit: target.connectionLimit,
-      charset: MYSQL_COLLATION.toUpperCase(),
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      timezone: 'Z',
-      connectTimeout: 10_000,
-    });
-    this.pool.pool.on('connection', (conn) => {
-      conn.query(`SET NAMES ${MYSQL_CHARSET} COLLATE ${MYSQL_COLLATION}, time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED`, () => {});
-    });
+    this.pinned = createPinnedPool(target);
+    this.pool = this.pinned.pool;
   }
 
   private wrap(e: unknown): unknown {
-    const code = (e as { code?: string }).code;
-    if (code !== undefined && CONNECTION_ERRORS.has(code)) {
-      return new CodedError('UNAVAILABLE', `cannot reach the database ${this.label}: ${code}`, { cause: e, hint: 'check that MySQL/MariaDB runs, the host, port or socket, and the user\'s password' });
-    }
-    return e;
+    if (this.pinned.sessionError() !== undefined) return unpinnedError(this.pinned.sessionError(), this.label);
+    return unreachable(e, this.label) ?? e;
   }
 
   private executor(on: Pool | PoolConnection): SqlExec {
