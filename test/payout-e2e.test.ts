@@ -1,0 +1,202 @@
+/**
+ * Issue 7 end to end through the real, built CLIs (`runCli`): derive → load →
+ * claim → deposits on a test chain (fake node) → request → approve → payout
+ * build → coldpool-offline inspect → coldpool-offline sign --manifest →
+ * payout broadcast (the node mines it) → chain sync → payout status
+ * confirmed; amounts balance exactly. The same with a bump: whichever version
+ * confirms, the withdrawals are paid once and the record says which.
+ * Plus the refusals at broadcast: a signed PSBT differing in an output.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Psbt, Transaction } from 'bitcoinjs-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NETWORKS, toBitcoinjs } from '../src/core/network.js';
+import { accountFromSeed } from '../src/keys/account.js';
+import { writeKeystore } from '../src/keys/keystore.js';
+import { mnemonicToSeed } from '../src/keys/seed.js';
+import { testAccount } from './support/accounts.js';
+import { runCli, tempDir, type CliResult } from './support/cli.js';
+import { FakeNode } from './support/fake-node.js';
+import { externalAddress, FIXTURE_MNEMONIC } from './support/psbt-fixtures.js';
+import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
+import { address as btcAddress } from 'bitcoinjs-lib';
+
+const PASSWORD = 'correct horse battery';
+const NET = toBitcoinjs(NETWORKS.regtest);
+let node: FakeNode;
+let chain: RegtestChain;
+let dir: string;
+let keystore: string;
+let passwordFile: string;
+
+beforeAll(async () => {
+  dir = tempDir('coldpool-payout-e2e-');
+  keystore = join(dir, 'cold.keystore');
+  passwordFile = join(dir, 'pw.txt');
+  writeFileSync(passwordFile, `${PASSWORD}\n`);
+  const account = accountFromSeed(mnemonicToSeed(FIXTURE_MNEMONIC), NETWORKS.regtest);
+  await writeKeystore(keystore, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, PASSWORD, {
+    network: NETWORKS.regtest, fingerprint: account.origin!.fingerprint, scrypt: { n: 2 ** 10, r: 8, p: 1 },
+  });
+  chain = RegtestChain.create();
+  chain.mineEmpty(3);
+  node = await new FakeNode(chain).start();
+});
+
+afterAll(async () => {
+  await node.stop();
+});
+
+function ok(r: CliResult): string {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+function json<T = Record<string, unknown>>(r: CliResult): T {
+  return JSON.parse(ok(r)) as T;
+}
+
+/** A fresh pool with deposits of `amounts` to claimed addresses, synced; returns its db URL. */
+async function fundedPool(name: string, amounts: bigint[]): Promise<{ db: string; addresses: string[] }> {
+  const db = `sqlite:${join(dir, `${name}.db`)}`;
+  const batch = join(dir, `${name}-batch.csv`);
+  ok(await runCli('coldpool-offline', ['derive', '--descriptor', testAccount('regtest').descriptor, '--network', 'regtest', '--from', '0', '--count', '20', '--out', batch]));
+  ok(await runCli('coldpool', ['db', 'migrate', '--db', db]));
+  ok(await runCli('coldpool', ['pool', 'load', batch, '--db', db]));
+  const addresses: string[] = [];
+  for (const [k] of amounts.entries()) addresses.push(String(json(await runCli('coldpool', ['pool', 'claim', '--user', `user-${k}`, '--json', '--db', db])).address));
+  const from = chain.height + 1;
+  const txs = amounts.map((amount, k) => {
+    const f = chain.coinbaseUtxos(chain.height)[k % 4]!;
+    return spend([f], [{ script: btcAddress.toOutputScript(addresses[k]!, NET), valueSat: amount }, { key: otherKey(9), valueSat: f.valueSat - amount - 1_000n }]);
+  });
+  chain.mine(txs);
+  chain.mineEmpty(1);
+  node.setChain(chain);
+  ok(await runCli('coldpool', ['chain', 'sync', '--node', node.rpcUrl, '--from-height', String(from), '--db', db]));
+  return { db, addresses };
+}
+
+async function requestAndApprove(db: string, specs: { app: string; address: string; sat: bigint }[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const s of specs) {
+    ids.push(String(json(await runCli('coldpool', ['withdrawals', 'request', '--app-id', s.app, '--user', 'alice', '--address', s.address, '--amount-sat', String(s.sat), '--json', '--db', db])).id));
+  }
+  ok(await runCli('coldpool', ['withdrawals', 'list', '--db', db, '--operator', 'op1']));
+  for (const id of ids) ok(await runCli('coldpool', ['withdrawals', 'approve', id, '--db', db, '--operator', 'op1']));
+  return ids;
+}
+
+async function sign(psbt: string, manifest: string, outFile: string): Promise<void> {
+  ok(await runCli('coldpool-offline', ['sign', psbt, '--keystore', keystore, '--password-file', passwordFile, '--manifest', manifest, '--out', outFile, '--log', join(dir, 'sign.jsonl'), '--yes', '--json']));
+}
+
+function mineMempool(): void {
+  chain.mine([...node.mempool.values()]);
+  node.setChain(chain);
+}
+
+interface StatusRow { id: string; status: string; txid: string | null; fee_sat: string; confirmations: number; withdrawals: { id: string; status: string; paid_by_payout: string | null; amount_sat: string }[] }
+
+describe('payout end to end through the CLIs', () => {
+  it('build → inspect → sign --manifest → broadcast → chain sync → status confirmed; amounts balance exactly; twice is harmless', async () => {
+    const { db } = await fundedPool('e2e', [400_000n, 250_000n, 90_000n]);
+    const ids = await requestAndApprove(db, [
+      { app: 'w-1', address: externalAddress(0), sat: 150_000n },
+      { app: 'w-2', address: externalAddress(1), sat: 200_000n },
+    ]);
+    const psbtFile = join(dir, 'payout-1.psbt');
+    const [built] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', '--fee-rate', '5', '--out', psbtFile, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    expect(built!.manifest).toBe(join(dir, 'payout-1.manifest.json'));
+
+    const review = json<{ input_total_sat: string; output_total_sat: string; fee_sat: string; outputs: { kind: string; amount_sat: string; withdrawal_id: string | null }[]; findings: { severity: string }[]; unsigned_txid: string }>(
+      await runCli('coldpool-offline', ['inspect', psbtFile, '--descriptor', testAccount('regtest').descriptor, '--network', 'regtest', '--manifest', join(dir, 'payout-1.manifest.json'), '--json']));
+    expect(review.findings.filter((f) => f.severity === 'refuse')).toEqual([]);
+    expect(review.unsigned_txid).toBe(built!.unsigned_txid);
+    expect(BigInt(review.input_total_sat)).toBe(BigInt(review.output_total_sat) + BigInt(review.fee_sat));
+    expect(review.outputs.filter((o) => o.kind === 'external').map((o) => [o.withdrawal_id, o.amount_sat])).toEqual([[ids[0], '150000'], [ids[1], '200000']]);
+    expect(BigInt(review.fee_sat)).toBe(BigInt(String(built!.fee_sat)));
+
+    const signedFile = join(dir, 'payout-1.signed.psbt');
+    await sign(psbtFile, join(dir, 'payout-1.manifest.json'), signedFile);
+    const txid = String(built!.unsigned_txid);
+    const refusedConfirm = await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', 'ffffffff', '--node', node.rpcUrl, '--db', db]);
+    expect(refusedConfirm.code).toBe(2);
+    const b = json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']));
+    expect(b).toMatchObject({ txid, recorded: true });
+    const again = json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 10), '--node', node.rpcUrl, '--db', db, '--json']));
+    expect(again).toMatchObject({ txid, recorded: false });
+    expect(node.log.filter((l) => l === 'rpc sendrawtransaction').length).toBeGreaterThanOrEqual(2);
+    const tx = node.mempool.get(txid)!;
+    expect(tx).toBeDefined();
+
+    mineMempool();
+    ok(await runCli('coldpool', ['chain', 'sync', '--node', node.rpcUrl, '--db', db]));
+    const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
+    expect(status).toMatchObject({ status: 'confirmed', txid, confirmations: 1 });
+    expect(status!.withdrawals.map((w) => [w.id, w.status, w.paid_by_payout])).toEqual([[ids[0], 'confirmed', status!.id], [ids[1], 'confirmed', status!.id]]);
+    // exact balance of the transaction that was mined
+    const inputs = BigInt(review.input_total_sat);
+    const outs = tx.outs.reduce((s, o) => s + o.value, 0n);
+    expect(inputs - outs).toBe(BigInt(status!.fee_sat));
+    expect(BigInt(status!.fee_sat) * 1000n).toBeGreaterThanOrEqual(5_000n * BigInt(tx.virtualSize()));
+    const audit = json<{ ok: boolean }>(await runCli('coldpool', ['audit', 'verify', '--json', '--db', db]));
+    expect(audit.ok).toBe(true);
+  }, 60_000);
+
+  it('bump: same withdrawals at a higher fee; the replacement confirms, the original is abandoned, withdrawals paid once', async () => {
+    const { db } = await fundedPool('bump', [300_000n, 500_000n]);
+    const ids = await requestAndApprove(db, [{ app: 'b-1', address: externalAddress(2), sat: 280_000n }]);
+    const p1 = join(dir, 'bump-1.psbt');
+    const [first] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', '--fee-rate', '1', '--out', p1, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    await sign(p1, join(dir, 'bump-1.manifest.json'), join(dir, 'bump-1.signed.psbt'));
+    const t1 = String(first!.unsigned_txid);
+    ok(await runCli('coldpool', ['payout', 'broadcast', join(dir, 'bump-1.signed.psbt'), '--confirm', t1.slice(0, 8), '--node', node.rpcUrl, '--db', db]));
+    node.mempool.clear(); // stuck: the node dropped it
+
+    const p2 = join(dir, 'bump-2.psbt');
+    const second = json<Record<string, unknown> & { outputs: { withdrawal_id: string; amount_sat: string }[] }>(
+      await runCli('coldpool', ['payout', 'bump', String(first!.id), '--fee-rate', '20', '--out', p2, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    expect(second.outputs).toEqual(first!.outputs);
+    expect(BigInt(String(second.fee_sat))).toBeGreaterThan(BigInt(String(first!.fee_sat)));
+    const oldIns = Psbt.fromBase64(readFileSync(p1, 'utf8').trim()).txInputs.map((i) => Buffer.from(i.hash).toString('hex'));
+    const newIns = Psbt.fromBase64(readFileSync(p2, 'utf8').trim()).txInputs.map((i) => Buffer.from(i.hash).toString('hex'));
+    expect(newIns.slice(0, oldIns.length)).toEqual(oldIns); // conflicts with the original (BIP125)
+    await sign(p2, join(dir, 'bump-2.manifest.json'), join(dir, 'bump-2.signed.psbt'));
+    const t2 = String(second.unsigned_txid);
+    ok(await runCli('coldpool', ['payout', 'broadcast', join(dir, 'bump-2.signed.psbt'), '--confirm', t2.slice(0, 8), '--node', node.rpcUrl, '--db', db]));
+    mineMempool();
+    ok(await runCli('coldpool', ['chain', 'sync', '--node', node.rpcUrl, '--db', db]));
+    const states = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
+    expect(states.map((s) => [s.id, s.status])).toEqual([[String(first!.id), 'abandoned'], [String(second.id), 'confirmed']]);
+    expect(states[1]!.txid).toBe(t2);
+    expect(states[1]!.withdrawals).toEqual([expect.objectContaining({ id: ids[0], status: 'confirmed', paid_by_payout: String(second.id) })]);
+    const mined = chain.findTx(t2)!;
+    expect(chain.findTx(t1)).toBeUndefined();
+    const inputTotal = Psbt.fromBase64(readFileSync(p2, 'utf8').trim()).data.inputs.reduce((s, i) => s + i.witnessUtxo!.value, 0n);
+    expect(inputTotal).toBe(mined.outs.reduce((s, o) => s + o.value, 0n) + BigInt(String(second.fee_sat)));
+  }, 60_000);
+
+  it('a signed PSBT that differs from the built payout in an output is refused at broadcast', async () => {
+    const { db } = await fundedPool('tamper', [300_000n]);
+    await requestAndApprove(db, [{ app: 't-1', address: externalAddress(3), sat: 100_000n }]);
+    const p = join(dir, 'tamper.psbt');
+    json(await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    const signedFile = join(dir, 'tamper.signed.psbt');
+    await sign(p, join(dir, 'tamper.manifest.json'), signedFile);
+    const signed = Psbt.fromBase64(readFileSync(signedFile, 'utf8').trim());
+    // the same signatures on a transaction paying 1 sat more to the withdrawal and 1 sat less change
+    const tx = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction()));
+    tx.outs[0]!.value += 1n;
+    tx.outs[1]!.value -= 1n;
+    (signed.data.globalMap.unsignedTx as unknown as { tx: Transaction }).tx = tx;
+    const tampered = join(dir, 'tamper.altered.psbt');
+    writeFileSync(tampered, signed.toBase64());
+    const txid = tx.getId();
+    const r = await runCli('coldpool', ['payout', 'broadcast', tampered, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not a payout built here/);
+    expect(node.mempool.has(txid)).toBe(false);
+  }, 60_000);
+});
