@@ -119,7 +119,7 @@ describe('coldpool chain sync, the real CLI', () => {
     heights.forEach((h, i) => expect(h).toBeGreaterThanOrEqual(heights[i - 1] ?? 0)); // committed blocks are never lost
 
     expect(await canonicalDump(url)).toBe(await canonicalDump((await cleanSync()).url));
-  });
+  }, 240_000); // eleven process runs of a 250-block sync: minutes on a loaded two-core box
 
   it('chain status and deposits list print what was found (--json, sats as strings); --user filters', async () => {
     const { url } = await cleanSync();
