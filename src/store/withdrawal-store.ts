@@ -1,5 +1,5 @@
 import { parseAddress } from '../core/address.js';
-import { ChainVerifier, canonicalJson, nextEntry, type AuditEntry, type ChainVerdict } from '../core/audit-chain.js';
+import { ChainVerifier, type AuditEntry, type ChainVerdict } from '../core/audit-chain.js';
 import { CodedError, isCoded } from '../core/errors.js';
 import { NETWORKS, parseNetwork, type Network, type NetworkName } from '../core/network.js';
 import { BLOCKING_FLAGS, computeFlags, type RequestFacts, type WithdrawalPolicy } from '../core/withdrawal-policy.js';
@@ -10,6 +10,7 @@ import { IntakeError, contentText, fingerprint, sameRequest, validateRequest, ty
 import { assertMove, isWithdrawalStatus, stateConflict, type WithdrawalStatus } from '../core/withdrawal-state.js';
 import { parseDbUrl, resolveDbUrl } from './db-url.js';
 import { assertCurrent, loadMigrations } from './migrate.js';
+import { appendAudit } from './audit-append.js';
 import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
 import { MysqlDb } from './withdrawal-store-mysql.js';
 import { SqliteDb } from './withdrawal-store-sqlite.js';
@@ -373,17 +374,9 @@ export class SqlWithdrawalStore implements WithdrawalStore {
 
   // ---- audit chain ------------------------------------------------------------
 
-  /** Append one entry inside the caller's transaction; the head row is locked, so the chain never forks. */
-  private async append(t: SqlExec, actor: string, action: string, subject: string, data: Record<string, unknown>): Promise<AuditEntry> {
-    const [head] = await t.all(`SELECT seq, hash FROM audit_head WHERE id = 1${this.db.forUpdate}`);
-    if (!head) throw new CodedError('INTERNAL', 'audit_head is missing its row (schema 003 not applied?)');
-    const prev = BigInt(String(head.seq)) === 0n ? undefined : { seq: BigInt(String(head.seq)), hash: String(head.hash) };
-    const at = this.db.readTime(this.db.time(new Date()));
-    const e = nextEntry(prev, { at, actor, action, subject, data: canonicalJson(data) });
-    await t.run('INSERT INTO audit_log (seq, at, actor, action, subject, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [e.seq, this.db.time(new Date(e.at)), e.actor, e.action, e.subject, e.data, e.prevHash, e.hash]);
-    await t.run('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [e.seq, e.hash]);
-    return e;
+  /** One entry in the caller's transaction (store/audit-append.ts). */
+  private append(t: SqlExec, actor: string, action: string, subject: string, data: Record<string, unknown>): Promise<AuditEntry> {
+    return appendAudit(this.db, t, actor, action, subject, data);
   }
 
   async audit(actor: string, action: string, subject: string, data: Record<string, unknown>): Promise<AuditEntry> {
