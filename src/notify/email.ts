@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
 import type { Transporter } from 'nodemailer';
 import { CodedError } from '../core/errors.js';
 import type { Alert, Notifier } from '../core/watcher-ports.js';
@@ -29,6 +29,8 @@ export class EmailNotifier implements Notifier {
   private readonly transport: Transporter;
 
   constructor(private readonly config: EmailChannelConfig) {
+    // Loaded only when email is configured: the CLI's start-up should not pay for it.
+    const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
     this.transport = nodemailer.createTransport({
       host: config.host,
       port: config.port,

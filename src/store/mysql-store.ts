@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { CodedError } from '../core/errors.js';
 import type { NetworkName } from '../core/network.js';
@@ -240,7 +239,7 @@ export class MysqlStore implements PoolStore {
       const values = new Array<string>(n);
       for (let j = 0; j < n; j++) {
         const index = batch.first + k + j;
-        values[j] = `(${mysql.escape(batch.addresses[k + j])},${fixed},${index},${slotOf(batch.chain, index) ?? 'NULL'})`;
+        values[j] = `(${this.pool.escape(batch.addresses[k + j])},${fixed},${index},${slotOf(batch.chain, index) ?? 'NULL'})`;
       }
       await this.q(`INSERT INTO addresses (address, batch_id, account_id, chain, idx, slot) VALUES ${values.join(',')}`, [], conn);
       opts.onProgress?.(k + n, batch.count);

@@ -1,4 +1,7 @@
-import { confirm, input, select, Separator } from '@inquirer/prompts';
+import type { Separator } from '@inquirer/prompts';
+
+/** Loaded when the screen opens: the prompts library costs every other command's start-up ~0.1 s. */
+let prompts: typeof import('@inquirer/prompts');
 import { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
 import { CodedError, isCoded } from '../../core/errors.js';
@@ -29,6 +32,7 @@ export function registerReview(program: Command, out: Output): void {
       }
       const { policy, source } = resolvePolicy(opts.policy);
       const operator = resolveOperator(opts.operator);
+      prompts = await import('@inquirer/prompts');
       await withStore(opts, async (store) => {
         try {
           await reviewLoop(store, { operator, policy, pageSize, out, policySource: source });
@@ -68,13 +72,13 @@ async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<v
     const flagged = shown.filter((w) => w.flags.length > 0).length;
     const pages = Math.max(1, Math.ceil(totals.count / ctx.pageSize));
     const choices: ({ value: MenuChoice; name: string } | Separator)[] = shown.map((w) => ({ value: { kind: 'open', id: w.id }, name: line(w) }));
-    choices.push(new Separator());
+    choices.push(new prompts.Separator());
     if (more) choices.push({ value: { kind: 'next' }, name: 'Next page' });
     if (page > 0) choices.push({ value: { kind: 'prev' }, name: 'Previous page' });
     choices.push({ value: { kind: 'unflagged' }, name: 'Approve all unflagged (every pending request without a flag)' });
     choices.push({ value: { kind: 'refresh' }, name: 'Refresh' });
     choices.push({ value: { kind: 'quit' }, name: 'Quit' });
-    const choice = await select<MenuChoice>({
+    const choice = await prompts.select<MenuChoice>({
       message: `Pending: ${totals.count} requests, ${formatBtc(totals.amountSat)} BTC; page ${page + 1}/${pages}, ${flagged} of ${shown.length} flagged`,
       choices,
       pageSize: Math.min(40, choices.length),
@@ -108,7 +112,7 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
   say(`  destination history (${dest.length} shown):`);
   for (const h of dest) say(`    #${h.id} ${h.createdAt} ${h.user} ${formatBtc(h.amountSat)} BTC ${h.status}`);
   say('');
-  const decision = await select<Decision>({
+  const decision = await prompts.select<Decision>({
     message: `Decide on #${w.id}`,
     choices: [
       { value: 'approve', name: 'Approve' },
@@ -121,13 +125,13 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
       const changed = w.flags.some((f) => f.code === 'changed_since_first_seen');
       let override = false;
       if (changed) {
-        override = await confirm({ message: `#${w.id} CHANGED since first seen. Approve anyway? (override, recorded in the audit log)`, default: false });
+        override = await prompts.confirm({ message: `#${w.id} CHANGED since first seen. Approve anyway? (override, recorded in the audit log)`, default: false });
         if (!override) return say(`#${w.id}: not approved`);
       }
       const r = await store.approve(w.id, ctx.operator, ctx.policy, { overrideChanged: override });
       say(`#${w.id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals)`);
     } else if (decision === 'reject') {
-      const reason = await input({ message: `Reason for rejecting #${w.id}:`, validate: (v) => v.trim() !== '' || 'a reason is required' });
+      const reason = await prompts.input({ message: `Reason for rejecting #${w.id}:`, validate: (v) => v.trim() !== '' || 'a reason is required' });
       await store.reject(w.id, ctx.operator, reason);
       say(`#${w.id}: rejected`);
     }
@@ -147,7 +151,7 @@ async function approveUnflagged(store: WithdrawalStore, ctx: ReviewContext): Pro
   }
   if (ids.length === 0) return ctx.out.say('no pending request is free of flags');
   const total = ids.reduce((s, w) => s + w.amountSat, 0n);
-  if (!(await confirm({ message: `Approve ${ids.length} unflagged request(s), ${formatBtc(total)} BTC in total?`, default: false }))) return;
+  if (!(await prompts.confirm({ message: `Approve ${ids.length} unflagged request(s), ${formatBtc(total)} BTC in total?`, default: false }))) return;
   let done = 0;
   for (const w of ids) {
     try {
