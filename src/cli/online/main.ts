@@ -13,6 +13,7 @@ import { registerReview } from './review.js';
 import { registerAudit } from './audit.js';
 import { registerChain, registerDeposits } from './chain.js';
 import { registerPayout } from './payout.js';
+import { registerDemo } from './demo.js';
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
@@ -36,6 +37,7 @@ export function buildOnlineProgram(out: Output = processOutput): Command {
   registerChain(program, out);
   registerDeposits(program, out);
   registerPayout(program, out);
+  registerDemo(program, out);
   return program;
 }
 
