@@ -21,6 +21,8 @@ import { FakeNode } from './support/fake-node.js';
 import { externalAddress, FIXTURE_MNEMONIC } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
 import { address as btcAddress } from 'bitcoinjs-lib';
+import { bbqrJoin } from '../src/core/bbqr.js';
+import { qrModules, readDrawing } from '../src/cli/qr.js';
 
 const PASSWORD = 'correct horse battery';
 const NET = toBitcoinjs(NETWORKS.regtest);
@@ -198,5 +200,43 @@ describe('payout end to end through the CLIs', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/not a payout built here/);
     expect(node.mempool.has(txid)).toBe(false);
+  }, 60_000);
+  it('build --qr: the BBQr parts drawn on stderr give back exactly the PSBT file; stdout stays data; too large is refused', async () => {
+    const { db } = await fundedPool('qr', [300_000n, 200_000n]);
+    await requestAndApprove(db, [{ app: 'q-1', address: externalAddress(4), sat: 120_000n }]);
+    const p = join(dir, 'qr.psbt');
+    const r = await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json', '--qr']);
+    const [built] = json<Record<string, unknown>[]>(r); // stdout: the JSON only
+    expect(built!.psbt).toBe(p);
+    const fileBytes = Buffer.from(readFileSync(p, 'utf8').trim(), 'base64');
+    // stderr: per part a title, the half-block drawing, then the part's BBQr text
+    const lines = r.stderr.split('\n');
+    const texts: string[] = [];
+    for (let k = 0; k < lines.length; k++) {
+      const m = /BBQr part (\d+) of (\d+), QR version (\d+):$/.exec(lines[k]!);
+      if (!m) continue;
+      const version = Number(m[3]);
+      const rows = Math.ceil((17 + 4 * version + 8) / 2);
+      const drawing = lines.slice(k + 1, k + 1 + rows);
+      const text = lines[k + 1 + rows]!;
+      expect(text).toMatch(/^B\$2P/);
+      expect(readDrawing(drawing)).toEqual(qrModules(text, version));
+      expect(Number(m[1])).toBe(texts.length + 1);
+      texts.push(text);
+    }
+    expect(texts.length).toBeGreaterThan(1);
+    const joined = bbqrJoin(texts);
+    expect(joined.fileType).toBe('P');
+    expect(Buffer.from(joined.data).equals(fileBytes)).toBe(true);
+
+    // too large for the allowed number of parts: USAGE (exit 2), after the files are written and reported
+    await requestAndApprove(db, [{ app: 'q-2', address: externalAddress(5), sat: 50_000n }]);
+    const p2 = join(dir, 'qr-2.psbt');
+    const big = await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p2, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json', '--qr', '--qr-max-parts', '1']);
+    expect(big.code).toBe(2);
+    expect(big.stderr).toMatch(/too large for QR \(\d+ BBQr parts, at most 1\): use the file/);
+    expect(big.stderr).not.toMatch(/BBQr part 1 of/);
+    expect(JSON.parse(big.stdout)[0].psbt).toBe(p2);
+    expect(readFileSync(p2, 'utf8').length).toBeGreaterThan(0);
   }, 60_000);
 });

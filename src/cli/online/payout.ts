@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { ChainSource } from '../../core/chain-ports.js';
 import { CodedError } from '../../core/errors.js';
@@ -10,13 +11,14 @@ import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
 import { openChainStore } from '../../store/open-chain-store.js';
 import { openPayoutStore, type SqlPayoutStore } from '../../store/payout-store.js';
 import { table, toJson, type Output } from '../output.js';
+import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
 import { addNodeOptions, sourceOf } from './chain.js';
 import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
 import { resolveOperator } from './withdrawal-context.js';
 
 interface Common { db?: string; operator?: string; json?: boolean; node?: string; rpcCookie?: string; esplora?: string; timeout?: string; retries?: string }
-interface BuildOpts extends Common { feeRate?: string; target?: string; ids?: string; out: string; maxOutputs: string; minConf: string; force?: boolean }
+interface BuildOpts extends Common { feeRate?: string; target?: string; ids?: string; out: string; maxOutputs: string; minConf: string; force?: boolean; qr?: boolean; qrMaxParts: string }
 interface BumpOpts extends Common { feeRate: string; out: string; minConf: string; force?: boolean }
 interface BroadcastOpts extends Common { confirm?: string }
 interface StatusOpts extends Common { minConf: string }
@@ -102,12 +104,19 @@ function registerBuild(group: Command, out: Output): void {
     .option('--min-conf <n>', 'confirmations a coin needs', '1')
     .option('--operator <name>', 'who builds (audit log)')
     .option('--force', 'replace existing output files', false)
+    .option('--qr', 'also draw the PSBT on stderr as a series of BBQr QR codes (base32, level L, at most 500 characters ' +
+      'each, one QR version for all, black on white on a terminal); with stdin a terminal one part at a time (Enter for ' +
+      'the next), else all at once; each part\'s BBQr text is printed under its code. The file is still written. A PSBT ' +
+      'needing more than --qr-max-parts parts is refused (USAGE, exit 2) after the files are written: use the file', false)
+    .option('--qr-max-parts <n>', 'most QR parts --qr will draw', String(QR_MAX_PARTS))
     .option('--json', 'print [{"id","unsigned_txid","psbt","manifest","outputs":[…],"change","fee_sat","vsize","fee_rate_sat_kvb"}]', false)
-    .addHelpText('after', '\nExamples:\n  $ coldpool payout build --fee-rate 5 --out payout-12.psbt\n  $ coldpool payout build --target 3 --ids 41,42 --out p.psbt --json\n')
+    .addHelpText('after', '\nExamples:\n  $ coldpool payout build --fee-rate 5 --out payout-12.psbt\n  $ coldpool payout build --target 3 --ids 41,42 --out p.psbt --json\n' +
+      '  $ coldpool payout build --fee-rate 5 --out payout-12.psbt --qr   # scan the parts with a BBQr signer (e.g. Coldcard Q)\n')
     .action(async (opts: BuildOpts, cmd: Command) => {
       if (opts.feeRate !== undefined && opts.target !== undefined) throw new CodedError('USAGE', 'give "--fee-rate" or "--target", not both');
       assertWritable(opts.out, opts.force);
       assertWritable(manifestPath(opts.out), opts.force);
+      const qrMaxParts = parseIntegerOption('--qr-max-parts', opts.qrMaxParts, 1, 1295);
       const ids = opts.ids === undefined ? undefined : opts.ids.split(',').map((s) => {
         if (!/^\d{1,19}$/.test(s.trim())) throw new CodedError('USAGE', `"--ids" expected comma-separated withdrawal ids, got ${JSON.stringify(opts.ids)}`);
         return BigInt(s.trim());
@@ -126,13 +135,53 @@ function registerBuild(group: Command, out: Output): void {
         }
       }));
       const rows = records.map((rec, k) => builtJson(rec, writeFiles(nth(opts.out, k), rec, Boolean(opts.force))));
-      if (opts.json) return out.data(toJson(rows));
-      for (const r of rows) {
-        out.data(`payout ${String(r.id)}: ${(r.outputs as unknown[]).length} withdrawal(s), ${String(r.inputs)} input(s), fee ${String(r.fee_sat)} sat (${formatSatPerVb(r.fee_rate_sat_kvb as bigint)} sat/vB, ${String(r.vsize)} vB), unsigned txid ${String(r.unsigned_txid)}`);
-        out.data(`  ${String(r.psbt)}  ${String(r.manifest)}`);
+      // the QR series are made before anything is printed, so a refusal comes after the report of what was built
+      let qr: { id: bigint | string; file: string; series: QrSeries }[] = [];
+      let qrError: unknown;
+      if (opts.qr) {
+        try {
+          qr = records.map((rec, k) => ({ id: rec.id, file: nth(opts.out, k), series: psbtQrSeries(rec.built.psbt.toBuffer(), { maxParts: qrMaxParts, what: `payout ${String(rec.id)}'s PSBT` }) }));
+        } catch (e) {
+          qrError = e;
+        }
       }
-      out.say('next, on the signer: coldpool-offline sign F.psbt --keystore K --manifest F.manifest.json --out F.signed.psbt');
+      if (opts.json) {
+        out.data(toJson(rows));
+      } else {
+        for (const r of rows) {
+          out.data(`payout ${String(r.id)}: ${(r.outputs as unknown[]).length} withdrawal(s), ${String(r.inputs)} input(s), fee ${String(r.fee_sat)} sat (${formatSatPerVb(r.fee_rate_sat_kvb as bigint)} sat/vB, ${String(r.vsize)} vB), unsigned txid ${String(r.unsigned_txid)}`);
+          out.data(`  ${String(r.psbt)}  ${String(r.manifest)}`);
+        }
+      }
+      if (qrError !== undefined) throw qrError;
+      if (qr.length > 0) await showQr(qr, out);
+      if (!opts.json) out.say('next, on the signer: coldpool-offline sign F.psbt --keystore K --manifest F.manifest.json --out F.signed.psbt');
     });
+}
+
+/**
+ * Draw the QR series on stderr (stdout stays data only). With stdin a
+ * terminal, one part at a time and Enter for the next; else all at once.
+ * On a terminal the codes are drawn black on white whatever the theme.
+ */
+async function showQr(series: { id: bigint | string; file: string; series: QrSeries }[], out: Output): Promise<void> {
+  const step = Boolean(process.stdin.isTTY);
+  const ink = out.interactive ? (l: string): string => `\x1b[30;107m${l}\x1b[0m` : (l: string): string => l;
+  const rl = step ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
+  try {
+    for (const [k, s] of series.entries()) {
+      const n = s.series.frames.length;
+      for (const [i, f] of s.series.frames.entries()) {
+        out.say(`payout ${String(s.id)} (${s.file}) BBQr part ${i + 1} of ${n}, QR version ${s.series.version}:`);
+        out.say(f.lines.map(ink).join('\n'));
+        out.say(f.text);
+        const more = i + 1 < n || k + 1 < series.length;
+        if (rl && more) await rl.question(`part ${i + 1} of ${n} — press Enter for the next`);
+      }
+    }
+  } finally {
+    rl?.close();
+  }
 }
 
 function registerBroadcast(group: Command, out: Output): void {
