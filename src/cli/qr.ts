@@ -1,4 +1,5 @@
-import QRCode, { type QRCode as QrSymbol } from 'qrcode';
+import { createRequire } from 'node:module';
+import type { QRCode as QrSymbol } from 'qrcode';
 import { bbqrPartCount, bbqrSplit } from '../core/bbqr.js';
 import { CodedError } from '../core/errors.js';
 
@@ -31,6 +32,8 @@ export interface QrSeries {
 }
 
 function create(text: string, version?: number): QrSymbol {
+  // Loaded on first use: `coldpool` commands that draw no QR should not pay for it at start-up.
+  const QRCode = createRequire(import.meta.url)('qrcode') as typeof import('qrcode');
   return QRCode.create([{ data: text, mode: 'alphanumeric' }], { errorCorrectionLevel: 'L', ...(version ? { version } : {}) });
 }
 
