@@ -2,6 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBatchFile } from '../src/core/batch-file.js';
+import { parseAccountDescriptor } from '../src/core/descriptor.js';
+import { chainNode, deriveAddresses } from '../src/core/derive.js';
+import { NETWORKS } from '../src/core/network.js';
 import { runCli, runInProcess, tempDir } from './support/cli.js';
 
 // BIP84's test account (abandon … about): the expected first addresses are from BIP84 itself.
@@ -26,6 +29,16 @@ describe('coldpool-offline derive', () => {
     expect(batch.addresses[0]).toBe('bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu');
     expect(batch.addresses[1]).toBe('bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g');
     expect(summary).toMatchObject({ count: 5000, last: 4999, sha256: batch.digest, first_address: batch.addresses[0], last_address: batch.addresses[4999] });
+  });
+
+  it('the worker threads and the calling thread, sharing chunks, write every address in order (12,345 from 5,000,000)', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'w.csv');
+    const r = await runCli('coldpool-offline', ['derive', '--descriptor', ZPUB, '--from', '5000000', '--count', '12345', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const batch = parseBatchFile(readFileSync(out));
+    const account = parseAccountDescriptor(ZPUB, NETWORKS.mainnet);
+    expect(batch.addresses).toEqual(deriveAddresses(chainNode(account, 0), NETWORKS.mainnet, 5_000_000, 12_345));
   });
 
   it('gives the same addresses from the origin descriptor (checksummed) as from the zpub, with a non-zero --from', async () => {
