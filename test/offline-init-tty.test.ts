@@ -4,39 +4,27 @@
  * words shown once then cleared, three words typed back. Skipped when tmux
  * is not installed. Needs the built dist/ (npm test builds it).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from './support/cli.js';
+import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
 
 const PASSWORD = 'tty-password-3141';
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let dir: string;
 let socket: string;
 beforeEach(() => {
   dir = tempDir('coldpool-offline-tty-');
-  socket = `coldpool-test-${process.pid}-${Date.now()}`;
+  socket = tmuxSocket('coldpool-test');
 });
 afterEach(() => {
-  try {
-    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
-  } catch {
-    // Server already gone with its only session.
-  }
+  killTmux(socket);
   rmSync(dir, { recursive: true, force: true });
 });
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  return tmuxOn(socket, ...args);
 }
 
 /** The visible pane, and with `history` the scrollback too. */

@@ -4,7 +4,6 @@
  * first 8 characters of the unsigned txid typed to confirm. A wrong prefix
  * cancels (exit 130) and writes nothing. Skipped when tmux is not installed.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Psbt } from 'bitcoinjs-lib';
@@ -15,34 +14,23 @@ import { accountFromSeed } from '../src/keys/account.js';
 import { writeKeystore } from '../src/keys/keystore.js';
 import { mnemonicToSeed } from '../src/keys/seed.js';
 import { ROOT, tempDir } from './support/cli.js';
+import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
 import { buildPayout, FIXTURE_MNEMONIC } from './support/psbt-fixtures.js';
 
 const PASSWORD = 'tty-sign-password-1618';
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let dir: string;
 let socket: string;
 beforeEach(() => {
   dir = tempDir('coldpool-sign-tty-');
-  socket = `coldpool-sign-${process.pid}-${Date.now()}`;
+  socket = tmuxSocket('coldpool-sign');
 });
 afterEach(() => {
-  try {
-    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
-  } catch {
-    // already gone
-  }
+  killTmux(socket);
   rmSync(dir, { recursive: true, force: true });
 });
 
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const tmux = (...args: string[]): string => tmuxOn(socket, ...args);
 const pane = (history = false): string => tmux('capture-pane', '-p', '-t', 'sign', ...(history ? ['-S', '-'] : []));
 
 async function waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {

@@ -7,7 +7,6 @@
  * checked. Needs the built dist/ (npm test builds it); skipped when tmux is
  * missing.
  */
-import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bech32 } from 'bech32';
@@ -16,18 +15,11 @@ import { DEFAULT_POLICY } from '../src/core/withdrawal-policy.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openWithdrawalStore } from '../src/store/withdrawal-store.js';
 import { ROOT, tempDir } from './support/cli.js';
+import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const socket = `coldpool-review-${process.pid}-${Date.now()}`;
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const socket = tmuxSocket('coldpool-review');
+const tmux = (...args: string[]) => tmuxOn(socket, ...args);
 const pane = () => tmux('capture-pane', '-p', '-t', 'review', '-S', '-');
 /** Only what is on the screen now (the scrollback keeps earlier pages). */
 const screen = () => tmux('capture-pane', '-p', '-t', 'review');
@@ -51,13 +43,7 @@ const start = (url: string, extra = '') => {
   tmux('new-session', '-d', '-s', 'review', '-x', '200', '-y', '50', cmd);
 };
 
-afterEach(() => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // gone with its session
-  }
-});
+afterEach(() => killTmux(socket));
 
 describe.skipIf(!hasTmux).each([sqliteBackend(), mariadbBackend()])('coldpool review in a terminal on $name', (backend: Backend) => {
   afterAll(() => backend.cleanup());
