@@ -3,8 +3,7 @@ import type {
   ChainStore, ChainSummary, Coin, Deposit, DroppedDeposit, FoundOutput, FoundSpend, ScriptOwner, StoredBlock, WatchAccount,
 } from '../core/chain-ports.js';
 import { CodedError } from '../core/errors.js';
-import { assertCurrent, loadMigrations } from './migrate.js';
-import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
+import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 const ADDRESS_SLICE = 50_000;
 const OUTPUT_COLUMNS = 'o.txid, o.vout, o.value_sat, o.script, o.address, o.chain, o.idx, o.height, o.block_hash, o.spent_txid, o.spent_height';
@@ -18,17 +17,14 @@ const OUTPUT_COLUMNS = 'o.txid, o.vout, o.value_sat, o.script, o.address, o.chai
 export class SqlChainStore implements ChainStore {
   readonly dialect: 'sqlite' | 'mysql';
   readonly label: string;
-  private checked = false;
 
   constructor(private readonly db: SqlDb) {
     this.dialect = db.dialect;
     this.label = db.label;
   }
 
-  private async ready(): Promise<void> {
-    if (this.checked) return;
-    assertCurrent(loadMigrations(this.dialect), await this.db.applied(), this.label);
-    this.checked = true;
+  private ready(): Promise<void> {
+    return ensureSchemaCurrent(this.db);
   }
 
   private async all(sql: string, params?: readonly unknown[]): Promise<SqlRow[]> {

@@ -2,9 +2,8 @@ import type { AuditEntry } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
 import { parseDbUrl, resolveDbUrl } from './db-url.js';
-import { assertCurrent, loadMigrations } from './migrate.js';
 import { appendAudit } from './audit-append.js';
-import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
+import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 import { MysqlDb } from './withdrawal-store-mysql.js';
 import { SqliteDb } from './withdrawal-store-sqlite.js';
 
@@ -70,17 +69,14 @@ const opt = (v: unknown): string | undefined => (v === null || v === undefined ?
 export class SqlPayoutStore {
   readonly dialect: 'sqlite' | 'mysql';
   readonly label: string;
-  private checked = false;
 
   constructor(private readonly db: SqlDb) {
     this.dialect = db.dialect;
     this.label = db.label;
   }
 
-  private async ready(): Promise<void> {
-    if (this.checked) return;
-    assertCurrent(loadMigrations(this.dialect), await this.db.applied(), this.label);
-    this.checked = true;
+  private ready(): Promise<void> {
+    return ensureSchemaCurrent(this.db);
   }
 
   private row(r: SqlRow): PayoutRow {

@@ -1,4 +1,4 @@
-import type { AppliedMigration } from './migrate.js';
+import { assertCurrent, loadMigrations, type AppliedMigration } from './migrate.js';
 
 /**
  * The little SQL surface the withdrawal store needs, so one implementation
@@ -27,4 +27,17 @@ export interface SqlDb extends SqlExec {
   isDuplicate(e: unknown): boolean;
   applied(): Promise<AppliedMigration[]>;
   close(): Promise<void>;
+}
+
+const schemaChecked = new WeakSet<SqlDb>();
+
+/**
+ * Refuse a database whose schema is older or newer than this program
+ * (`assertCurrent`), once per connection: the withdrawal, chain and payout
+ * stores all call this before their first statement.
+ */
+export async function ensureSchemaCurrent(db: SqlDb): Promise<void> {
+  if (schemaChecked.has(db)) return;
+  assertCurrent(loadMigrations(db.dialect), await db.applied(), db.label);
+  schemaChecked.add(db);
 }

@@ -9,9 +9,8 @@ import type {
 import { IntakeError, contentText, fingerprint, sameRequest, validateRequest, type RequestContent, type ValidRequest } from '../core/withdrawal-rules.js';
 import { assertMove, isWithdrawalStatus, stateConflict, type WithdrawalStatus } from '../core/withdrawal-state.js';
 import { parseDbUrl, resolveDbUrl } from './db-url.js';
-import { assertCurrent, loadMigrations } from './migrate.js';
 import { appendAudit } from './audit-append.js';
-import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
+import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 import { MysqlDb } from './withdrawal-store-mysql.js';
 import { SqliteDb } from './withdrawal-store-sqlite.js';
 
@@ -46,7 +45,6 @@ export interface WithdrawalStoreOptions {
 export class SqlWithdrawalStore implements WithdrawalStore {
   readonly dialect: 'sqlite' | 'mysql';
   readonly label: string;
-  private checked = false;
   private cachedNetwork: Network | undefined;
 
   constructor(private readonly db: SqlDb, private readonly opts: WithdrawalStoreOptions = {}) {
@@ -54,10 +52,8 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     this.label = db.label;
   }
 
-  private async ready(): Promise<void> {
-    if (this.checked) return;
-    assertCurrent(loadMigrations(this.dialect), await this.db.applied(), this.label);
-    this.checked = true;
+  private ready(): Promise<void> {
+    return ensureSchemaCurrent(this.db);
   }
 
   async network(): Promise<Network> {
