@@ -3,7 +3,7 @@ import type { Transaction } from 'bitcoinjs-lib';
 import { FakeNode } from './support/fake-node.js';
 import { FEE, buildScenario, poolKey, type Scenario } from './support/chain-scenario.js';
 import { canonicalDump, preparePool, syncOnce, withChainStore, type Adapter } from './support/chain-fixtures.js';
-import { createMariaDb, tempSqliteUrl } from './support/pool-fixtures.js';
+import { freshDbUrl, type Cleanup } from './support/pool-fixtures.js';
 import { otherKey, spend, type RegtestChain } from './support/regtest-chain.js';
 
 /**
@@ -14,7 +14,7 @@ import { otherKey, spend, type RegtestChain } from './support/regtest-chain.js';
  */
 let base: Scenario;
 let node: FakeNode;
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 
 beforeAll(async () => {
   base = buildScenario();
@@ -26,16 +26,7 @@ afterAll(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function freshUrl(kind: 'sqlite' | 'mariadb'): Promise<string> {
-  if (kind === 'sqlite') {
-    const t = tempSqliteUrl();
-    cleanups.push(t.cleanup);
-    return t.url;
-  }
-  const db = await createMariaDb();
-  cleanups.push(db.drop);
-  return db.url;
-}
+const freshUrl = (kind: 'sqlite' | 'mariadb'): Promise<string> => freshDbUrl(kind, cleanups);
 
 type Case = 'drop' | 'move' | 'replace-spend';
 

@@ -6,7 +6,7 @@ import { GENESIS_TIME, BLOCK_INTERVAL_SEC, otherKey } from './support/regtest-ch
 import { FakeNode } from './support/fake-node.js';
 import { buildScenario, addressOf, poolKey, FEE, type Scenario } from './support/chain-scenario.js';
 import { canonicalDump, preparePool, sourceFor, syncOnce, withChainStore, type Adapter } from './support/chain-fixtures.js';
-import { createMariaDb, tempSqliteUrl } from './support/pool-fixtures.js';
+import { freshDbUrl, type Cleanup } from './support/pool-fixtures.js';
 import { spend } from './support/regtest-chain.js';
 
 /**
@@ -17,7 +17,7 @@ import { spend } from './support/regtest-chain.js';
  */
 let scenario: Scenario;
 let node: FakeNode;
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 
 beforeAll(async () => {
   scenario = buildScenario();
@@ -29,16 +29,7 @@ afterAll(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function freshUrl(kind: 'sqlite' | 'mariadb'): Promise<string> {
-  if (kind === 'sqlite') {
-    const t = tempSqliteUrl();
-    cleanups.push(t.cleanup);
-    return t.url;
-  }
-  const db = await createMariaDb();
-  cleanups.push(db.drop);
-  return db.url;
-}
+const freshUrl = (kind: 'sqlite' | 'mariadb'): Promise<string> => freshDbUrl(kind, cleanups);
 
 function statusOf(url: string, address: string): string {
   const db = new Database(url.slice('sqlite:'.length), { readonly: true });

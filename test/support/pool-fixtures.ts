@@ -63,3 +63,18 @@ export async function createMariaDb(): Promise<{ name: string; url: string; drop
     },
   };
 }
+
+/** What a test file must undo after its last test. */
+export type Cleanup = () => Promise<void> | void;
+
+/** A fresh, empty database of `kind`: a SQLite temp file or a new MariaDB database; its removal goes on `cleanups`. */
+export async function freshDbUrl(kind: 'sqlite' | 'mariadb', cleanups: Cleanup[]): Promise<string> {
+  if (kind === 'sqlite') {
+    const t = tempSqliteUrl();
+    cleanups.push(t.cleanup);
+    return t.url;
+  }
+  const db = await createMariaDb();
+  cleanups.push(db.drop);
+  return db.url;
+}
