@@ -358,6 +358,49 @@ describe.each([sqlite, mariadb])('coldpool pool load on $name', (backend) => {
     expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: 'REFUSED', message: expect.stringMatching(/another account/) } });
   });
 
+  // The big file is re-derived on worker threads (the in-process table above
+  // derives inline), and re-derivation starts from the file's own descriptor
+  // before the pool's accounts are read: a refusal must still be the right one.
+  it.each([
+    {
+      name: 'an address near the end edited (sha256 line recomputed)',
+      bytes: () => {
+        const index = BIG_FIRST + BIG_COUNT - 7;
+        const swapIn = lines(readFileSync(file('base.csv'), 'utf8')).find((l) => l.startsWith('5,'))!.slice(2);
+        return reseal(editLine(readFileSync(file('big.csv'), 'utf8'), `${index},`, () => `${index},${swapIn}`));
+      },
+      args: [],
+      message: new RegExp(`^error: batch file: index ${BIG_FIRST + BIG_COUNT - 7}: address ${'bc1q'}\\w+ is not the account's address at that index`),
+    },
+    {
+      name: 'another account\'s descriptor over the pool account\'s addresses: the account refusal, not a re-derived address',
+      bytes: () => {
+        const other = lines(readFileSync(file('other.csv'), 'utf8')).find((l) => l.startsWith('# descriptor: '))!;
+        return reseal(editLine(readFileSync(file('big.csv'), 'utf8'), '# descriptor: ', () => other));
+      },
+      args: [],
+      message: /^error: batch file: its descriptor is another account than the one the pool is pinned to/,
+    },
+    {
+      name: 'the same with --add-account: the first re-derived address',
+      bytes: () => {
+        const other = lines(readFileSync(file('other.csv'), 'utf8')).find((l) => l.startsWith('# descriptor: '))!;
+        return reseal(editLine(readFileSync(file('big.csv'), 'utf8'), '# descriptor: ', () => other));
+      },
+      args: ['--add-account'],
+      message: new RegExp(`^error: batch file: index ${BIG_FIRST}: address .* is not the account's address at that index`),
+    },
+  ])('refuses a big batch with $name, through the real CLI', async ({ name, bytes, args, message }) => {
+    const path = file(`big-bad-${backend.name}-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}.csv`);
+    writeFileSync(path, bytes());
+    const before = await snapshot(backend.url);
+    const r = await load(backend.url, path, args);
+    expect(r.stdout).toBe('');
+    expect(r.code).toBe(3);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(message)]);
+    expect(await snapshot(backend.url)).toEqual(before);
+  });
+
   it('a load killed half-way through its insert leaves no partial batch; running it again completes it', async () => {
     const before = await snapshot(backend.url);
     const killed = await loadAndKillWhileInserting(backend.url, file('big.csv'));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CodedError, show } from './errors.js';
-import { MAX_INDEX } from './descriptor.js';
+import { MAX_INDEX } from './bip32-index.js';
 import { NETWORK_NAMES, type NetworkName } from './network.js';
 
 /**
@@ -83,6 +83,17 @@ export function formatBatchFile(meta: BatchMeta, addresses: readonly string[]): 
   let body = formatBatchHeader(meta);
   addresses.forEach((a, k) => (body += formatBatchRow(meta.first + k, a)));
   return body + formatBatchTrailer(createHash('sha256').update(body).digest('hex'));
+}
+
+/**
+ * The row count a batch file's header claims, read without checking
+ * anything, or undefined: a hint for sizing work (starting derivation
+ * threads) before `parseBatchFile` has verified the file. Never trust it.
+ */
+export function batchCountHint(bytes: Uint8Array): number | undefined {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 2048)).toString('latin1');
+  const m = /\n# count: (\d{1,10})\n/.exec(head);
+  return m ? Number(m[1]) : undefined;
 }
 
 function bad(message: string, hint?: string): CodedError {

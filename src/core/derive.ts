@@ -2,7 +2,8 @@ import { createHmac, hash } from 'node:crypto';
 import { bech32 } from 'bech32';
 import { pointAddScalar, uncompressed } from './ec-add.js';
 import { CodedError } from './errors.js';
-import { MAX_INDEX, type AccountDescriptor } from './descriptor.js';
+import { MAX_INDEX } from './bip32-index.js';
+import type { AccountDescriptor } from './descriptor.js';
 import type { Network } from './network.js';
 
 /** A public BIP32 node: enough to derive non-hardened children. */

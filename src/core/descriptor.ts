@@ -1,12 +1,11 @@
+import { HARDENED, MAX_INDEX } from './bip32-index.js';
 import { addChecksum, stripChecksum } from './descriptor-checksum.js';
 import { CodedError, show } from './errors.js';
 import { assertKeyNetwork, formatExtendedPublicKey, parseExtendedPublicKey, type ExtendedPublicKey } from './extended-key.js';
 import type { Network } from './network.js';
 
-/** A hardened BIP32 index has this bit set. */
-export const HARDENED = 0x80000000;
-/** The largest non-hardened child index, 2^31 - 1. */
-export const MAX_INDEX = 0x7fffffff;
+/** Re-exported: callers that parse descriptors use the same bounds. */
+export { HARDENED, MAX_INDEX };
 
 /** Key origin of a descriptor: `[d34db33f/84h/0h/0h]`. */
 export interface KeyOrigin {

@@ -26,9 +26,9 @@ import { openChainStore } from '../store/open-chain-store.js';
 import { openStore } from '../store/open-store.js';
 import { openPayoutStore } from '../store/payout-store.js';
 import { openWithdrawalStore } from '../store/withdrawal-store.js';
+import { DEMO_LABEL } from './label.js';
 import { DemoChain, verifyInputs } from './demo-chain.js';
 
-export const DEMO_LABEL = 'DEMO — regtest, throw-away keys, nothing here is real money';
 /** A published BIP39 test vector: anyone may know it, so nothing real may ever be sent to it. */
 export const DEMO_MNEMONIC = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
 const OPERATOR = 'demo';

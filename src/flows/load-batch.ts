@@ -1,9 +1,9 @@
-import { parseBatchFile, type BatchFile } from '../core/batch-file.js';
+import { batchCountHint, parseBatchFile, type BatchFile } from '../core/batch-file.js';
 import { accountKeyId, formatAccountDescriptor, parseAccountDescriptor, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError, isCoded } from '../core/errors.js';
 import { NETWORKS, type NetworkName } from '../core/network.js';
 import type { PoolAccount, PoolStore, VerifiedBatch } from '../core/ports.js';
-import { deriveRange } from './derive-range.js';
+import { deriveRange, DeriveWorkers } from './derive-range.js';
 
 /** The two phases a progress bar shows: re-deriving every address, then inserting. */
 export type LoadPhase = 'verify' | 'insert';
@@ -65,6 +65,20 @@ export type LoadBatchResult = {
  */
 export async function loadBatch(store: PoolStore, bytes: Uint8Array, options: LoadBatchOptions = {}): Promise<LoadBatchResult> {
   const started = performance.now();
+  // Derivation threads start first: their start-up (~0.1 s) then overlaps
+  // checking the file's digest and reading the pool's accounts instead of
+  // delaying the re-derivation.
+  const workers = DeriveWorkers.start(batchCountHint(bytes) ?? 0, options.threads);
+  try {
+    return await verifyAndLoad(store, bytes, options, workers, started);
+  } finally {
+    await workers.close();
+  }
+}
+
+async function verifyAndLoad(
+  store: PoolStore, bytes: Uint8Array, options: LoadBatchOptions, workers: DeriveWorkers, started: number,
+): Promise<LoadBatchResult> {
   // Reading the pool's accounts (a connection, a schema check) overlaps parsing the file.
   const pending = store.accounts();
   let file: BatchFile;
@@ -74,9 +88,28 @@ export async function loadBatch(store: PoolStore, bytes: Uint8Array, options: Lo
     pending.catch(() => {}); // the file's error is the one to report
     throw e;
   }
-  const accounts = await pending;
-  const { account, relation } = checkAccount(file, accounts, options.addAccount ?? false);
-  await verifyAddresses(account, file, options);
+  // Re-deriving starts now, from the file's own descriptor, while the pool's
+  // accounts are still being read (for MySQL: loading the driver, connecting).
+  // Its outcome counts only after the account checks pass; when one fails,
+  // it is stopped and that refusal is the error reported.
+  const stop = { requested: false };
+  const early = fileAccount(file);
+  const verifying = early && verifyAddresses(early, file, options, workers, stop);
+  verifying?.catch(() => {}); // awaited below, or abandoned for an account refusal
+  let accounts: readonly PoolAccount[];
+  let checked: ReturnType<typeof checkAccount>;
+  try {
+    accounts = await pending;
+    checked = checkAccount(file, accounts, options.addAccount ?? false);
+  } catch (e) {
+    stop.requested = true;
+    await verifying?.catch(() => {});
+    throw e;
+  }
+  const { account, relation } = checked;
+  await (verifying ?? verifyAddresses(account, file, options, workers, stop));
+  // Done with the threads: they stop while the rows go in, leaving the cores to the database.
+  void workers.close();
   const batch: VerifiedBatch = {
     keyId: accountKeyId(account),
     descriptor: relation === 'same' ? accounts.find((a) => a.keyId === accountKeyId(account))!.descriptor : formatAccountDescriptor(account),
@@ -140,12 +173,29 @@ function checkAccount(
   return { account, relation: 'added' };
 }
 
-/** Re-derive every address in index order and stop at the first that differs. */
-async function verifyAddresses(account: AccountDescriptor, file: BatchFile, options: LoadBatchOptions): Promise<void> {
+/**
+ * The account the file's descriptor names, if it parses as a receive-side
+ * descriptor for the file's network; otherwise undefined, and `checkAccount`
+ * reports why.
+ */
+function fileAccount(file: BatchFile): AccountDescriptor | undefined {
+  try {
+    const parsed = parseAccountDescriptor(file.meta.descriptor, NETWORKS[file.meta.network]);
+    return parsed.chain === 1 ? undefined : { network: parsed.network, key: parsed.key, origin: parsed.origin };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Re-derive every address in index order and stop at the first that differs (or when `stop.requested`). */
+async function verifyAddresses(
+  account: AccountDescriptor, file: BatchFile, options: LoadBatchOptions, workers: DeriveWorkers, stop: { readonly requested: boolean },
+): Promise<void> {
   const { first, count } = file.meta;
-  const derive = options.threads === undefined ? {} : { threads: options.threads };
+  const derive = { workers, ...(options.threads === undefined ? {} : { threads: options.threads }) };
   let done = 0;
   for await (const chunk of deriveRange(account, 0, first, count, derive)) {
+    if (stop.requested) return;
     const offset = chunk.first - first;
     for (let k = 0; k < chunk.addresses.length; k++) {
       const expected = chunk.addresses[k]!;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEMO_LABEL, runDemo, summaryLines } from '../../demo/run-demo.js';
+import { DEMO_LABEL } from '../../demo/label.js';
 import { toJson, type Output } from '../output.js';
 
 /**
@@ -23,6 +23,8 @@ export function registerDemo(program: Command, out: Output): void {
     .option('--json', 'print the result as JSON on stdout: {"txid","fee_sat","input_total_sat","withdrawals_total_sat","change_sat","inputs":[…],"outputs":[…],"balanced","verified",…}', false)
     .addHelpText('after', '\nExamples:\n  $ coldpool demo\n  $ coldpool demo --keep ./demo-files --json\n')
     .action(async (opts: { keep?: string; json?: boolean }) => {
+      // The demo (bitcoinjs-lib, the regtest block builder) loads only when it runs.
+      const { runDemo, summaryLines } = await import('../../demo/run-demo.js');
       let result;
       try {
         result = await runDemo({ ...(opts.keep !== undefined ? { keep: opts.keep } : {}), say: (line) => out.say(line) });

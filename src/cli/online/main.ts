@@ -1,46 +1,79 @@
 import { Command } from 'commander';
 import { runProgram } from '../run.js';
 import { processOutput, type Output } from '../output.js';
-import { registerDbMigrate } from './db-migrate.js';
 import { addGlobalDbOption } from './db-option.js';
-import { registerPoolClaim } from './pool-claim.js';
-import { registerPoolLoad } from './pool-load.js';
-import { registerPoolStatus } from './pool-status.js';
-import { registerPoolCheck } from './pool-check.js';
-import { registerWatch } from './watch.js';
-import { registerWithdrawals } from './withdrawals.js';
-import { registerReview } from './review.js';
-import { registerAudit } from './audit.js';
-import { registerChain, registerDeposits } from './chain.js';
-import { registerPayout } from './payout.js';
-import { registerDemo } from './demo.js';
+
+type Register = (program: Command, out: Output) => void;
+
+/**
+ * The commands, in the order `--help` lists them, each with the module that
+ * defines it ("pool load" is the `load` subcommand of the `pool` group). A
+ * module is imported only when its command is on the command line: loading
+ * all of them (payouts, the chain, the watcher, the review screen and what
+ * they import) took a third of a second of start-up from `pool load` and
+ * `pool claim`, which need none of them.
+ */
+const COMMANDS: ReadonlyArray<readonly [words: string, load: () => Promise<Register>]> = [
+  ['db', async () => (await import('./db-migrate.js')).registerDbMigrate],
+  ['pool load', async () => (await import('./pool-load.js')).registerPoolLoad],
+  ['pool status', async () => (await import('./pool-status.js')).registerPoolStatus],
+  ['pool claim', async () => (await import('./pool-claim.js')).registerPoolClaim],
+  ['pool check', async () => (await import('./pool-check.js')).registerPoolCheck],
+  ['watch', async () => (await import('./watch.js')).registerWatch],
+  ['withdrawals', async () => (await import('./withdrawals.js')).registerWithdrawals],
+  ['review', async () => (await import('./review.js')).registerReview],
+  ['audit', async () => (await import('./audit.js')).registerAudit],
+  ['chain', async () => (await import('./chain.js')).registerChain],
+  ['deposits', async () => (await import('./chain.js')).registerDeposits],
+  ['payout', async () => (await import('./payout.js')).registerPayout],
+  ['demo', async () => (await import('./demo.js')).registerDemo],
+];
 
 /**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
  * public keys only; src/keys is never imported from here (test/import-graph).
+ *
+ * With `argv`, only the command it names is defined (every command when it
+ * names none, or one that does not exist, so `--help`, `help` and commander's
+ * "did you mean" still see them all).
  */
-export function buildOnlineProgram(out: Output = processOutput): Command {
+export async function buildOnlineProgram(out: Output = processOutput, argv?: readonly string[]): Promise<Command> {
   const program = new Command('coldpool')
     .description('The online half of coldpool: address pool, low-water watcher, withdrawal review, payouts.\nHolds no private key. Database: --db URL or COLDPOOL_DB (sqlite:PATH, default sqlite:./coldpool.db, or mysql://user:pass@host:port/db).')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalDbOption(program);
-  registerDbMigrate(program, out);
-  registerPoolLoad(program, out);
-  registerPoolStatus(program, out);
-  registerPoolClaim(program, out);
-  registerPoolCheck(program, out);
-  registerWatch(program, out);
-  registerWithdrawals(program, out);
-  registerReview(program, out);
-  registerAudit(program, out);
-  registerChain(program, out);
-  registerDeposits(program, out);
-  registerPayout(program, out);
-  registerDemo(program, out);
+  const registers = await Promise.all(commandsFor(argv).map(([, load]) => load()));
+  for (const register of registers) register(program, out);
   return program;
 }
 
+/**
+ * The commands a command line needs: the one it names (`pool load`), else
+ * the group it names (`pool`, `pool --help`, `pool lod`), else all of them.
+ */
+function commandsFor(argv: readonly string[] | undefined): typeof COMMANDS {
+  if (argv === undefined) return COMMANDS;
+  const words = commandWords(argv);
+  for (const n of [2, 1]) {
+    const key = words.slice(0, n).join(' ');
+    const found = words.length >= n ? COMMANDS.filter(([w]) => w === key || (n === 1 && w.startsWith(`${key} `))) : [];
+    if (found.length > 0) return found;
+  }
+  return COMMANDS;
+}
+
+/** The first two words of a command line that are neither options nor `--db`'s value. */
+function commandWords(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let k = 0; k < argv.length && words.length < 2; k++) {
+    const arg = argv[k]!;
+    if (arg === '--db') k++;
+    else if (!arg.startsWith('-')) words.push(arg);
+  }
+  return words;
+}
+
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
-  return runProgram(buildOnlineProgram(out), argv, out);
+  return runProgram(await buildOnlineProgram(out, argv), argv, out);
 }

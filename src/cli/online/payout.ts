@@ -4,9 +4,8 @@ import type { Command } from 'commander';
 import type { ChainSource } from '../../core/chain-ports.js';
 import { CodedError } from '../../core/errors.js';
 import { formatManifest } from '../../core/payout-manifest.js';
-import { parsePsbt } from '../../core/psbt-inspect.js';
 import { formatSatPerVb, parseSatPerVb } from '../../core/signer-policy.js';
-import { broadcastPayout, bumpPayout, buildPayouts, followPayouts, type BuiltRecord } from '../../flows/payout.js';
+import type { BuiltRecord } from '../../flows/payout.js';
 import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
 import { openChainStore } from '../../store/open-chain-store.js';
 import { openPayoutStore, type SqlPayoutStore } from '../../store/payout-store.js';
@@ -16,6 +15,12 @@ import { parseIntegerOption } from '../run.js';
 import { addNodeOptions, sourceOf } from './chain.js';
 import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
 import { resolveOperator } from './withdrawal-context.js';
+
+/**
+ * The payout flows and PSBT parsing pull in bitcoinjs-lib (a sixth of the
+ * CLI's start-up); they load when a payout command runs, not on every start.
+ */
+const payoutFlows = (): Promise<typeof import('../../flows/payout.js')> => import('../../flows/payout.js');
 
 interface Common { db?: string; operator?: string; json?: boolean; node?: string; rpcCookie?: string; esplora?: string; timeout?: string; retries?: string }
 interface BuildOpts extends Common { feeRate?: string; target?: string; ids?: string; out: string; maxOutputs: string; minConf: string; force?: boolean; qr?: boolean; qrMaxParts: string }
@@ -125,7 +130,7 @@ function registerBuild(group: Command, out: Output): void {
       const records = await withPayoutStore(cmd, (store) => withSource(opts, async (source) => {
         const chain = openChainStore(dbUrlOf(cmd));
         try {
-          return await buildPayouts(store, chain, source, {
+          return await (await payoutFlows()).buildPayouts(store, chain, source, {
             actor, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
@@ -199,6 +204,7 @@ function registerBroadcast(group: Command, out: Output): void {
     .option('--operator <name>', 'who broadcasts (audit log)')
     .option('--json', 'print {"id","txid","recorded","test_accept"}', false)
     .action(async (file: string, opts: BroadcastOpts, cmd: Command) => {
+      const { parsePsbt } = await import('../../core/psbt-inspect.js');
       const signed = parsePsbt(readFileSync(file));
       const actor = resolveOperator(opts.operator);
       const { Transaction } = await import('bitcoinjs-lib');
@@ -206,6 +212,7 @@ function registerBroadcast(group: Command, out: Output): void {
       if (opts.confirm === undefined || opts.confirm.length < 8 || !txid.startsWith(opts.confirm.toLowerCase())) {
         throw new CodedError('USAGE', `"--confirm" expected the first 8 or more characters of txid ${txid}, got ${JSON.stringify(opts.confirm ?? '')}`, { hint: `--confirm ${txid.slice(0, 8)}` });
       }
+      const { broadcastPayout } = await payoutFlows();
       const r = await withPayoutStore(cmd, (store) => withSource(opts, (source) => broadcastPayout(store, source, signed, actor)));
       if (opts.json) return out.data(toJson({ id: r.id, txid: r.txid, recorded: r.recorded, test_accept: r.testAccept ?? null }));
       out.data(`payout ${r.id} ${r.recorded ? 'broadcast' : 'already broadcast (sent again)'}: ${r.txid}`);
@@ -222,6 +229,7 @@ function registerStatus(group: Command, out: Output): void {
     .option('--json', 'print [{"id","status","unsigned_txid","txid","fee_sat","confirmations","replaces","conflict","withdrawals":[…]}]', false)
     .action(async (opts: StatusOpts, cmd: Command) => {
       const actor = resolveOperator(opts.operator);
+      const { followPayouts } = await payoutFlows();
       const states = await withPayoutStore(cmd, (store) => followPayouts(store, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
       if (opts.json) {
         return out.data(toJson(states.map((s) => ({
@@ -255,7 +263,7 @@ function registerBump(group: Command, out: Output): void {
       const rec = await withPayoutStore(cmd, (store) => withSource(opts, async (source) => {
         const chain = openChainStore(dbUrlOf(cmd));
         try {
-          return await bumpPayout(store, chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000));
+          return await (await payoutFlows()).bumpPayout(store, chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000));
         } finally {
           await chain.close();
         }
