@@ -47,7 +47,7 @@ describe('deriveRange on worker threads (built)', () => {
     for (let k = 1; k < r.firsts.length; k++) expect(r.firsts[k]).toBeGreaterThan(r.firsts[k - 1]!);
   });
 
-  it('uses workers started ahead for one derivation only, and leaves closing them to their owner', async () => {
+  it('workers passed in serve one derivation only, and closing them is left to their owner', async () => {
     const workers = built.DeriveWorkers.start(5_000, 2);
     expect(workers.size).toBe(1);
     try {
@@ -67,6 +67,22 @@ describe('deriveRange on worker threads (built)', () => {
       break;
     }
     await workers.close();
+  });
+
+  it('threads started ahead serve the next derivation that wants as many, and are dropped for one that wants none', async () => {
+    built.DeriveWorkers.startAhead(2);
+    const taken = built.DeriveWorkers.start(5_000, 2);
+    expect(taken.size).toBe(1);
+    try {
+      const r = await collect(built.deriveRange(account, 0, 40_000, 5_000, { workers: taken }));
+      expect(r.addresses).toEqual(deriveAddresses(chainNode(account, 0), account.network, 40_000, 5_000));
+    } finally {
+      await taken.close();
+    }
+    built.DeriveWorkers.startAhead(2);
+    const none = built.DeriveWorkers.start(100, 2);
+    expect(none.size).toBe(0);
+    await none.close();
   });
 
   it('starts threads - 1 workers for a batch worth it, none for a small batch or with threads 0', async () => {

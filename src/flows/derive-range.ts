@@ -1,11 +1,12 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { chainNode, deriveAddresses, assertRange, type PublicNode } from '../core/derive.js';
 import type { AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
 import type { DeriveJob } from './derive-worker.js';
+import { DeriveWorkers, INLINE_BELOW, workerCodeExists } from './derive-workers.js';
+
+export { DeriveWorkers };
 
 /** One contiguous run of derived addresses: addresses[k] is index first + k. */
 export interface DerivedChunk {
@@ -26,61 +27,12 @@ export interface DeriveRangeOptions {
   readonly workers?: DeriveWorkers;
 }
 
-/** Below this many addresses, starting threads costs more than it saves. */
-const INLINE_BELOW = 4_000;
 /**
  * Small enough that the calling thread and the workers finish a 10,000-address
  * batch together (1,000 left one thread idle for up to a chunk's ~50 ms at the
  * end; 250 measured ~5 % faster), large enough that messages cost nothing.
  */
 const DEFAULT_CHUNK = 250;
-
-const workerFile = fileURLToPath(new URL('./derive-worker.js', import.meta.url));
-
-/**
- * Derivation worker threads started ahead of the work they will do. A thread
- * needs ~0.1 s to start (an isolate, the derivation code, the native addon):
- * `pool load` starts them before reading the file and opening the database,
- * so for a batch of 10,000 that start-up is not added to the load.
- */
-export class DeriveWorkers {
-  private used = false;
-  private closing: Promise<void> | undefined;
-
-  private constructor(private readonly threads: readonly Worker[]) {}
-
-  /**
-   * Workers to derive `count` addresses: `threads - 1` of them (the calling
-   * thread is the last one); none for fewer than INLINE_BELOW addresses,
-   * for `threads` 0, or where the worker code does not exist (a TypeScript
-   * test runner: dist/ holds it).
-   */
-  static start(count: number, threads: number = availableParallelism()): DeriveWorkers {
-    const n = existsSync(workerFile) && count >= INLINE_BELOW && threads > 0 ? Math.max(1, threads - 1) : 0;
-    return new DeriveWorkers(Array.from({ length: n }, () => new Worker(workerFile)));
-  }
-
-  /** How many threads were started. */
-  get size(): number {
-    return this.threads.length;
-  }
-
-  /**
-   * The threads, for one derivation only: a later one could receive the
-   * answers of chunks an abandoned earlier one had queued.
-   */
-  claim(): readonly Worker[] {
-    if (this.used) throw new CodedError('INTERNAL', 'derivation workers are used for one derivation only; start new ones');
-    this.used = true;
-    return this.threads;
-  }
-
-  /** Stop the threads; the same promise on every call. */
-  close(): Promise<void> {
-    this.closing ??= Promise.all(this.threads.map((w) => w.terminate())).then(() => undefined);
-    return this.closing;
-  }
-}
 
 /**
  * Derive receive (chain 0) or change (chain 1) addresses `[from, from+count)`
@@ -105,7 +57,7 @@ export async function* deriveRange(
   const node = chainNode(account, chain);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
   // Worker code exists only once compiled (dist/); under a TS test runner we derive inline.
-  const threads = !existsSync(workerFile) || count < INLINE_BELOW ? 0 : (options.threads ?? availableParallelism());
+  const threads = !workerCodeExists() || count < INLINE_BELOW ? 0 : (options.threads ?? availableParallelism());
   const ready = threads === 0 ? undefined : options.workers?.claim();
   if (threads === 0 || ready?.length === 0) {
     for (let first = from; first < from + count; first += chunkSize) {
@@ -126,8 +78,12 @@ export async function* deriveRange(
   }
 }
 
-/** Chunks a worker may hold at once: one being derived, one waiting, so it never idles on a message round trip. */
-const WORKER_QUEUE = 2;
+/**
+ * Chunks a worker may hold at once (~50 ms of work): enough that it does not
+ * run dry while the calling thread is busy elsewhere (loading the MySQL
+ * driver takes ~65 ms), few enough that the threads finish close together.
+ */
+const WORKER_QUEUE = 4;
 /** How far the calling thread may derive ahead of the next chunk to hand out, bounding memory (8,000 addresses). */
 const MAX_AHEAD = 32;
 /** Chunks the calling thread derives before the workers' first ones: about a worker's start-up time (~0.05 s). */

@@ -79,17 +79,10 @@ export async function loadBatch(store: PoolStore, bytes: Uint8Array, options: Lo
 async function verifyAndLoad(
   store: PoolStore, bytes: Uint8Array, options: LoadBatchOptions, workers: DeriveWorkers, started: number,
 ): Promise<LoadBatchResult> {
-  // Reading the pool's accounts (a connection, a schema check) overlaps parsing the file.
-  const pending = store.accounts();
-  let file: BatchFile;
-  try {
-    file = parseBatchFile(bytes);
-  } catch (e) {
-    pending.catch(() => {}); // the file's error is the one to report
-    throw e;
-  }
-  // Re-deriving starts now, from the file's own descriptor, while the pool's
-  // accounts are still being read (for MySQL: loading the driver, connecting).
+  const file = parseBatchFile(bytes);
+  // Re-deriving starts first, from the file's own descriptor: the worker
+  // threads get their chunks before the pool's accounts are read (for MySQL:
+  // loading the driver and connecting keep this thread busy for a while).
   // Its outcome counts only after the account checks pass; when one fails,
   // it is stopped and that refusal is the error reported.
   const stop = { requested: false };
@@ -99,7 +92,7 @@ async function verifyAndLoad(
   let accounts: readonly PoolAccount[];
   let checked: ReturnType<typeof checkAccount>;
   try {
-    accounts = await pending;
+    accounts = await store.accounts();
     checked = checkAccount(file, accounts, options.addAccount ?? false);
   } catch (e) {
     stop.requested = true;

@@ -56,21 +56,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class MysqlStore implements PoolStore {
   readonly dialect = 'mysql' as const;
   readonly label: string;
-  private readonly pool: Pool;
   private readonly database: string;
   private readonly nextSlot = slotChooser();
   private readonly migrations: Migration[];
   private checked = false;
-  private readonly pinned: PinnedPool;
+  private pinnedPool: PinnedPool | undefined;
 
-  constructor(target: Extract<DbTarget, { dialect: 'mysql' }>, migrations: Migration[] = loadMigrations('mysql')) {
+  constructor(private readonly target: Extract<DbTarget, { dialect: 'mysql' }>, migrations: Migration[] = loadMigrations('mysql')) {
     this.label = target.label;
     this.database = target.database;
     this.migrations = migrations;
+  }
+
+  /**
+   * The pool, created (and mysql2 loaded, ~65 ms) on the first statement, not
+   * with the store: `pool load` opens the store first and has its derivation
+   * threads working before this thread spends that time.
+   */
+  private get pinned(): PinnedPool {
     // multipleStatements only for the claim: UPDATE + read-back in one round
     // trip (~30 % more claims/s). Every statement here binds its values with placeholders.
-    this.pinned = createPinnedPool(target, { multipleStatements: true });
-    this.pool = this.pinned.pool;
+    return (this.pinnedPool ??= createPinnedPool(this.target, { multipleStatements: true }));
+  }
+
+  private get pool(): Pool {
+    return this.pinned.pool;
   }
 
   /** Map a driver error to UNAVAILABLE when the database cannot be reached or entered. */
@@ -363,7 +373,7 @@ export class MysqlStore implements PoolStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.pinnedPool?.pool.end();
   }
 }
 

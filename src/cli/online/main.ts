@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runProgram } from '../run.js';
 import { processOutput, type Output } from '../output.js';
+import { DeriveWorkers } from '../../flows/derive-workers.js';
 import { addGlobalDbOption } from './db-option.js';
 
 type Register = (program: Command, out: Output) => void;
@@ -30,6 +31,15 @@ const COMMANDS: ReadonlyArray<readonly [words: string, load: () => Promise<Regis
 ];
 
 /**
+ * Work a command starts before its modules load. `pool load` boots its
+ * derivation threads now, on the core the main thread is not using while it
+ * loads the program (~0.1 s of a 10,000-address load otherwise).
+ */
+const HEAD_STARTS: Readonly<Record<string, () => void>> = {
+  'pool load': () => DeriveWorkers.startAhead(),
+};
+
+/**
  * `coldpool`: the online program (web host, watcher, operator box). It holds
  * public keys only; src/keys is never imported from here (test/import-graph).
  *
@@ -43,7 +53,9 @@ export async function buildOnlineProgram(out: Output = processOutput, argv?: rea
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   addGlobalDbOption(program);
-  const registers = await Promise.all(commandsFor(argv).map(([, load]) => load()));
+  const wanted = commandsFor(argv);
+  if (wanted.length === 1) HEAD_STARTS[wanted[0]![0]]?.();
+  const registers = await Promise.all(wanted.map(([, load]) => load()));
   for (const register of registers) register(program, out);
   return program;
 }
