@@ -78,10 +78,19 @@ describe('SQLite: several processes on one file', () => {
   afterAll(() => file.cleanup());
 
   it('every address once across processes, no SQLITE_BUSY', async () => {
+    // Each claimer may claim one more than the pool holds, so every one of them ends on the empty pool.
+    let ready = 0;
+    let go: () => void = () => {};
+    const allReady = new Promise<void>((resolve) => (go = resolve));
     const run = (w: number) => new Promise<{ claimed: string[]; empty: boolean; code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [`${ROOT}test/support/sqlite-claimer.mjs`, file.path, String(TOTAL), String(w)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [`${ROOT}test/support/sqlite-claimer.mjs`, file.path, String(TOTAL + 1), String(w)], { stdio: ['pipe', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stdout.on('data', (d: Buffer) => {
+        const first = out === '';
+        out += d.toString();
+        if (first && ++ready === PROCESSES) go();
+      });
+      void allReady.then(() => child.stdin.end('go\n'));
       child.on('close', (code) => {
         const last = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { claimed?: string[]; empty?: boolean };
         resolve({ claimed: last.claimed ?? [], empty: last.empty ?? false, code, out });

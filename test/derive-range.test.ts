@@ -85,6 +85,21 @@ describe('deriveRange on worker threads (built)', () => {
     await none.close();
   });
 
+  it('close() lets each thread end on its own: exit code 0 (terminate() gives 1)', async () => {
+    const workers = built.DeriveWorkers.start(5_000, 2);
+    const r = await collect(built.deriveRange(account, 0, 0, 5_000, { workers }));
+    expect(r.addresses).toHaveLength(5_000);
+    expect(await workers.close()).toEqual([0]);
+  });
+
+  it('threads started ahead and never taken end with dropAhead', async () => {
+    built.DeriveWorkers.startAhead(2);
+    await built.DeriveWorkers.dropAhead();
+    const fresh = built.DeriveWorkers.start(5_000, 2);
+    expect(fresh.size).toBe(1);
+    await fresh.close();
+  });
+
   it('starts threads - 1 workers for a batch worth it, none for a small batch or with threads 0', async () => {
     for (const [count, threads, size] of [[5_000, 2, 1], [5_000, 3, 2], [100, 2, 0], [50_000, 0, 0]] as const) {
       const workers = built.DeriveWorkers.start(count, threads);

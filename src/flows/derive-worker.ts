@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { deriveAddresses } from '../core/derive.js';
 import { NETWORKS, type NetworkName } from '../core/network.js';
+import { STOP } from './derive-workers.js';
 
 export interface DeriveJob {
   readonly id: number;
@@ -16,7 +17,12 @@ export interface DeriveJob {
   readonly count: number;
 }
 
-parentPort?.on('message', (job: DeriveJob) => {
+parentPort?.on('message', (job: DeriveJob | typeof STOP) => {
+  if (job === STOP) {
+    // Nothing else keeps this thread alive: closing the port lets it end on its own.
+    parentPort!.close();
+    return;
+  }
   try {
     const node = { publicKey: new Uint8Array(job.publicKey), chainCode: new Uint8Array(job.chainCode) };
     const text = deriveAddresses(node, NETWORKS[job.network], job.first, job.count).join('\n');

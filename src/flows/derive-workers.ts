@@ -31,9 +31,17 @@ let ahead: DeriveWorkers | undefined;
  */
 export class DeriveWorkers {
   private used = false;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<readonly number[]> | undefined;
 
-  private constructor(private readonly threads: readonly Worker[]) {}
+  private readonly exits: ReadonlyArray<Promise<number>>;
+
+  private constructor(private readonly threads: readonly Worker[]) {
+    // Recorded from the start, so a thread that already ended is never waited for.
+    this.exits = threads.map((w) => new Promise<number>((resolve) => w.once('exit', resolve)));
+    // A thread's error is reported by the derivation using it (derive-range);
+    // one after that (or before any) must not become an uncaught exception here.
+    for (const w of threads) w.on('error', () => {});
+  }
 
   /** `threads - 1` workers (the calling thread is the last one); none for `threads` 0 or without the worker code. */
   private static sizeFor(threads: number): number {
@@ -46,13 +54,20 @@ export class DeriveWorkers {
 
   /**
    * Start threads now for a derivation this process is about to run; the
-   * next `start` takes them. Until then they do not keep the process alive:
-   * a command that fails before deriving exits as it would without them.
+   * next `start` takes them. Whoever calls this must call `dropAhead` when
+   * done, for the case that nothing took them: they keep the process alive,
+   * because a thread cut off by the process's exit while it loads the
+   * native addon aborts the whole process (SIGABRT, seen on a busy machine).
    */
   static startAhead(threads: number = availableParallelism()): void {
-    if (ahead) return;
-    ahead = DeriveWorkers.spawn(threads);
-    for (const w of ahead.threads) w.unref();
+    ahead ??= DeriveWorkers.spawn(threads);
+  }
+
+  /** Stop the threads `startAhead` started if nothing took them. */
+  static async dropAhead(): Promise<void> {
+    const early = ahead;
+    ahead = undefined;
+    await early?.close();
   }
 
   /**
@@ -65,10 +80,7 @@ export class DeriveWorkers {
     const wanted = count >= INLINE_BELOW ? threads : 0;
     const early = ahead;
     ahead = undefined;
-    if (early && early.size === DeriveWorkers.sizeFor(wanted)) {
-      for (const w of early.threads) w.ref();
-      return early;
-    }
+    if (early && early.size === DeriveWorkers.sizeFor(wanted)) return early;
     void early?.close();
     return DeriveWorkers.spawn(wanted);
   }
@@ -88,9 +100,26 @@ export class DeriveWorkers {
     return this.threads;
   }
 
-  /** Stop the threads; the same promise on every call. */
-  close(): Promise<void> {
-    this.closing ??= Promise.all(this.threads.map((w) => w.terminate())).then(() => undefined);
+  /**
+   * Stop the threads; the same promise on every call. Each is asked to stop
+   * ("stop" after the jobs it holds) and ends on its own, so a thread is
+   * never cut off half-way through loading or calling the native secp256k1
+   * addon; terminate() only if one has not ended after STOP_GRACE_MS.
+   * Resolves to the threads' exit codes: 0 when they ended on their own.
+   */
+  close(): Promise<readonly number[]> {
+    this.closing ??= Promise.all(this.threads.map(async (w, k) => {
+      w.postMessage(STOP);
+      const timer = setTimeout(() => void w.terminate(), STOP_GRACE_MS);
+      const code = await this.exits[k]!;
+      clearTimeout(timer);
+      return code;
+    }));
     return this.closing;
   }
 }
+
+/** The message that asks a derivation thread to end (derive-worker closes its port). */
+export const STOP = 'stop';
+/** A thread holds at most a few chunks of 250 addresses (~0.1 s); this is far past that. */
+const STOP_GRACE_MS = 10_000;

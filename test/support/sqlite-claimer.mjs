@@ -6,6 +6,11 @@ import { SqliteStore } from '../../dist/store/sqlite-store.js';
 const [path, maxText, worker] = process.argv.slice(2);
 const store = new SqliteStore(path);
 const max = Number(maxText);
+// Start claiming together: the parent says "go" on stdin once every claimer is
+// ready, so a claimer that starts early (a busy machine) cannot drain the pool alone.
+process.stdout.write('ready\n');
+await new Promise((resolve) => process.stdin.once('data', resolve));
+process.stdin.destroy();
 const claimed = [];
 let empty = false;
 for (let i = 0; i < max; i++) {

@@ -87,5 +87,10 @@ function commandWords(argv: readonly string[]): string[] {
 }
 
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
-  return runProgram(await buildOnlineProgram(out, argv), argv, out);
+  try {
+    return await runProgram(await buildOnlineProgram(out, argv), argv, out);
+  } finally {
+    // Head-start threads the command did not use (it failed before deriving) end cleanly here.
+    await DeriveWorkers.dropAhead();
+  }
 }
