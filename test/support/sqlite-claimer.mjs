@@ -17,6 +17,10 @@ for (let i = 0; i < max; i++) {
   try {
     const c = await store.claim(`w${worker}-${i}`, i % 10 === 0 ? `ref-${worker}-${i}` : undefined);
     claimed.push(c.address);
+    // A web worker claims per request, not in a tight loop; without a pause the
+    // process that holds SQLite's lock takes it again at once and the others,
+    // sleeping in the busy handler, may never get a turn (seen on a busy machine).
+    await new Promise((resolve) => setTimeout(resolve, 0));
   } catch (e) {
     if (e.code === 'POOL_EMPTY') { empty = true; break; }
     process.stdout.write(`${JSON.stringify({ error: String(e), code: e.code })}\n`);
