@@ -7,6 +7,9 @@ import { CodedError, show } from '../core/errors.js';
  * - `mysql://user:pass@host:port/db` (MySQL 8 / MariaDB 10.6+)
  * - `mysql://user@localhost/db?socket=/run/mysqld/mysqld.sock` (Debian's
  *   MariaDB lets root in through the unix socket only)
+ * - `?connectionLimit=N` (pool size, default 10); `?localInfile=0`: never
+ *   offer the server `LOAD DATA LOCAL INFILE` (pool load then INSERTs; it
+ *   does too when the server refuses it, MySQL 8's default)
  *
  * The password is kept out of `label`, which is what messages show.
  */
@@ -22,6 +25,8 @@ export type DbTarget =
       readonly database: string;
       /** Pool size (`?connectionLimit=N`), default 10. */
       readonly connectionLimit: number;
+      /** Offer the server LOAD DATA LOCAL INFILE (batch rows only); `?localInfile=0` turns it off. */
+      readonly localInfile: boolean;
       readonly label: string;
     };
 
@@ -66,6 +71,8 @@ function parseMysqlUrl(text: string): DbTarget {
   if (!Number.isInteger(connectionLimit) || connectionLimit < 1 || connectionLimit > 1000) {
     throw usage(redact(text), '"connectionLimit" expected an integer 1..1000');
   }
+  const localInfileText = u.searchParams.get('localInfile') ?? '1';
+  if (localInfileText !== '0' && localInfileText !== '1') throw usage(redact(text), '"localInfile" expected 0 or 1');
   const host = u.hostname.replace(/^\[|\]$/g, '') || 'localhost';
   const where = socketPath ? `${host}/${database} (socket ${socketPath})` : `${host}:${port}/${database}`;
   return {
@@ -77,6 +84,7 @@ function parseMysqlUrl(text: string): DbTarget {
     password: decodeURIComponent(u.password),
     database,
     connectionLimit,
+    localInfile: localInfileText === '1',
     label: `mysql://${user}@${where}`,
   };
 }

@@ -66,6 +66,9 @@ export function createPinnedPool(target: Extract<DbTarget, { dialect: 'mysql' }>
     connectTimeout: 10_000,
     enableKeepAlive: true,
     multipleStatements: options.multipleStatements ?? false,
+    // mysql2 offers LOCAL INFILE by default but serves only a stream a query
+    // brings (the pool store's batch rows), never a file the server names.
+    ...(target.localInfile ? {} : { flags: ['-LOCAL_FILES'] }),
   });
   // The driver queues commands per connection, so these run before anything the owner sends.
   pool.pool.on('connection', (conn) => {
