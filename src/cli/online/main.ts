@@ -54,7 +54,8 @@ export async function buildOnlineProgram(out: Output = processOutput, argv?: rea
     .showHelpAfterError('(run with --help for usage)');
   addGlobalDbOption(program);
   const wanted = commandsFor(argv);
-  if (wanted.length === 1) HEAD_STARTS[wanted[0]![0]]?.();
+  const helpOnly = argv?.some((a) => a === '--help' || a === '-h') ?? false;
+  if (wanted.length === 1 && !helpOnly) HEAD_STARTS[wanted[0]![0]]?.();
   const registers = await Promise.all(wanted.map(([, load]) => load()));
   for (const register of registers) register(program, out);
   return program;
