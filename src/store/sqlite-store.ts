@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CodedError } from '../core/errors.js';
 import type { NetworkName } from '../core/network.js';
 import type {
   BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
 } from '../core/ports.js';
+import { openSqliteFile, stayedBusy } from './sqlite-file.js';
 import { assertCurrent, loadMigrations, runMigrations, type AppliedMigration, type Migration, type MigrationDriver } from './migrate.js';
 import {
   INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
@@ -14,7 +13,6 @@ import {
 } from './pool-rules.js';
 
 /** How long a writer waits for another process's write transaction before giving up. */
-const BUSY_TIMEOUT_MS = 15_000;
 /** Rows per multi-row INSERT (7 parameters each, below SQLite's 32,766 limit). */
 const SQLITE_SLICE_ROWS = 1000;
 /** Page cache while loading a batch (negative: KiB), 128 MiB. */
@@ -44,20 +42,8 @@ export class SqliteStore implements PoolStore {
   constructor(path: string, migrations: Migration[] = loadMigrations('sqlite')) {
     this.label = `sqlite:${path}`;
     this.migrations = migrations;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.defaultSafeIntegers(true);
-    } catch (e) {
-      throw new CodedError('UNAVAILABLE', `cannot open the SQLite database ${path}: ${(e as Error).message}`, {
-        cause: e,
-        hint: 'check the path and that this user may write to its directory',
-      });
-    }
+    // The pool's tables reference each other (addresses → batches → accounts): enforced here.
+    this.db = openSqliteFile(path, { foreignKeys: true });
   }
 
   /** Run `fn` in a BEGIN IMMEDIATE transaction; a busy database past the timeout is UNAVAILABLE. */
@@ -67,7 +53,7 @@ export class SqliteStore implements PoolStore {
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-        throw new CodedError('UNAVAILABLE', `the SQLite database ${this.label} stayed busy for ${BUSY_TIMEOUT_MS / 1000} s`, { cause: e, hint: 'another process holds a long write transaction; retry' });
+        throw stayedBusy(this.label, e);
       }
       throw e;
     }

@@ -1,11 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { CodedError } from '../core/errors.js';
 import type { AppliedMigration } from './migrate.js';
 import type { SqlDb, SqlExec, SqlRow } from './sql-db.js';
+import { openSqliteFile, stayedBusy } from './sqlite-file.js';
 
-const BUSY_TIMEOUT_MS = 15_000;
 
 /**
  * SQLite connection for the withdrawal store, opened the way SqliteStore
@@ -24,16 +21,9 @@ export class SqliteDb implements SqlDb {
 
   constructor(path: string) {
     this.label = `sqlite:${path}`;
-    try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      this.db.pragma('synchronous = FULL');
-      this.db.defaultSafeIntegers(true);
-    } catch (e) {
-      throw new CodedError('UNAVAILABLE', `cannot open the SQLite database ${path}: ${(e as Error).message}`, { cause: e });
-    }
+    // Foreign keys off (SQLite's default), as they have always been for the withdrawal, chain and
+    // payout stores on this connection; enforcing them there is a change of its own.
+    this.db = openSqliteFile(path, { foreignKeys: false });
     const params = (p: readonly unknown[]) => p.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
     this.exec = {
       all: async (sql, p = []) => this.db.prepare(sql).all(...params(p)) as SqlRow[],
@@ -63,7 +53,7 @@ export class SqliteDb implements SqlDb {
       try {
         this.db.exec('BEGIN IMMEDIATE');
       } catch (e) {
-        throw new CodedError('UNAVAILABLE', `the SQLite database ${this.label} stayed busy for ${BUSY_TIMEOUT_MS / 1000} s`, { cause: e, hint: 'another process holds a long write transaction; retry' });
+        throw stayedBusy(this.label, e);
       }
       try {
         const result = await fn(this.exec);
