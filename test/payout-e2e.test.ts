@@ -12,13 +12,10 @@ import { join } from 'node:path';
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS, toBitcoinjs } from '../src/core/network.js';
-import { accountFromSeed } from '../src/keys/account.js';
-import { writeKeystore } from '../src/keys/keystore.js';
-import { mnemonicToSeed } from '../src/keys/seed.js';
 import { testAccount } from './support/accounts.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { FakeNode } from './support/fake-node.js';
-import { externalAddress, FIXTURE_MNEMONIC } from './support/psbt-fixtures.js';
+import { externalAddress, writeFixtureKeystore } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { bbqrJoin } from '../src/core/bbqr.js';
@@ -37,10 +34,7 @@ beforeAll(async () => {
   keystore = join(dir, 'cold.keystore');
   passwordFile = join(dir, 'pw.txt');
   writeFileSync(passwordFile, `${PASSWORD}\n`);
-  const account = accountFromSeed(mnemonicToSeed(FIXTURE_MNEMONIC), NETWORKS.regtest);
-  await writeKeystore(keystore, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, PASSWORD, {
-    network: NETWORKS.regtest, fingerprint: account.origin!.fingerprint, scrypt: { n: 2 ** 10, r: 8, p: 1 },
-  });
+  await writeFixtureKeystore(keystore, PASSWORD);
   chain = RegtestChain.create();
   chain.mineEmpty(3);
   node = await new FakeNode(chain).start();

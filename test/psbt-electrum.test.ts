@@ -18,13 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { Psbt } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NETWORKS } from '../src/core/network.js';
-import { accountFromSeed } from '../src/keys/account.js';
-import { writeKeystore } from '../src/keys/keystore.js';
-import { mnemonicToSeed } from '../src/keys/seed.js';
 import { runCli, tempDir } from './support/cli.js';
 import { electrumUnavailable, SYSTEM_PYTHON } from './support/electrum.js';
-import { buildPayout, externalAddress, FIXTURE_MNEMONIC } from './support/psbt-fixtures.js';
+import { buildPayout, externalAddress, FIXTURE_MNEMONIC, writeFixtureKeystore } from './support/psbt-fixtures.js';
 
 const PSBT_TOOL = fileURLToPath(new URL('./electrum/psbt_tool.py', import.meta.url));
 const skipReason = electrumUnavailable();
@@ -57,10 +53,7 @@ describe.skipIf(skipReason !== undefined)(`PSBT interop with Electrum${skipReaso
     keystore = join(dir, 'cold.keystore');
     passwordFile = join(dir, 'pw.txt');
     writeFileSync(passwordFile, `${PASSWORD}\n`);
-    const account = accountFromSeed(mnemonicToSeed(FIXTURE_MNEMONIC), NETWORKS.regtest);
-    await writeKeystore(keystore, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, PASSWORD, {
-      network: NETWORKS.regtest, fingerprint: account.origin!.fingerprint, scrypt: { n: 2 ** 10, r: 8, p: 1 },
-    });
+    await writeFixtureKeystore(keystore, PASSWORD);
   });
 
   async function coldpoolSign(base64: string): Promise<Psbt> {

@@ -12,13 +12,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../src/core/network.js';
 import type { PayoutManifest } from '../src/core/payout-manifest.js';
 import { inspectPsbt, parsePsbt } from '../src/core/psbt-inspect.js';
-import { writeKeystore } from '../src/keys/keystore.js';
 import { accountFromSeed } from '../src/keys/account.js';
 import { mnemonicToSeed } from '../src/keys/seed.js';
 import { bip143AllHasher } from '../src/keys/sign.js';
 import { runCli, tempDir } from './support/cli.js';
 import {
-  addForeignInput, buildPayout, externalAddress, fakeChange, FIXTURE_MNEMONIC, keyAt, lyingWitnessUtxo, manifestText, sighashNone, type Payout,
+  addForeignInput, buildPayout, externalAddress, fakeChange, FIXTURE_MNEMONIC, keyAt, lyingWitnessUtxo, manifestText, sighashNone, writeFixtureKeystore, type Payout,
 } from './support/psbt-fixtures.js';
 
 const PASSWORD = 'correct horse battery';
@@ -32,11 +31,7 @@ beforeAll(async () => {
   keystore = join(dir, 'cold.keystore');
   passwordFile = join(dir, 'pw.txt');
   writeFileSync(passwordFile, `${PASSWORD}\n`);
-  const seed = mnemonicToSeed(FIXTURE_MNEMONIC);
-  const account = accountFromSeed(seed, NETWORKS.regtest);
-  await writeKeystore(keystore, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, PASSWORD, {
-    network: NETWORKS.regtest, fingerprint: account.origin!.fingerprint, scrypt: { n: 2 ** 10, r: 8, p: 1 },
-  });
+  await writeFixtureKeystore(keystore, PASSWORD);
 });
 
 interface Files { psbt: string; out: string; log: string; manifest?: string }

@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import { Psbt } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NETWORKS } from '../src/core/network.js';
-import { accountFromSeed } from '../src/keys/account.js';
-import { writeKeystore } from '../src/keys/keystore.js';
-import { mnemonicToSeed } from '../src/keys/seed.js';
 import { ROOT, tempDir } from './support/cli.js';
 import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
-import { buildPayout, FIXTURE_MNEMONIC } from './support/psbt-fixtures.js';
+import { buildPayout, writeFixtureKeystore } from './support/psbt-fixtures.js';
 
 const PASSWORD = 'tty-sign-password-1618';
 
@@ -50,10 +46,7 @@ function type(text: string): void {
 
 async function run(confirmWith: (txid: string) => string): Promise<{ rc: string; out: string; log: string; screen: string; txid: string }> {
   const keystore = join(dir, 'cold.keystore');
-  const account = accountFromSeed(mnemonicToSeed(FIXTURE_MNEMONIC), NETWORKS.regtest);
-  await writeKeystore(keystore, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, PASSWORD, {
-    network: NETWORKS.regtest, fingerprint: account.origin!.fingerprint, scrypt: { n: 2 ** 10, r: 8, p: 1 },
-  });
+  await writeFixtureKeystore(keystore, PASSWORD);
   const payout = buildPayout();
   const psbt = join(dir, 'payout.psbt');
   writeFileSync(psbt, payout.psbt.toBase64());

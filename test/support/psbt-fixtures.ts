@@ -13,6 +13,9 @@ import { address as btcAddress, payments, Psbt, Transaction } from 'bitcoinjs-li
 import * as ecc from 'tiny-secp256k1';
 import { NETWORKS, toBitcoinjs, type NetworkName } from '../../src/core/network.js';
 import { formatManifest, type PayoutManifest } from '../../src/core/payout-manifest.js';
+import { accountFromSeed } from '../../src/keys/account.js';
+import { writeKeystore } from '../../src/keys/keystore.js';
+import { mnemonicToSeed } from '../../src/keys/seed.js';
 import { MNEMONIC } from './accounts.js';
 
 const bip32 = BIP32Factory(ecc);
@@ -20,6 +23,18 @@ const bip32 = BIP32Factory(ecc);
 export const FIXTURE_MNEMONIC = MNEMONIC.regtest;
 /** Someone else's seed: its keys are "foreign". */
 export const OTHER_MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+/**
+ * The signer's keystore of FIXTURE_MNEMONIC (regtest, no passphrase) at
+ * `path`, sealed with `password` at a test-cheap scrypt cost: what
+ * `coldpool-offline sign --keystore` opens in the signing tests.
+ */
+export async function writeFixtureKeystore(path: string, password: string): Promise<void> {
+  const account = accountFromSeed(mnemonicToSeed(FIXTURE_MNEMONIC), NETWORKS.regtest);
+  await writeKeystore(path, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, password, {
+    network: NETWORKS.regtest, fingerprint: account.origin!.fingerprint, scrypt: { n: 2 ** 10, r: 8, p: 1 },
+  });
+}
 
 const roots = new Map<string, BIP32Interface>();
 export function rootOf(mnemonic: string, net: NetworkName = 'regtest'): BIP32Interface {
