@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import mysql from 'mysql2/promise';
-import { MysqlStore, CLAIM_ANY_SLOT_SQL, CLAIM_READBACK_SQL } from '../dist/store/mysql-store.js';
-import { parseDbUrl } from '../dist/store/db-url.js';
+import { CLAIM_ANY_SLOT_SQL, CLAIM_READBACK_SQL } from '../dist/store/mysql/pool-store.js';
+import { openDatabase } from '../dist/store/db.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const count = Number(process.env.COUNT ?? 100_000);
@@ -49,26 +49,27 @@ async function rawPool(conns) {
 try {
   const addresses = Array.from({ length: count }, (_, i) => `tb1q${createHash('sha256').update(String(i)).digest('hex').slice(0, 38)}`);
   const batch = { keyId: 'k', descriptor: 'wpkh(bench)', network: 'testnet', chain: 0, first: 0, count, digest: 'd'.repeat(64), created: '2026-01-01T00:00:00.000Z', addresses };
-  const loader = new MysqlStore(parseDbUrl(url(1)));
+  const loader = openDatabase(url(1));
   await loader.migrate();
   const t = performance.now();
-  await loader.insertBatch(batch);
+  await loader.pool.insertBatch(batch);
   console.log(`insertBatch ${count} rows: ${((performance.now() - t) / 1000).toFixed(1)} s; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   await loader.close();
   // The baselines run on their own copy, so they do not move the store's recovery gap.
-  const baseLoader = new MysqlStore(parseDbUrl(`mysql://root@127.0.0.1:3306/${baseName}`));
+  const baseLoader = openDatabase(`mysql://root@127.0.0.1:3306/${baseName}`);
   await baseLoader.migrate();
   await baseLoader.insertBatch(batch);
   await baseLoader.close();
   for (const conns of [1, 8, 32]) {
-    const store = new MysqlStore(parseDbUrl(url(conns)));
+    const db = openDatabase(url(conns));
+    const store = db.pool;
     await store.claim('warmup');
     const before = await store.status();
     const r = await timed(conns, (w) => store.claim(`u${w}`));
     const s = await store.status();
     const [[d]] = await c.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT address) AS d FROM ${name}.addresses WHERE status = 'assigned'`);
     console.log(`store.claim ${String(conns).padStart(2)} conns: ${r.rate} claims/s (${r.n}); assigned ${d.n}, distinct ${d.d}, lost ${s.assigned - before.assigned - r.n}; highest index ${s.highestAssignedIndex} for ${s.assigned} handed out (+${s.highestAssignedIndex + 1 - s.assigned})`);
-    await store.close();
+    await db.close();
     if (conns === 1) continue;
     const pool = await rawPool(conns);
     // Same statements and round trips as the store, but every claimer aims at the first available row.

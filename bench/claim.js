@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import mysql from 'mysql2/promise';
-import { openStore } from '../dist/store/open-store.js';
+import { openDatabase } from '../dist/store/db.js';
 
 const seconds = Number(process.env.BENCH_CLAIM_SECONDS ?? 5);
 const levels = (process.env.BENCH_CLAIM_CONNECTIONS ?? '1,8,32').split(',').map(Number);
@@ -29,10 +29,10 @@ const admin = await mysql.createConnection(root);
 await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
 let failed = false;
 try {
-  const loader = openStore(url(2));
+  const loader = openDatabase(url(2));
   await loader.migrate();
   let t = performance.now();
-  await loader.insertBatch({
+  await loader.pool.insertBatch({
     keyId: 'bench', descriptor: 'wpkh(bench)', network: 'testnet', chain: 0, first: 0, count: poolSize,
     digest: createHash('sha256').update('bench').digest('hex'), created: '2026-01-01T00:00:00.000Z',
     addresses: Array.from({ length: poolSize }, (_, i) => fakeAddress(i)),
@@ -44,7 +44,8 @@ try {
   const seen = new Set();
   let total = 0;
   for (const connections of levels) {
-    const store = openStore(url(connections));
+    const db = openDatabase(url(connections));
+    const store = db.pool;
     // Warm-up: open every connection (and its session settings) before timing.
     await Promise.all(Array.from({ length: connections }, (_, w) => store.claim(`warm-${w}`).then((c) => seen.add(c.address))));
     total += connections;
@@ -62,7 +63,7 @@ try {
     }));
     const rate = claims / ((performance.now() - t) / 1000);
     total += claims;
-    await store.close();
+    await db.close();
     const [[db]] = await admin.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT address) AS d FROM \`${name}\`.addresses WHERE status = 'assigned'`);
     const ok = duplicates === 0 && Number(db.n) === total && Number(db.d) === total && seen.size === total;
     failed ||= !ok;

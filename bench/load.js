@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import { ecBackend } from '../dist/core/ec-add.js';
-import { openStore } from '../dist/store/open-store.js';
+import { openDatabase } from '../dist/store/db.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // BIP84's test account (mnemonic "abandon … about"): public, never funded on purpose.
@@ -51,7 +51,7 @@ async function freshPool(kind, tag) {
   if (kind === 'sqlite') {
     const d = mkdtempSync(join(dir, 'sqlite-'));
     const url = `sqlite:${join(d, 'pool.db')}`;
-    const store = openStore(url);
+    const store = openDatabase(url);
     await store.migrate();
     await store.close();
     return { url, path: join(d, 'pool.db'), drop: async () => rmSync(d, { recursive: true, force: true }) };
@@ -63,7 +63,7 @@ async function freshPool(kind, tag) {
   await c.end();
   const auth = mariaRoot.password ? `${encodeURIComponent(mariaRoot.user)}:${encodeURIComponent(mariaRoot.password)}` : encodeURIComponent(mariaRoot.user);
   const url = `mysql://${auth}@${mariaRoot.host}:${mariaRoot.port}/${name}`;
-  const store = openStore(url);
+  const store = openDatabase(url);
   await store.migrate();
   await store.close();
   return {

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DEFAULT_POLICY } from '../dist/core/withdrawal-policy.js';
-import { openStore } from '../dist/store/open-store.js';
-import { openWithdrawalStore } from '../dist/store/withdrawal-store.js';
+import { openDatabase } from '../dist/store/db.js';
 import { bech32 } from 'bech32';
 
 const N = Number(process.env.BENCH_REQUESTS ?? 10_000);
@@ -19,11 +18,12 @@ const dest = (i) => bech32.encode('tb', [0, ...bech32.toWords(Buffer.from(i.toSt
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function bench(label, url, insertAll) {
-  const pool = openStore(url);
+  const pool = openDatabase(url);
   await pool.migrate();
   await pool.close();
   await insertAll();
-  const store = openWithdrawalStore(url, { network: 'testnet' });
+  const database = openDatabase(url, { network: 'testnet' });
+  const store = database.withdrawals;
   const page = async (afterId) => {
     const rows = await store.list({ status: 'requested', afterId, limit: PAGE }, DEFAULT_POLICY);
     await store.totals('requested');
@@ -48,7 +48,7 @@ async function bench(label, url, insertAll) {
   t = performance.now();
   const again = await store.observe('bench');
   const secondReadMs = performance.now() - t;
-  await store.close();
+  await database.close();
   if (seen.seen !== N || again.seen !== 0) throw new Error(`first read saw ${seen.seen}, second ${again.seen}`);
   console.log(`review ${label}: ${N.toLocaleString('en')} pending; FIRST read (validate + fingerprint + audit) ${Math.round(observeMs)} ms (${Math.round(observeCpuMs)} ms CPU here), first screen (first read + page 1 + totals) ${Math.round(firstScreenMs)} ms; later page of ${PAGE} with flags + totals: median ${median(pages).toFixed(1)} ms; second read (nothing new) ${secondReadMs.toFixed(1)} ms`);
 }

@@ -4,17 +4,18 @@
  * src/keys.
  *
  * @example
- * import { openStore, claimAddress } from 'coldpool';
- * const store = openStore(process.env.COLDPOOL_DB); // mysql://coldpool_web:…@db/coldpool
- * const { address, reused } = await claimAddress(store, 'user-42', 'deposit-request-981');
+ * import { openDatabase, claimAddress } from 'coldpool';
+ * const db = openDatabase(process.env.COLDPOOL_DB ?? 'sqlite:./coldpool.db'); // mysql://coldpool_web:…@db/coldpool
+ * const { address, reused } = await claimAddress(db.pool, 'user-42', 'deposit-request-981');
+ * await db.close();
  */
 import type { ClaimedAddress, PoolStore } from './core/ports.js';
 
-export { openStore } from './store/open-store.js';
+export { openDatabase, type DatabaseOptions } from './store/db.js';
 export { parseDbUrl, resolveDbUrl, redact, DEFAULT_DB_URL, type DbTarget } from './store/db-url.js';
 export { CodedError, ErrorCode, isCoded } from './core/errors.js';
 export type {
-  BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
+  BatchStatus, ClaimedAddress, Database, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
 } from './core/ports.js';
 
 /**
@@ -35,7 +36,6 @@ export function availableAddresses(store: PoolStore): Promise<number> {
 
 // Withdrawal requests (flow 6): the web app's door; the operator decides later.
 export { requestWithdrawal } from './flows/request-withdrawal.js';
-export { openWithdrawalStore, type WithdrawalStoreOptions } from './store/withdrawal-store.js';
-export type { RequestOutcome, WithdrawalRecord, WithdrawalStore } from './core/withdrawal-ports.js';
+export type { RequestOutcome, WithdrawalRecord, WithdrawalStore } from './core/ports.js';
 export type { RequestInput } from './core/withdrawal-rules.js';
 export { parseBtc, formatBtc } from './core/amount.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { ChainFollower } from '../src/flows/chain-sync.js';
-import { openChainStore } from '../src/store/open-chain-store.js';
+import { openChainStore } from './support/open-repos.js';
 import { GENESIS_TIME, BLOCK_INTERVAL_SEC, otherKey } from './support/regtest-chain.js';
 import { FakeNode } from './support/fake-node.js';
 import { buildScenario, addressOf, poolKey, FEE, type Scenario } from './support/chain-scenario.js';

@@ -5,7 +5,8 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCoded } from '../src/core/errors.js';
 import type { ClaimedAddress, PoolStore } from '../src/core/ports.js';
-import { openStore } from '../src/store/open-store.js';
+import { openStore } from './support/open-repos.js';
+import type { Opened } from './support/open-repos.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, tempSqliteUrl } from './support/pool-fixtures.js';
 
 /**
@@ -32,7 +33,7 @@ describe('MariaDB: 64 claimers on 64 connections', () => {
 
   it('drains the pool: every address once, every claimer ends on POOL_EMPTY', async () => {
     // One store per claimer, one connection each: like 64 separate web workers.
-    const stores: PoolStore[] = Array.from({ length: CLAIMERS }, () => openStore(`${db.url.replace(/\?.*$/, '')}?connectionLimit=1`));
+    const stores: Opened<PoolStore>[] = Array.from({ length: CLAIMERS }, () => openStore(`${db.url.replace(/\?.*$/, '')}?connectionLimit=1`));
     const results = await Promise.all(stores.map(async (store, w) => {
       const mine: ClaimedAddress[] = [];
       for (let i = 0; ; i++) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../src/store/open-store.js';
+import { openStore } from './support/open-repos.js';
 import { SQL_DIR } from '../src/store/migrate.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, uniqueName } from './support/pool-fixtures.js';
 import { runCli } from './support/cli.js';

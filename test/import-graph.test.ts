@@ -76,6 +76,38 @@ describe('import graph of the two programs', () => {
   });
 });
 
+/** Every edge from a file under `from` to a file under one of `to`, except the allowed targets. */
+function crossings(graph: ImportGraph, from: string, to: readonly string[], allowed: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (const [file, targets] of graph.edges) {
+    if (!file.startsWith(from)) continue;
+    for (const t of targets) if (to.some((d) => t.startsWith(d)) && !allowed.includes(t)) out.push(`${file} -> ${t}`);
+  }
+  return out.sort();
+}
+
+describe('layers: the CLI reaches data through one door, flows through ports only', () => {
+  const online = importGraph(ROOT, 'src/cli/online/main.ts');
+
+  it('the walker sees the CLI\'s edges into the store (the check below can fail)', () => {
+    expect(crossings(online, 'src/cli/', ['src/store/'])).toContain('src/cli/online/database.ts -> src/store/db.ts');
+  });
+
+  it('the CLI imports no store module: only the handle (store/db.ts) and the URL parser (store/db-url.ts)', () => {
+    expect(crossings(online, 'src/cli/', ['src/store/'], ['src/store/db.ts', 'src/store/db-url.ts'])).toEqual([]);
+  });
+
+  it('flows import no adapter (store, chain, notify): only core and each other', () => {
+    const demo = importGraph(ROOT, 'src/demo/run-demo.ts');
+    const edges = [...crossings(online, 'src/flows/', ['src/store/', 'src/chain/', 'src/notify/']), ...crossings(demo, 'src/flows/', ['src/store/', 'src/chain/', 'src/notify/'])];
+    expect([...new Set(edges)]).toEqual([]);
+  });
+
+  it('core imports nothing outside core', () => {
+    expect(crossings(online, 'src/core/', ['src/store/', 'src/chain/', 'src/notify/', 'src/flows/', 'src/cli/', 'src/keys/', 'src/demo/'])).toEqual([]);
+  });
+});
+
 describe('the walker catches a forbidden import (fixture graph in a temp dir)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'coldpool-import-graph-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,8 +8,7 @@
 import type { DbTarget } from '../src/store/db-url.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDbUrl } from '../src/store/db-url.js';
-import { createPinnedPool } from '../src/store/mysql-connection.js';
-import { MysqlDb } from '../src/store/withdrawal-store-mysql.js';
+import { MysqlConnection, createPinnedPool } from '../src/store/mysql/connection.js';
 import { createMariaDb } from './support/pool-fixtures.js';
 
 const PINNED = { c: 'utf8mb4_bin', tz: '+00:00', iso: 'READ-COMMITTED' };
@@ -35,8 +34,8 @@ describe('MySQL sessions are pinned', () => {
     }
   });
 
-  it('the withdrawal / chain stores\' connection (MysqlDb)', async () => {
-    const sql = new MysqlDb(target);
+  it('the withdrawal / chain stores\' connection (MysqlConnection, every repository)', async () => {
+    const sql = new MysqlConnection(target);
     try {
       const [row] = await sql.all(SESSION_QUERY);
       expect({ c: row!.c, tz: row!.tz, iso: row!.iso }).toEqual(PINNED);

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownVersion } from '../src/store/migrate.js';
-import { openStore } from '../src/store/open-store.js';
+import { openStore } from './support/open-repos.js';
 import { ROOT, runCli, tempDir } from './support/cli.js';
 import { createMariaDb, fakeBatch } from './support/pool-fixtures.js';
 
@@ -93,11 +93,11 @@ describe('the library', () => {
     await store.migrate();
     await store.insertBatch(fakeBatch({ account: 'L', count: 2 }), { addAccount: true });
     await store.close();
-    const script = `const { openStore, claimAddress, availableAddresses } = await import('coldpool');
-      const s = openStore(${JSON.stringify(maria.url)});
-      const c = await claimAddress(s, 'web-1', 'lib-ref-1');
-      console.log(JSON.stringify({ address: c.address, reused: c.reused, left: await availableAddresses(s) }));
-      await s.close();`;
+    const script = `const { openDatabase, claimAddress, availableAddresses } = await import('coldpool');
+      const db = openDatabase(${JSON.stringify(maria.url)});
+      const c = await claimAddress(db.pool, 'web-1', 'lib-ref-1');
+      console.log(JSON.stringify({ address: c.address, reused: c.reused, left: await availableAddresses(db.pool) }));
+      await db.close();`;
     const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT }).toString()) as Record<string, unknown>;
     expect(out).toMatchObject({ reused: false, left: 1 });
   });

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolStatus } from '../src/core/ports.js';
-import { openStore } from '../src/store/open-store.js';
+import { openStore } from './support/open-repos.js';
 import { ROOT, runCli, runInProcess, tempDir, type CliResult } from './support/cli.js';
 
 /**
@@ -443,9 +443,19 @@ describe('coldpool pool load without a usable database', () => {
 
   it('exits 4 on a database that was never migrated', async () => {
     const d = tempDir('coldpool-load-nomig-');
+    writeFileSync(join(d, 'pool.db'), '');
     const r = await load(`sqlite:${join(d, 'pool.db')}`, file('base.csv'));
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/is not migrated .*\nhint: run `coldpool db migrate` first/);
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('exits 5 naming the file, and creates nothing, when the SQLite file does not exist', async () => {
+    const d = tempDir('coldpool-load-nofile-');
+    const r = await load(`sqlite:${join(d, 'missing', 'pool.db')}`, file('base.csv'));
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(`no SQLite database at ${join(d, 'missing', 'pool.db')}`);
+    expect(existsSync(join(d, 'missing'))).toBe(false);
     rmSync(d, { recursive: true, force: true });
   });
 });

@@ -13,7 +13,7 @@ import { bech32 } from 'bech32';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../src/core/withdrawal-policy.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
-import { openWithdrawalStore } from '../src/store/withdrawal-store.js';
+import { openWithdrawalStore } from './support/open-repos.js';
 import { ROOT, tempDir } from './support/cli.js';
 import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';

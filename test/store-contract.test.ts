@@ -7,10 +7,10 @@ import Database from 'better-sqlite3';
 import { isCoded } from '../src/core/errors.js';
 import type { PoolStore } from '../src/core/ports.js';
 import { parseDbUrl } from '../src/store/db-url.js';
-import { SQL_DIR, knownVersion, loadMigrations } from '../src/store/migrate.js';
-import { CLAIM_ANY_SLOT_SQL, CLAIM_IN_SLOT_SQL, MysqlStore } from '../src/store/mysql-store.js';
-import { openStore } from '../src/store/open-store.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SQL_DIR, knownVersion } from '../src/store/migrate.js';
+import { CLAIM_ANY_SLOT_SQL, CLAIM_IN_SLOT_SQL } from '../src/store/mysql/pool-store.js';
+import type { MysqlConnection } from '../src/store/mysql/connection.js';
+import { openStore, type Opened } from './support/open-repos.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, tempSqliteUrl } from './support/pool-fixtures.js';
 
 /**
@@ -93,7 +93,7 @@ async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): 
 
 describe.each([sqlite, mariadb, mariadbInserts])('PoolStore contract on $name', (backend) => {
   let url: string;
-  let store: PoolStore;
+  let store: Opened<PoolStore>;
 
   beforeAll(() => backend.setup());
   afterAll(() => backend.teardown());
@@ -137,9 +137,7 @@ describe.each([sqlite, mariadb, mariadbInserts])('PoolStore contract on $name', 
     cpSync(SQL_DIR, dir, { recursive: true });
     const file = join(dir, backend.name === 'sqlite' ? 'sqlite' : 'mysql', '001_init.sql');
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n-- edited\n`);
-    const dialect = backend.name === 'sqlite' ? 'sqlite' : 'mysql';
-    const target = parseDbUrl(url);
-    const s = target.dialect === 'sqlite' ? new SqliteStore(target.path, loadMigrations(dialect, dir)) : new MysqlStore(target, loadMigrations(dialect, dir));
+    const s = openStore(url, { sqlDir: dir });
     await expectCode(s.migrate(), 'STATE_CONFLICT', /001_init\.sql changed after it was applied/);
     await s.close();
     rmSync(dir, { recursive: true, force: true });
@@ -311,8 +309,8 @@ describe('MariaDB claim plan', () => {
   afterAll(() => db.drop());
 
   it('every store connection runs utf8mb4_bin, UTC and READ COMMITTED', async () => {
-    const store = openStore(db.url) as MysqlStore;
-    const pool = store['pool'];
+    const store = openStore(db.url);
+    const pool = (store['conn' as keyof typeof store] as unknown as MysqlConnection).pool;
     const rows = await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT @@collation_connection AS c, @@time_zone AS tz, @@tx_isolation AS iso, SLEEP(0.05)')));
     for (const [r] of rows) expect((r as Record<string, unknown>[])[0]).toMatchObject({ c: 'utf8mb4_bin', tz: '+00:00', iso: 'READ-COMMITTED' });
     await store.close();

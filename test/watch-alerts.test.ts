@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolStore } from '../src/core/ports.js';
-import type { Clock, Notifier, WatcherStateStore } from '../src/core/watcher-ports.js';
+import type { Clock, Notifier, WatcherStateStore } from '../src/core/ports.js';
 import { Watcher, type TickReport } from '../src/flows/watch.js';
 import { EmailNotifier } from '../src/notify/email.js';
 import { LogNotifier } from '../src/notify/log.js';
 import { WebhookNotifier } from '../src/notify/webhook.js';
-import { LazyPoolCounter, openWatcherStateStore } from '../src/store/open-watcher-store.js';
-import { openStore } from '../src/store/open-store.js';
+import { openDatabase } from '../src/store/db.js';
+import { openStore, type Opened } from './support/open-repos.js';
 import { SmtpSink, WebhookSink } from './support/alert-sinks.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, tempSqliteUrl, uniqueName } from './support/pool-fixtures.js';
 
@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 /** A pool of 150 receive addresses, 60 claimed: 90 available, below 100. */
-async function lowPool(url: string): Promise<PoolStore> {
+async function lowPool(url: string): Promise<Opened<PoolStore>> {
   const store = openStore(url);
   await store.migrate();
   await store.insertBatch(fakeBatch({ first: 0, count: 150 }));
@@ -70,8 +70,9 @@ interface Rig {
 /** A watcher process: its own connections, notifiers and memory, as after a restart. */
 function startWatcher(url: string, clock: Clock, opts: { smtpPort?: number } = {}): Rig {
   const log: Record<string, unknown>[] = [];
-  const pool = new LazyPoolCounter(url);
-  const state: WatcherStateStore = openWatcherStateStore(url);
+  const database = openDatabase(url, { mustExist: true });
+  const pool = database.pool;
+  const state: WatcherStateStore = database.watcher;
   const notifiers: Notifier[] = [
     new LogNotifier((line) => log.push(JSON.parse(line) as Record<string, unknown>)),
     new EmailNotifier({
@@ -87,7 +88,7 @@ function startWatcher(url: string, clock: Clock, opts: { smtpPort?: number } = {
   });
   cleanups.push(async () => {
     await watcher.idle();
-    await Promise.all([pool.close(), state.close(), ...notifiers.map((n) => n.close())]);
+    await Promise.all([database.close(), ...notifiers.map((n) => n.close())]);
   });
   return { watcher, log, tick: () => watcher.tick() };
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../src/store/open-store.js';
+import { openStore } from './support/open-repos.js';
 import { ROOT, runCli, tempDir } from './support/cli.js';
 import { SmtpSink, WebhookSink, closedPort, waitFor } from './support/alert-sinks.js';
 import { fakeBatch } from './support/pool-fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forecast, levelOf, nextDeriveCommand } from '../src/core/low-water.js';
-import type { WatcherState } from '../src/core/watcher-ports.js';
+import type { WatcherState } from '../src/core/ports.js';
 import { decide, poolAlert, type WatchPolicy } from '../src/flows/watch.js';
 
 const H = 3_600_000;

@@ -6,7 +6,7 @@ import { isCoded } from '../src/core/errors.js';
 import { NETWORKS, toBitcoinjs, type NetworkName } from '../src/core/network.js';
 import { DEFAULT_POLICY } from '../src/core/withdrawal-policy.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
-import { openWithdrawalStore } from '../src/store/withdrawal-store.js';
+import { openWithdrawalStore } from './support/open-repos.js';
 import { segwitVectors } from './support/segwit-vectors.js';
 import { mariadbBackend, runOnline, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 

@@ -5,10 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, entryHash, type AuditEntry } from '../src/core/audit-chain.js';
 import { isCoded } from '../src/core/errors.js';
 import { DEFAULT_POLICY, parsePolicy } from '../src/core/withdrawal-policy.js';
-import type { WithdrawalStore } from '../src/core/withdrawal-ports.js';
+import type { WithdrawalStore } from '../src/core/ports.js';
 import { WITHDRAWAL_STATUSES, WITHDRAWAL_TRANSITIONS, assertMove, canMove } from '../src/core/withdrawal-state.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
-import { openWithdrawalStore } from '../src/store/withdrawal-store.js';
+import { openWithdrawalStore, type Opened } from './support/open-repos.js';
 import { tempDir } from './support/cli.js';
 import { mariadbBackend, runOnline, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 
@@ -46,7 +46,7 @@ describe('state table', () => {
 
 describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', (backend: Backend) => {
   afterAll(() => backend.cleanup());
-  const open = async (): Promise<{ url: string; store: WithdrawalStore }> => {
+  const open = async (): Promise<{ url: string; store: Opened<WithdrawalStore> }> => {
     const url = await backend.fresh();
     return { url, store: openWithdrawalStore(url, { network: 'testnet' }) };
   };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ChainSource } from '../core/chain-ports.js';
+import type { ChainSource } from '../core/ports.js';
 import { parseBtc } from '../core/amount.js';
 import { CodedError, show } from '../core/errors.js';
 import { DEFAULT_RETRY, HASH_RE, HttpClient, Transient, excerpt, fromHex, type RetryPolicy } from './http.js';

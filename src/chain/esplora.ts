@@ -1,4 +1,4 @@
-import type { ChainSource } from '../core/chain-ports.js';
+import type { ChainSource } from '../core/ports.js';
 import { CodedError, show } from '../core/errors.js';
 import { DEFAULT_RETRY, HASH_RE, HttpClient, Transient, excerpt, fromHex, type HttpReply, type RetryPolicy } from './http.js';
 

@@ -1,4 +1,4 @@
-import type { ChainSource } from '../core/chain-ports.js';
+import type { ChainSource } from '../core/ports.js';
 import { CodedError } from '../core/errors.js';
 import { BitcoindRpc } from './bitcoind-rpc.js';
 import { Esplora } from './esplora.js';

@@ -1,7 +1,7 @@
 import { bech32 } from 'bech32';
 import { uncompressed } from './ec-add.js';
 import { CodedError, show } from './errors.js';
-import type { FoundOutput, FoundSpend, ScriptOwner } from './chain-ports.js';
+import type { FoundOutput, FoundSpend, ScriptOwner } from './ports.js';
 import { childPublicKey, hash160, type PublicNode } from './derive.js';
 import { checkRoots, readBlock, type RawBlock } from './raw-block.js';
 

@@ -3,7 +3,7 @@
  * `coldpool pool check` and `coldpool watch`: how low the pool is, how fast it
  * drains, when it runs dry, and the exact command that refills it.
  */
-import type { AlertLevel, PoolGauge } from './watcher-ports.js';
+import type { AlertLevel, PoolGauge } from './ports.js';
 
 /** The default low-water mark: fewer available receive addresses than this is `critical`. */
 export const DEFAULT_THRESHOLD = 1000;

@@ -1,9 +1,15 @@
 /**
- * The ports coldpool's flows talk to. Adapters (src/store/sqlite, src/store/mysql,
- * src/chain/*, src/notify/*) implement them; core and flows import only these
- * types, never an adapter.
+ * The ports coldpool's flows talk to, all in this one module. Adapters
+ * (src/store: one database handle with its repositories; src/chain/*;
+ * src/notify/*) implement them; core and flows import only these types, never
+ * an adapter.
  */
-import type { NetworkName } from './network.js';
+import type { AuditEntry, ChainVerdict } from './audit-chain.js';
+import type { Network, NetworkName } from './network.js';
+import type { BuiltPayout } from './psbt-build.js';
+import type { RiskFlag, WithdrawalPolicy } from './withdrawal-policy.js';
+import type { ValidRequest } from './withdrawal-rules.js';
+import type { WithdrawalStatus } from './withdrawal-state.js';
 
 /** The account a pool is pinned to (the first loaded batch pins it). */
 export interface PoolAccount {
@@ -107,8 +113,6 @@ export interface PoolStore {
   readonly dialect: 'sqlite' | 'mysql';
   /** Where the store points, without any password (for messages). */
   readonly label: string;
-  /** Apply the pending `sql/<dialect>/NNN_*.sql` files; idempotent. */
-  migrate(): Promise<MigrateOutcome>;
   /** The account the pool is pinned to (the first one pinned), or undefined for a fresh pool. */
   account(): Promise<PoolAccount | undefined>;
   /** Every account of the pool, the pinned one first. */
@@ -142,5 +146,473 @@ export interface PoolStore {
    * and after a refused load means the pool is unchanged (tests, `--dry-run`).
    */
   dumpDigest(): Promise<string>;
+}
+
+// ---- withdrawals and the audit log ----------------------------------------
+
+/**
+ * The withdrawal side of the store: requests (web host), review decisions and
+ * the audit chain (operator box). Implemented once over SQL in
+ * src/store/withdrawal-store.ts, with a SQLite and a MySQL connection
+ * (withdrawal-store-sqlite.ts, withdrawal-store-mysql.ts).
+ */
+
+export interface WithdrawalRecord {
+  readonly id: bigint;
+  readonly appId: string;
+  readonly user: string;
+  readonly destination: string;
+  readonly amountSat: bigint;
+  /** As stored; a row written by raw SQL may hold anything, hence string. */
+  readonly status: WithdrawalStatus | string;
+  /** ISO-8601 UTC. */
+  readonly createdAt: string;
+  readonly reviewer: string | undefined;
+  readonly reason: string | undefined;
+  readonly decidedAt: string | undefined;
+  readonly payoutId: bigint | undefined;
+}
+
+/** A request as the operator sees it: with its flags and approvals so far. */
+export interface ReviewedWithdrawal extends WithdrawalRecord {
+  readonly flags: readonly RiskFlag[];
+  readonly approvals: readonly string[];
+  /** Output type of the destination (p2wpkh, …), undefined when it does not parse. */
+  readonly outputType: string | undefined;
+}
+
+export type RequestOutcome =
+  | { readonly kind: 'created'; readonly withdrawal: WithdrawalRecord }
+  | { readonly kind: 'existing'; readonly withdrawal: WithdrawalRecord };
+
+export interface ObserveOutcome {
+  /** Requests fingerprinted by this call. */
+  readonly seen: number;
+  /** Requests this call marked invalid, with their reason. */
+  readonly invalid: readonly { readonly id: bigint; readonly reason: string; readonly message: string }[];
+}
+
+export interface ListQuery {
+  readonly status?: WithdrawalStatus;
+  readonly user?: string;
+  readonly destination?: string;
+  /** Keyset paging: ids greater than this (ascending order). */
+  readonly afterId?: bigint;
+  readonly limit: number;
+}
+
+export interface Totals {
+  readonly count: number;
+  readonly amountSat: bigint;
+}
+
+export interface DecisionOutcome {
+  readonly id: bigint;
+  readonly status: WithdrawalStatus;
+  readonly approvals: readonly string[];
+  readonly approvalsRequired: number;
+}
+
+export interface ApproveOptions {
+  /** Approve although the request changed since first seen (audited). */
+  readonly overrideChanged?: boolean;
+  /** Refuse (REFUSED) if the request has any flag when decided ("approve all unflagged"). */
+  readonly onlyIfUnflagged?: boolean;
+}
+
+/** The audit log: every decision, hash-chained (src/core/audit-chain.ts). */
+export interface AuditLog {
+  /** Append one audit entry in its own transaction (for actions without a state change). */
+  audit(actor: string, action: string, subject: string, data: Record<string, unknown>): Promise<AuditEntry>;
+  auditEntries(): AsyncIterable<AuditEntry>;
+  verifyAudit(): Promise<ChainVerdict>;
+}
+
+/**
+ * Errors: INVALID_INPUT / NETWORK_MISMATCH for a refused request (with
+ * `context.reason`), STATE_CONFLICT for a move the current state does not
+ * allow or that lost a race (the message names the current state), REFUSED
+ * for an approval the policy forbids, NOT_FOUND for an unknown id,
+ * UNAVAILABLE when the database cannot be reached.
+ */
+export interface WithdrawalStore extends AuditLog {
+  readonly dialect: 'sqlite' | 'mysql';
+  readonly label: string;
+  /** The pool's network (the pinned account's), or the one configured. */
+  network(): Promise<Network>;
+  /** Web door: insert a validated request; the same app id with the same content returns the existing one. */
+  request(valid: ValidRequest): Promise<RequestOutcome>;
+  /** Operator's first read: fingerprint new requests, mark the ones breaking a rule invalid (audited). */
+  observe(actor: string): Promise<ObserveOutcome>;
+  list(query: ListQuery, policy: WithdrawalPolicy): Promise<ReviewedWithdrawal[]>;
+  get(id: bigint, policy: WithdrawalPolicy): Promise<ReviewedWithdrawal | undefined>;
+  totals(status: WithdrawalStatus): Promise<Totals>;
+  approve(id: bigint, actor: string, policy: WithdrawalPolicy, opts?: ApproveOptions): Promise<DecisionOutcome>;
+  reject(id: bigint, actor: string, reason: string): Promise<DecisionOutcome>;
+  /** Any other arrow of the state table (cancel, payout moves), guarded and audited. */
+  move(id: bigint, to: WithdrawalStatus, actor: string, data?: Record<string, unknown>): Promise<DecisionOutcome>;
+}
+
+// ---- the chain follower ---------------------------------------------------
+
+/**
+ * The ports of chain following: where blocks come from (`ChainSource`: a
+ * Bitcoin Core node over JSON-RPC or an Esplora REST server, src/chain/*) and
+ * where what was found in them is kept (`ChainStore`: src/store/chain-store-*).
+ * core and flows import only these types, never an adapter.
+ */
+
+/** A block as the follower keeps it: enough to notice that the node's chain moved. */
+export interface BlockRef {
+  readonly height: number;
+  /** Display order (what `getblockhash` prints). */
+  readonly hash: string;
+}
+
+export interface StoredBlock extends BlockRef {
+  readonly prevHash: string;
+  /** Header time, UNIX seconds. */
+  readonly time: number;
+}
+
+/**
+ * A Bitcoin node or indexer the follower reads. Every method retries network
+ * errors, timeouts, HTTP 5xx and Core's "-28 warming up" with backoff, then
+ * throws UNAVAILABLE naming the node (`label`, no password) and the call.
+ * Answers that are not what the protocol documents throw INVALID_INPUT.
+ */
+export interface ChainSource {
+  /** `bitcoind http://user@host:port` or `esplora https://host/api`: never a password. */
+  readonly label: string;
+  /** `main`, `test`, `testnet4`, `signet`, `regtest`, or undefined when the protocol cannot tell (Esplora). */
+  chainName(): Promise<string | undefined>;
+  tipHeight(): Promise<number>;
+  /** The hash of the active chain's block at `height`, or undefined above the tip. */
+  blockHash(height: number): Promise<string | undefined>;
+  /** The serialized block (with witnesses), or undefined when the node does not have it. */
+  rawBlock(hash: string): Promise<Uint8Array | undefined>;
+  /** The 80-byte block header. */
+  rawHeader(hash: string): Promise<Uint8Array | undefined>;
+  mempoolTxids(): Promise<string[]>;
+  /** A raw transaction, or undefined when the node no longer knows it (left the mempool). */
+  rawTransaction(txid: string): Promise<Uint8Array | undefined>;
+  /** Fee rate for confirmation within `targetBlocks`, sat/kvB, or undefined when the node has no estimate. */
+  estimateFeeRateSatKvb(targetBlocks: number): Promise<bigint | undefined>;
+  /** Would the node accept this transaction? (Core: testmempoolaccept; Esplora cannot say: undefined.) */
+  testAccept(txHex: string): Promise<{ allowed: boolean; reason: string | undefined } | undefined>;
+  /** Broadcast; returns the txid. */
+  broadcast(txHex: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Where an output script of the account sits. */
+export interface ScriptOwner {
+  readonly accountId: bigint;
+  readonly chain: 0 | 1;
+  readonly index: number;
+  readonly address: string;
+}
+
+/** An output paying the account, as found in a block or the mempool. */
+export interface FoundOutput {
+  readonly txid: string;
+  readonly vout: number;
+  readonly valueSat: bigint;
+  /** Output script, hex. */
+  readonly script: string;
+  readonly owner: ScriptOwner;
+}
+
+/** A transaction input spending one of the account's outputs. */
+export interface FoundSpend {
+  readonly txid: string;
+  readonly vout: number;
+  readonly spendingTxid: string;
+}
+
+/** A deposit: an output paying a receive address (chain 0) of the pool. */
+export interface Deposit {
+  readonly address: string;
+  readonly user: string | undefined;
+  readonly txid: string;
+  readonly vout: number;
+  readonly amountSat: bigint;
+  /** undefined while unconfirmed (mempool). */
+  readonly height: number | undefined;
+  readonly blockHash: string | undefined;
+  /** 0 while unconfirmed; tip - height + 1 otherwise (tip = the synced height). */
+  readonly confirmations: number;
+  readonly spentBy: string | undefined;
+}
+
+/** An output of the account (receive or change) not spent by a confirmed or mempool transaction. */
+export interface Coin {
+  readonly txid: string;
+  readonly vout: number;
+  readonly valueSat: bigint;
+  readonly script: string;
+  readonly address: string;
+  readonly chain: 0 | 1;
+  readonly index: number;
+  readonly height: number | undefined;
+  readonly confirmations: number;
+  /** Confirmed with at least the requested confirmations and not being spent: a payout may use it. */
+  readonly spendable: boolean;
+}
+
+/** A deposit recorded in a block that the node's chain no longer contains. */
+export interface DroppedDeposit {
+  readonly address: string;
+  readonly user: string | undefined;
+  readonly txid: string;
+  readonly vout: number;
+  readonly amountSat: bigint;
+  readonly height: number;
+  readonly blockHash: string;
+}
+
+export interface ChainSummary {
+  readonly synced: StoredBlock | undefined;
+  readonly firstHeight: number | undefined;
+  readonly confirmedSat: bigint;
+  readonly spendableSat: bigint;
+  readonly unconfirmedSat: bigint;
+  readonly coins: number;
+  readonly deposits: number;
+}
+
+/** The account data the follower matches against. */
+export interface WatchAccount {
+  readonly id: bigint;
+  readonly descriptor: string;
+  readonly network: string;
+}
+
+/**
+ * What the follower records, in the pool's database (schema 004). Each
+ * method is one transaction.
+ */
+export interface ChainStore {
+  readonly dialect: 'sqlite' | 'mysql';
+  readonly label: string;
+  /** The last committed block, or undefined before the first sync. */
+  tip(): Promise<StoredBlock | undefined>;
+  hashAt(height: number): Promise<string | undefined>;
+  firstHeight(): Promise<number | undefined>;
+  /** The `created` time of the earliest loaded batch (ISO-8601), the account's birthday. */
+  birthday(): Promise<string | undefined>;
+  accounts(): Promise<WatchAccount[]>;
+  /** Every loaded address, streamed in slices (a pool may hold millions). */
+  loadedAddresses(onSlice: (rows: ScriptOwner[]) => void): Promise<void>;
+  /** Highest change index (chain 1) that received funds, per account id. */
+  highestChangeIndex(): Promise<Map<bigint, number>>;
+  /** Outputs not spent in a block (unspent, or spent only in the mempool): "txid:vout" keys. */
+  openOutpoints(): Promise<string[]>;
+  /**
+   * Record a block and what it holds in ONE transaction: the block row, the
+   * outputs (a mempool row of the same outpoint becomes confirmed), the spends,
+   * and `used` on receive addresses that were paid (available|assigned → used).
+   * A block already recorded at that height is refused with STATE_CONFLICT.
+   */
+  commitBlock(block: StoredBlock, outputs: readonly FoundOutput[], spends: readonly FoundSpend[]): Promise<void>;
+  /**
+   * Undo everything recorded from `height` on (blocks, outputs, spends) in ONE
+   * transaction; returns the deposits that were in those blocks.
+   */
+  rollbackFrom(height: number): Promise<DroppedDeposit[]>;
+  /** Replace what is recorded as unconfirmed (mempool outputs and spends) in one transaction. */
+  replaceMempool(outputs: readonly FoundOutput[], spends: readonly FoundSpend[]): Promise<void>;
+  /** True when the outpoint is recorded (confirmed or not). */
+  hasOutput(txid: string, vout: number): Promise<boolean>;
+  deposits(query?: { readonly user?: string }): Promise<Deposit[]>;
+  coins(minConf: number): Promise<Coin[]>;
+  summary(minConf: number): Promise<ChainSummary>;
+  /**
+   * Every recorded block, output and spend in a fixed order, as text (tests
+   * compare two syncs). Address statuses are not part of it: `used` never
+   * moves back, even when the deposit that set it is rolled back.
+   */
+  dump(): Promise<string>;
+}
+
+// ---- the low-water watcher ------------------------------------------------
+
+/**
+ * Ports of the low-water watcher (flow 5): where its memory lives, how it
+ * reads the pool's gauge, and how it tells the operator. Adapters:
+ * src/store/watcher-state-{sqlite,mysql}.ts, src/notify/{email,webhook,log}.ts.
+ */
+
+/** How low the pool is: `ok` at or above every threshold, `warning` below the earlier one, `critical` below the threshold. */
+export type AlertLevel = 'ok' | 'warning' | 'critical';
+
+/**
+ * What the watcher remembers between checks (and restarts). One row per
+ * watched subject (`pool` for the receive pool).
+ */
+export interface WatcherState {
+  readonly level: AlertLevel;
+  /** When the last low alert (or its repeat) went out; undefined while ok. */
+  readonly lastAlertAt: Date | undefined;
+  /** The count at the last check. */
+  readonly lastCount: number;
+  readonly checkedAt: Date;
+  /** Bumped by every save: a watcher that lost a race to another one does not send. */
+  readonly revision: number;
+}
+
+/** What the pool looks like for a forecast, beside the available count. */
+export interface PoolGauge {
+  /** Receive addresses handed out since `since` (from `assigned_at`). */
+  readonly claimedSince: number;
+  /** When the first batch was loaded (the rate window never starts before it), or undefined for an empty pool. */
+  readonly firstLoadedAt: Date | undefined;
+  /** First receive index not loaded yet: the `--from` of the next derive. */
+  readonly nextIndex: number;
+}
+
+/**
+ * The watcher's own table (sql/<dialect>/002_watcher.sql). The schema is
+ * applied by `coldpool db migrate` like every other file.
+ */
+export interface WatcherStateStore {
+  readonly label: string;
+  load(subject: string): Promise<WatcherState | undefined>;
+  /**
+   * Save `next` if the stored revision is still `expectedRevision` (0 when
+   * nothing was stored): true when saved, false when another watcher saved
+   * first (then this one must not send).
+   */
+  save(subject: string, next: Omit<WatcherState, 'revision'>, expectedRevision: number): Promise<boolean>;
+  gauge(since: Date): Promise<PoolGauge>;
+}
+
+export type AlertKind = 'low' | 'repeat' | 'recovered' | 'watcher-unavailable' | 'watcher-recovered';
+
+/** One message to the operator: the same facts on every channel. */
+export interface Alert {
+  readonly kind: AlertKind;
+  readonly level: AlertLevel;
+  /** One line, for a mail subject or a chat preview. */
+  readonly title: string;
+  /** The whole message, plain text, the derive command on its own line. */
+  readonly text: string;
+  readonly at: Date;
+  /** The facts, for JSON consumers (webhook body, log line). */
+  readonly facts: Readonly<Record<string, unknown>>;
+}
+
+/** An alert channel. `send` throws (UNAVAILABLE) when the alert did not get through. */
+export interface Notifier {
+  /** `email`, `webhook`, `log`. */
+  readonly channel: string;
+  /** Check at startup that the channel can work (e.g. SMTP handshake); throws a CodedError when not. */
+  verify(): Promise<void>;
+  send(alert: Alert): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The time, injectable so tests can move it. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+// ---- payouts --------------------------------------------------------------
+
+export interface PayoutRow {
+  readonly id: bigint;
+  readonly status: string;
+  readonly psbt: string;
+  readonly signedPsbt: string | undefined;
+  readonly unsignedTxid: string;
+  readonly txid: string | undefined;
+  readonly feeSat: bigint;
+  readonly feeRateSatKvb: bigint;
+  readonly replacesPayoutId: bigint | undefined;
+  readonly createdAt: string;
+  readonly confirmations: number;
+}
+
+export interface PayoutOutputRow {
+  readonly n: number;
+  readonly withdrawalId: bigint | undefined;
+  readonly address: string;
+  readonly amountSat: bigint;
+  readonly changeIndex: number | undefined;
+}
+
+export interface PayoutInputRow {
+  readonly n: number;
+  readonly txid: string;
+  readonly vout: number;
+  readonly valueSat: bigint;
+  readonly chain: 0 | 1;
+  readonly index: number;
+}
+
+export interface ApprovedWithdrawal {
+  readonly id: bigint;
+  readonly destination: string;
+  readonly amountSat: bigint;
+}
+
+/** What the chain record says about the coins a payout spends. */
+export interface SpendState {
+  readonly txid: string;
+  readonly vout: number;
+  readonly spentTxid: string | undefined;
+  readonly spentHeight: number | undefined;
+}
+
+/**
+ * Payouts (schema 001 `payouts`, 005 `payout_inputs`/`payout_outputs`). Every
+ * change of state is one transaction with its audit entries; a withdrawal
+ * gets into a payout only through a guarded move from `approved`, so two
+ * builds racing each other cannot both lock it.
+ */
+export interface PayoutStore {
+  /** The pool's pinned account (the payout's inputs and change belong to it). */
+  account(): Promise<{ descriptor: string; network: string }>;
+  /** Approved withdrawals not yet in a payout (all, or those of `ids`), oldest first. */
+  approved(ids?: readonly bigint[]): Promise<ApprovedWithdrawal[]>;
+  /** Outpoints spent by a live payout (built, signed, broadcast). */
+  lockedOutpoints(): Promise<Set<string>>;
+  nextChangeIndex(): Promise<number>;
+  get(id: bigint): Promise<PayoutRow | undefined>;
+  byUnsignedTxid(txid: string): Promise<PayoutRow | undefined>;
+  list(statuses?: readonly string[]): Promise<PayoutRow[]>;
+  outputs(id: bigint): Promise<PayoutOutputRow[]>;
+  inputs(id: bigint): Promise<PayoutInputRow[]>;
+  withdrawalStatus(ids: readonly bigint[]): Promise<Map<bigint, { status: string; payoutId: bigint | undefined }>>;
+  spends(id: bigint): Promise<{ tip: number | undefined; coins: SpendState[] }>;
+  insert(built: BuiltPayout, actor: string, replaces?: PayoutRow): Promise<bigint>;
+  markBroadcast(id: bigint, txid: string, signedPsbt: string, actor: string): Promise<boolean>;
+  setConfirmations(id: bigint, confirmations: number): Promise<void>;
+  markConfirmed(id: bigint, txid: string, confirmations: number, actor: string): Promise<{ abandoned: bigint[]; withdrawals: bigint[] }>;
+}
+
+// ---- the database handle --------------------------------------------------
+
+/**
+ * One database, opened once (`openDatabase(url)` in src/store/db.ts): one
+ * connection (SQLite) or one connection pool (MySQL/MariaDB) that carries
+ * every repository. Two handles can be open side by side (the verifier keeps
+ * a database of its own).
+ */
+export interface Database {
+  readonly dialect: 'sqlite' | 'mysql';
+  /** Where it points, without any password (for messages). */
+  readonly label: string;
+  readonly pool: PoolStore;
+  readonly withdrawals: WithdrawalStore;
+  readonly payouts: PayoutStore;
+  readonly chain: ChainStore;
+  readonly watcher: WatcherStateStore;
+  /** The signed, append-only audit log (state changes append to it in their own transactions). */
+  readonly audit: AuditLog;
+  /** Apply the pending `sql/<dialect>/NNN_*.sql` files; idempotent. */
+  migrate(): Promise<MigrateOutcome>;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@
  */
 import { crypto as bcrypto, payments, script as bscript, Transaction } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
-import type { ChainSource } from '../core/chain-ports.js';
+import type { ChainSource } from '../core/ports.js';
 import { CodedError } from '../core/errors.js';
 import { ANYONE_CAN_SPEND, BLOCK_INTERVAL_SEC, fundingTx, mineBlock, type MinedBlock, type Outpoint, type Pay } from './regtest-blocks.js';
 

@@ -22,10 +22,7 @@ import { ChainFollower } from '../flows/chain-sync.js';
 import { loadBatch } from '../flows/load-batch.js';
 import { broadcastPayout, buildPayouts, followPayouts } from '../flows/payout.js';
 import { requestWithdrawal } from '../flows/request-withdrawal.js';
-import { openChainStore } from '../store/open-chain-store.js';
-import { openStore } from '../store/open-store.js';
-import { openPayoutStore } from '../store/payout-store.js';
-import { openWithdrawalStore } from '../store/withdrawal-store.js';
+import { openDatabase } from '../store/db.js';
 import { DEMO_LABEL } from './label.js';
 import { DemoChain, verifyInputs } from './demo-chain.js';
 
@@ -139,12 +136,10 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
   step('coldpool-offline derive: 1,000 receive addresses → batch-000000.csv', 'addresses come from the public descriptor, in a checksummed file');
 
   const db = `sqlite:${join(dir, 'coldpool.db')}`;
-  const pool = openStore(db);
-  const chainStore = openChainStore(db);
-  const payouts = openPayoutStore(db);
-  const withdrawals = openWithdrawalStore(db);
+  const database = openDatabase(db);
+  const { pool, chain: chainStore, payouts, withdrawals } = database;
   try {
-    await pool.migrate();
+    await database.migrate();
     const loaded = await loadBatch(pool, readFileSync(batch), { threads: 0 });
     if (loaded.kind !== 'loaded') throw new CodedError('INTERNAL', `demo: the batch was not loaded (${loaded.kind})`);
     step(`pool load: ${loaded.inserted} addresses in ${db}`, 'every address re-derived from the descriptor and compared before one is stored');
@@ -236,7 +231,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
       balanced, verified: bad === undefined, status: state.status, confirmations: state.confirmations, audit: { ok: audit.ok, entries: audit.count },
     };
   } finally {
-    await Promise.allSettled([pool.close(), chainStore.close(), payouts.close(), withdrawals.close()]);
+    await database.close();
   }
 }
 

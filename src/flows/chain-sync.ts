@@ -1,5 +1,5 @@
 import { Transaction } from 'bitcoinjs-lib';
-import type { BlockRef, ChainSource, ChainStore, DroppedDeposit, FoundOutput, FoundSpend, StoredBlock } from '../core/chain-ports.js';
+import type { BlockRef, ChainSource, ChainStore, DroppedDeposit, FoundOutput, FoundSpend, StoredBlock } from '../core/ports.js';
 import { ChangeWatch, ScriptIndex, internalHex, outpointKey, parseBlock, scanTransactions } from '../core/chain-scan.js';
 import { chainNode, p2wpkhAddress } from '../core/derive.js';
 import { parseAccountDescriptor } from '../core/descriptor.js';

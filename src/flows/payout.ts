@@ -1,6 +1,6 @@
 import { Block, payments as bpayments, Psbt, script as bscript, Transaction } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
-import type { ChainSource, ChainStore } from '../core/chain-ports.js';
+import type { ChainSource, ChainStore } from '../core/ports.js';
 import { parseAccountDescriptor, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
 import { parseNetwork, type Network } from '../core/network.js';
@@ -9,7 +9,7 @@ import {
   buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
-import type { PayoutRow, SqlPayoutStore } from '../store/payout-store.js';
+import type { PayoutRow, PayoutStore } from '../core/ports.js';
 
 /**
  * DESIGN flows 8 and 10: build a payout (approved withdrawals → one PSBT per
@@ -38,7 +38,7 @@ export interface BuiltRecord {
 /** A node source is needed only for previous transactions (and --target); the demo passes its own. */
 export type PrevTxSource = Pick<ChainSource, 'rawTransaction' | 'blockHash' | 'rawBlock' | 'label'> & Partial<Pick<ChainSource, 'estimateFeeRateSatKvb'>>;
 
-async function accountOf(store: SqlPayoutStore): Promise<{ network: Network; account: AccountDescriptor }> {
+async function accountOf(store: PayoutStore): Promise<{ network: Network; account: AccountDescriptor }> {
   const a = await store.account();
   const network = parseNetwork(a.network);
   return { network, account: parseAccountDescriptor(a.descriptor, network) };
@@ -74,7 +74,7 @@ async function feeRateOf(source: PrevTxSource, opts: { feeRateSatKvb?: bigint; t
 }
 
 /** Spendable coins of the chain record not spent by a live payout. */
-async function freeCoins(store: SqlPayoutStore, chain: ChainStore, minConf: number): Promise<(CandidateCoin & { height: number | undefined })[]> {
+async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number): Promise<(CandidateCoin & { height: number | undefined })[]> {
   const locked = await store.lockedOutpoints();
   return (await chain.coins(minConf))
     .filter((c) => c.spendable && !locked.has(`${c.txid}:${c.vout}`))
@@ -93,7 +93,7 @@ export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest
  * Build the payouts of the approved withdrawals (or of `ids`), one per group
  * of at most `maxOutputs`, each recorded with its withdrawals locked to it.
  */
-export async function buildPayouts(store: SqlPayoutStore, chain: ChainStore, source: PrevTxSource, opts: BuildOptions): Promise<BuiltRecord[]> {
+export async function buildPayouts(store: PayoutStore, chain: ChainStore, source: PrevTxSource, opts: BuildOptions): Promise<BuiltRecord[]> {
   const { network, account } = await accountOf(store);
   const approved = await store.approved(opts.ids);
   if (opts.ids && opts.ids.length > 0) {
@@ -120,7 +120,7 @@ export async function buildPayouts(store: SqlPayoutStore, chain: ChainStore, sou
 }
 
 /** Replace payout `id` by a version paying the same withdrawals at a higher fee (BIP125). */
-export async function bumpPayout(store: SqlPayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1): Promise<BuiltRecord> {
+export async function bumpPayout(store: PayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1): Promise<BuiltRecord> {
   const old = await store.get(id);
   if (!old) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`, { hint: 'see coldpool payout status' });
   if (!['built', 'signed', 'broadcast'].includes(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
@@ -211,7 +211,7 @@ export interface BroadcastResult {
 }
 
 /** Broadcast a signed payout: check, verify, finalize, testmempoolaccept, sendrawtransaction, record. */
-export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast'>, signed: Psbt, actor: string): Promise<BroadcastResult> {
+export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast'>, signed: Psbt, actor: string): Promise<BroadcastResult> {
   const { network } = await accountOf(store);
   const unsignedTxid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
   const payout = await store.byUnsignedTxid(unsignedTxid);
@@ -259,7 +259,7 @@ export interface PayoutState {
  * spent in a block by its txid with at least `minConf` confirmations, the
  * payout and its withdrawals become confirmed (and other versions abandoned).
  */
-export async function followPayouts(store: SqlPayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
+export async function followPayouts(store: PayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
   const versions = new Set((await store.list()).map((p) => p.unsignedTxid));
   for (const p of await store.list(['built', 'signed', 'broadcast'])) {
     const { tip, coins } = await store.spends(p.id);

@@ -1,4 +1,4 @@
-import type { RequestOutcome, WithdrawalStore } from '../core/withdrawal-ports.js';
+import type { RequestOutcome, WithdrawalStore } from '../core/ports.js';
 import { validateRequest, type RequestInput } from '../core/withdrawal-rules.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   forecast, formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, thresholdOf,
   type DeriveAdvice, type Forecast, type Thresholds,
 } from '../core/low-water.js';
-import type { Alert, AlertKind, AlertLevel, Clock, Notifier, WatcherState, WatcherStateStore } from '../core/watcher-ports.js';
+import type { Alert, AlertKind, AlertLevel, Clock, Notifier, WatcherState, WatcherStateStore } from '../core/ports.js';
 
 /** The subject row of the receive pool in watcher_state. */
 export const POOL_SUBJECT = 'pool';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Transporter } from 'nodemailer';
 import { CodedError } from '../core/errors.js';
-import type { Alert, Notifier } from '../core/watcher-ports.js';
+import type { Alert, Notifier } from '../core/ports.js';
 
 export interface EmailChannelConfig {
   readonly host: string;

@@ -1,4 +1,4 @@
-import type { Alert, Notifier } from '../core/watcher-ports.js';
+import type { Alert, Notifier } from '../core/ports.js';
 
 /**
  * Alerts as one JSON line each (`{"event":"alert",…}`) through `write`, by

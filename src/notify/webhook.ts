@@ -1,5 +1,5 @@
 import { CodedError } from '../core/errors.js';
-import type { Alert, Notifier } from '../core/watcher-ports.js';
+import type { Alert, Notifier } from '../core/ports.js';
 
 export interface WebhookChannelConfig {
   readonly url: string;

@@ -1,11 +1,9 @@
 import type { AuditEntry } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
-import { parseDbUrl, resolveDbUrl } from './db-url.js';
+import type { ApprovedWithdrawal, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
-import { MysqlDb } from './withdrawal-store-mysql.js';
-import { SqliteDb } from './withdrawal-store-sqlite.js';
 
 /**
  * Payouts (schema 001 `payouts`, 005 `payout_inputs`/`payout_outputs`) over
@@ -18,55 +16,10 @@ import { SqliteDb } from './withdrawal-store-sqlite.js';
  */
 export const LIVE_PAYOUT = "('built', 'signed', 'broadcast')";
 
-export interface PayoutRow {
-  readonly id: bigint;
-  readonly status: string;
-  readonly psbt: string;
-  readonly signedPsbt: string | undefined;
-  readonly unsignedTxid: string;
-  readonly txid: string | undefined;
-  readonly feeSat: bigint;
-  readonly feeRateSatKvb: bigint;
-  readonly replacesPayoutId: bigint | undefined;
-  readonly createdAt: string;
-  readonly confirmations: number;
-}
-
-export interface PayoutOutputRow {
-  readonly n: number;
-  readonly withdrawalId: bigint | undefined;
-  readonly address: string;
-  readonly amountSat: bigint;
-  readonly changeIndex: number | undefined;
-}
-
-export interface PayoutInputRow {
-  readonly n: number;
-  readonly txid: string;
-  readonly vout: number;
-  readonly valueSat: bigint;
-  readonly chain: 0 | 1;
-  readonly index: number;
-}
-
-export interface ApprovedWithdrawal {
-  readonly id: bigint;
-  readonly destination: string;
-  readonly amountSat: bigint;
-}
-
-/** What the chain record says about the coins a payout spends. */
-export interface SpendState {
-  readonly txid: string;
-  readonly vout: number;
-  readonly spentTxid: string | undefined;
-  readonly spentHeight: number | undefined;
-}
-
 const PAYOUT_COLUMNS = 'id, status, psbt, signed_psbt, unsigned_txid, txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at, confirmations';
 const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
-export class SqlPayoutStore {
+export class SqlPayoutStore implements PayoutStore {
   readonly dialect: 'sqlite' | 'mysql';
   readonly label: string;
 
@@ -306,13 +259,4 @@ export class SqlPayoutStore {
     return appendAudit(this.db, t, actor, action, subject, data);
   }
 
-  async close(): Promise<void> {
-    await this.db.close();
-  }
-}
-
-/** Open the payout store of a database URL (`--db` / COLDPOOL_DB). */
-export function openPayoutStore(url?: string): SqlPayoutStore {
-  const target = parseDbUrl(resolveDbUrl(url));
-  return new SqlPayoutStore(target.dialect === 'sqlite' ? new SqliteDb(target.path) : new MysqlDb(target));
 }

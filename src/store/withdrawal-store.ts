@@ -5,14 +5,11 @@ import { NETWORKS, parseNetwork, type Network, type NetworkName } from '../core/
 import { BLOCKING_FLAGS, computeFlags, type RequestFacts, type WithdrawalPolicy } from '../core/withdrawal-policy.js';
 import type {
   ApproveOptions, DecisionOutcome, ListQuery, ObserveOutcome, RequestOutcome, ReviewedWithdrawal, Totals, WithdrawalRecord, WithdrawalStore,
-} from '../core/withdrawal-ports.js';
+} from '../core/ports.js';
 import { IntakeError, contentText, fingerprint, sameRequest, validateRequest, type RequestContent, type ValidRequest } from '../core/withdrawal-rules.js';
 import { assertMove, isWithdrawalStatus, stateConflict, type WithdrawalStatus } from '../core/withdrawal-state.js';
-import { parseDbUrl, resolveDbUrl } from './db-url.js';
 import { appendAudit } from './audit-append.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
-import { MysqlDb } from './withdrawal-store-mysql.js';
-import { SqliteDb } from './withdrawal-store-sqlite.js';
 
 /** Statuses whose amount counts toward limits and history. */
 const LIVE = "('requested', 'approved', 'in_payout', 'broadcast', 'confirmed')";
@@ -403,9 +400,6 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     return v.end(head ? { seq: BigInt(String(head.seq)), hash: String(head.hash) } : undefined);
   }
 
-  async close(): Promise<void> {
-    await this.db.close();
-  }
 }
 
 /** Split items into runs whose parameters stay under maxBytes (UTF-8), at least one item each. */
@@ -422,16 +416,4 @@ function byteSlices<T>(items: readonly T[], params: (item: T) => unknown[], maxB
   }
   if (cur.length > 0) out.push(cur);
   return out;
-}
-
-/**
- * Open the withdrawal store a URL names (`--db` / COLDPOOL_DB, see db-url.ts).
- *
- * @example
- * const store = openWithdrawalStore('sqlite:./coldpool.db');
- * await requestWithdrawal(store, { appId: 'w-1', user: 'u1', address: 'bc1q…', amountSat: 150_000n });
- */
-export function openWithdrawalStore(url?: string, opts: WithdrawalStoreOptions = {}): WithdrawalStore {
-  const target = parseDbUrl(resolveDbUrl(url));
-  return new SqlWithdrawalStore(target.dialect === 'sqlite' ? new SqliteDb(target.path) : new MysqlDb(target), opts);
 }

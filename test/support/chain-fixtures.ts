@@ -6,15 +6,14 @@
 import { createHash } from 'node:crypto';
 import { BitcoindRpc } from '../../src/chain/bitcoind-rpc.js';
 import { Esplora } from '../../src/chain/esplora.js';
-import type { ChainSource } from '../../src/core/chain-ports.js';
+import type { ChainSource, ChainStore } from '../../src/core/ports.js';
 import { chainNode, deriveAddresses } from '../../src/core/derive.js';
 import { accountKeyId, parseAccountDescriptor } from '../../src/core/descriptor.js';
 import { NETWORKS } from '../../src/core/network.js';
 import type { VerifiedBatch } from '../../src/core/ports.js';
 import { ChainFollower, type SyncOptions, type SyncResult } from '../../src/flows/chain-sync.js';
-import type { SqlChainStore } from '../../src/store/chain-store-sql.js';
-import { openChainStore } from '../../src/store/open-chain-store.js';
-import { openStore } from '../../src/store/open-store.js';
+import { openChainStore } from './open-repos.js';
+import { openStore } from './open-repos.js';
 import { testAccount } from './accounts.js';
 import type { FakeNode } from './fake-node.js';
 
@@ -61,8 +60,8 @@ export async function syncOnce(url: string, node: FakeNode, adapter: Adapter, op
   }
 }
 
-export async function withChainStore<T>(url: string, fn: (s: SqlChainStore) => Promise<T>): Promise<T> {
-  const store = openChainStore(url) as SqlChainStore;
+export async function withChainStore<T>(url: string, fn: (s: ChainStore) => Promise<T>): Promise<T> {
+  const store = openChainStore(url);
   try {
     return await fn(store);
   } finally {

@@ -1,10 +1,11 @@
 // Child process of test/claim-concurrency.test.ts: opens the SQLite pool file
 // given as argv[2] through the built store and claims until the pool is empty
 // (or argv[3] claims), printing one JSON line per claim and a final summary.
-import { SqliteStore } from '../../dist/store/sqlite-store.js';
+import { openDatabase } from '../../dist/store/db.js';
 
 const [path, maxText, worker] = process.argv.slice(2);
-const store = new SqliteStore(path);
+const db = openDatabase(`sqlite:${path}`);
+const store = db.pool;
 const max = Number(maxText);
 // Start claiming together: the parent says "go" on stdin once every claimer is
 // ready, so a claimer that starts early (a busy machine) cannot drain the pool alone.
@@ -28,5 +29,5 @@ for (let i = 0; i < max; i++) {
     break;
   }
 }
-await store.close();
+await db.close();
 process.stdout.write(`${JSON.stringify({ claimed, empty })}\n`);

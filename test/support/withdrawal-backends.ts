@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import { main } from '../../src/cli/online/main.js';
 import type { Output } from '../../src/cli/output.js';
-import { openStore } from '../../src/store/open-store.js';
+import { openStore } from './open-repos.js';
 import { MARIADB_ROOT, tempSqliteUrl, uniqueName } from './pool-fixtures.js';
 
 export interface Backend {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { openChainSource } from '../../chain/open-source.js';
-import type { ChainSource, ChainStore } from '../../core/chain-ports.js';
+import type { ChainSource, ChainStore } from '../../core/ports.js';
 import { formatBtc } from '../../core/amount.js';
 import { isCoded } from '../../core/errors.js';
 import type { ChainFollower, SyncEvent, SyncOptions, SyncResult } from '../../flows/chain-sync.js';
-import { openChainStore } from '../../store/open-chain-store.js';
+import { withDatabase } from './database.js';
 import { table, toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { parseIntegerOption } from '../run.js';
@@ -119,12 +119,10 @@ function syncJson(db: string, node: string, r: SyncResult): Record<string, unkno
 
 async function withChain<T>(cmd: Command, opts: NodeOptions, fn: (source: ChainSource, store: ChainStore) => Promise<T>): Promise<T> {
   const source = sourceOf(opts);
-  const store = openChainStore(dbUrlOf(cmd));
   try {
-    return await fn(source, store);
+    return await withDatabase(dbUrlOf(cmd), (db) => fn(source, db.chain));
   } finally {
     await source.close();
-    await store.close();
   }
 }
 
@@ -224,8 +222,7 @@ export function registerChain(program: Command, out: Output): void {
     .option('--json', 'print as JSON')
     .action(async (opts: { minConf: string; json?: boolean }, cmd: Command) => {
       const minConf = parseIntegerOption('--min-conf', opts.minConf, 1, 1_000_000);
-      const store = openChainStore(dbUrlOf(cmd));
-      try {
+      await withDatabase(dbUrlOf(cmd), async ({ chain: store }) => {
         const s = await store.summary(minConf);
         const coins = await store.coins(minConf);
         if (opts.json) {
@@ -240,9 +237,7 @@ export function registerChain(program: Command, out: Output): void {
           table(['txid:vout', 'BTC', 'address', 'path', 'height', 'conf', 'spendable'],
             coins.map((c) => [`${c.txid}:${c.vout}`, formatBtc(c.valueSat), c.address, `${c.chain}/${c.index}`, c.height ?? 'mempool', c.confirmations, c.spendable ? 'yes' : 'no'])),
         ].join('\n'));
-      } finally {
-        await store.close();
-      }
+      });
     });
 }
 
@@ -256,8 +251,7 @@ export function registerDeposits(program: Command, out: Output): void {
     .option('--db <url>', DB_OPTION_HELP)
     .option('--json', 'print as JSON')
     .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
-      const store = openChainStore(dbUrlOf(cmd));
-      try {
+      await withDatabase(dbUrlOf(cmd), async ({ chain: store }) => {
         const deposits = await store.deposits(opts.user === undefined ? {} : { user: opts.user });
         if (opts.json) {
           out.data(toJson(deposits.map((d) => ({ ...d, user: d.user ?? null, height: d.height ?? null, blockHash: d.blockHash ?? null, spentBy: d.spentBy ?? null }))));
@@ -265,8 +259,6 @@ export function registerDeposits(program: Command, out: Output): void {
         }
         out.data(table(['address', 'user', 'txid:vout', 'BTC', 'height', 'conf'],
           deposits.map((d) => [d.address, d.user ?? '-', `${d.txid}:${d.vout}`, formatBtc(d.amountSat), d.height ?? 'mempool', d.confirmations])));
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

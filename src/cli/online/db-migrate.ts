@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { toJson, type Output } from '../output.js';
-import { withStore } from './db-option.js';
+import { dbUrlOf } from './db-option.js';
+import { withDatabase } from './database.js';
 
 /** The `db` command group, shared by every `db …` command file. */
 export function dbGroup(program: Command): Command {
@@ -23,7 +24,7 @@ export function registerDbMigrate(program: Command, out: Output): void {
     )
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withStore(cmd, async (store) => {
+      await withDatabase(dbUrlOf(cmd), async (store) => {
         const outcome = await store.migrate();
         if (opts.json) {
           out.data(toJson({ db: store.label, applied: outcome.applied, version: outcome.version }));
@@ -32,6 +33,6 @@ export function registerDbMigrate(program: Command, out: Output): void {
         out.data(outcome.applied.length === 0
           ? `schema of ${store.label} is current (version ${outcome.version})`
           : `schema of ${store.label} migrated to version ${outcome.version} (applied ${outcome.applied.map((v) => String(v).padStart(3, '0')).join(', ')})`);
-      });
+      }, { mustExist: false });
     });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { PoolStore } from '../../core/ports.js';
 import { DEFAULT_DB_URL, resolveDbUrl } from '../../store/db-url.js';
 
 export const DB_OPTION_HELP = `database: sqlite:PATH or mysql://user:pass@host:port/db[?socket=PATH] (default: COLDPOOL_DB, then ${DEFAULT_DB_URL})`;
@@ -23,18 +22,4 @@ export function addGlobalDbOption(program: Command): void {
 /** The database URL for a command: `--db` (anywhere on the line), then COLDPOOL_DB, then the default. */
 export function dbUrlOf(cmd: Command): string {
   return resolveDbUrl(cmd.optsWithGlobals().db as string | undefined);
-}
-
-/**
- * Open the command's store, run `fn`, always close. The stores load here, not
- * with this module: main.ts imports it for `--db` before it knows the command.
- */
-export async function withStore<T>(cmd: Command, fn: (store: PoolStore) => Promise<T>): Promise<T> {
-  const { openStore } = await import('../../store/open-store.js');
-  const store = openStore(dbUrlOf(cmd));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }

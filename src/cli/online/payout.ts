@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { ChainSource } from '../../core/chain-ports.js';
+import type { ChainSource } from '../../core/ports.js';
 import { CodedError } from '../../core/errors.js';
 import { formatManifest } from '../../core/payout-manifest.js';
 import { formatSatPerVb, parseSatPerVb } from '../../core/signer-policy.js';
 import type { BuiltRecord } from '../../flows/payout.js';
 import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
-import { openChainStore } from '../../store/open-chain-store.js';
-import { openPayoutStore, type SqlPayoutStore } from '../../store/payout-store.js';
+import { withDatabase } from './database.js';
 import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
@@ -35,15 +34,6 @@ export function registerPayout(program: Command, out: Output): void {
   registerBroadcast(group, out);
   registerStatus(group, out);
   registerBump(group, out);
-}
-
-async function withPayoutStore<T>(cmd: Command, fn: (store: SqlPayoutStore) => Promise<T>): Promise<T> {
-  const store = openPayoutStore(dbUrlOf(cmd));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 async function withSource<T>(opts: Common, fn: (source: ChainSource) => Promise<T>): Promise<T> {
@@ -127,18 +117,12 @@ function registerBuild(group: Command, out: Output): void {
         return BigInt(s.trim());
       });
       const actor = resolveOperator(opts.operator);
-      const records = await withPayoutStore(cmd, (store) => withSource(opts, async (source) => {
-        const chain = openChainStore(dbUrlOf(cmd));
-        try {
-          return await (await payoutFlows()).buildPayouts(store, chain, source, {
+      const records = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, async (source) =>
+        (await payoutFlows()).buildPayouts(db.payouts, db.chain, source, {
             actor, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
-          });
-        } finally {
-          await chain.close();
-        }
-      }));
+          })));
       const rows = records.map((rec, k) => builtJson(rec, writeFiles(nth(opts.out, k), rec, Boolean(opts.force))));
       // the QR series are made before anything is printed, so a refusal comes after the report of what was built
       let qr: { id: bigint | string; file: string; series: QrSeries }[] = [];
@@ -213,7 +197,7 @@ function registerBroadcast(group: Command, out: Output): void {
         throw new CodedError('USAGE', `"--confirm" expected the first 8 or more characters of txid ${txid}, got ${JSON.stringify(opts.confirm ?? '')}`, { hint: `--confirm ${txid.slice(0, 8)}` });
       }
       const { broadcastPayout } = await payoutFlows();
-      const r = await withPayoutStore(cmd, (store) => withSource(opts, (source) => broadcastPayout(store, source, signed, actor)));
+      const r = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, (source) => broadcastPayout(db.payouts, source, signed, actor)));
       if (opts.json) return out.data(toJson({ id: r.id, txid: r.txid, recorded: r.recorded, test_accept: r.testAccept ?? null }));
       out.data(`payout ${r.id} ${r.recorded ? 'broadcast' : 'already broadcast (sent again)'}: ${r.txid}`);
     });
@@ -230,7 +214,7 @@ function registerStatus(group: Command, out: Output): void {
     .action(async (opts: StatusOpts, cmd: Command) => {
       const actor = resolveOperator(opts.operator);
       const { followPayouts } = await payoutFlows();
-      const states = await withPayoutStore(cmd, (store) => followPayouts(store, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
+      const states = await withDatabase(dbUrlOf(cmd), (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
       if (opts.json) {
         return out.data(toJson(states.map((s) => ({
           id: s.id, status: s.status, unsigned_txid: s.unsignedTxid, txid: s.txid ?? null, fee_sat: s.feeSat, fee_rate_sat_kvb: s.feeRateSatKvb, confirmations: s.confirmations,
@@ -260,14 +244,8 @@ function registerBump(group: Command, out: Output): void {
       assertWritable(opts.out, opts.force);
       assertWritable(manifestPath(opts.out), opts.force);
       const actor = resolveOperator(opts.operator);
-      const rec = await withPayoutStore(cmd, (store) => withSource(opts, async (source) => {
-        const chain = openChainStore(dbUrlOf(cmd));
-        try {
-          return await (await payoutFlows()).bumpPayout(store, chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000));
-        } finally {
-          await chain.close();
-        }
-      }));
+      const rec = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, async (source) =>
+        (await payoutFlows()).bumpPayout(db.payouts, db.chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000))));
       const row = builtJson(rec, writeFiles(opts.out, rec, Boolean(opts.force)));
       if (opts.json) return out.data(toJson(row));
       out.data(`payout ${rec.id} replaces ${idText}: fee ${rec.built.feeSat} sat (${formatSatPerVb(rec.built.feeRateSatKvb)} sat/vB), unsigned txid ${rec.built.unsignedTxid}\n  ${opts.out}  ${manifestPath(opts.out)}`);

@@ -3,10 +3,9 @@ import { CodedError } from '../../core/errors.js';
 import {
   forecast, formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, type Forecast,
 } from '../../core/low-water.js';
-import type { AlertLevel } from '../../core/watcher-ports.js';
+import type { AlertLevel } from '../../core/ports.js';
 import { resolveDbUrl } from '../../store/db-url.js';
-import { openStore } from '../../store/open-store.js';
-import { openWatcherStateStore } from '../../store/open-watcher-store.js';
+import { withDatabase } from './database.js';
 import { ExitCode } from '../exit-codes.js';
 import { toJson, type Output } from '../output.js';
 import { loadWatchConfig, type WatchConfig } from './watch-config.js';
@@ -33,16 +32,11 @@ export interface PoolCheckResult {
 
 /** Read the pool once: available count, claim rate, next index. */
 export async function checkPool(url: string, now: Date = new Date()): Promise<{ db: string; forecast: Forecast }> {
-  const store = openStore(url);
-  const state = openWatcherStateStore(url);
-  try {
-    const available = await store.countAvailable();
-    const gauge = await state.gauge(rateWindowStart(now));
-    return { db: store.label, forecast: forecast(available, gauge, now) };
-  } finally {
-    await state.close();
-    await store.close();
-  }
+  return withDatabase(url, async (db) => {
+    const available = await db.pool.countAvailable();
+    const gauge = await db.watcher.gauge(rateWindowStart(now));
+    return { db: db.label, forecast: forecast(available, gauge, now) };
+  });
 }
 
 function report(config: WatchConfig, level: AlertLevel, db: string, f: Forecast): { json: Record<string, unknown>; text: string } {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { toJson, type Output } from '../output.js';
-import { withStore } from './db-option.js';
+import { dbUrlOf } from './db-option.js';
+import { withDatabase } from './database.js';
 import { poolGroupOf } from './pool-status.js';
 
 /** `coldpool pool claim --user U [--ref R] [--json]`: hand out one address. */
@@ -22,8 +23,8 @@ export function registerPoolClaim(program: Command, out: Output): void {
     .option('--ref <id>', 'the app\'s deposit-request id: makes the claim idempotent')
     .option('--json', 'print the claim as JSON')
     .action(async (opts: { user: string; ref?: string; json?: boolean }, cmd: Command) => {
-      await withStore(cmd, async (store) => {
-        const c = await store.claim(opts.user, opts.ref);
+      await withDatabase(dbUrlOf(cmd), async (db) => {
+        const c = await db.pool.claim(opts.user, opts.ref);
         if (opts.json) {
           out.data(toJson({ address: c.address, index: c.index, user: c.user, ref: c.ref ?? null, assignedAt: c.assignedAt.toISOString(), reused: c.reused }));
           return;

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { loadBatch, type LoadBatchResult, type LoadPhase } from '../../flows/load-batch.js';
-import { openStore } from '../../store/open-store.js';
+import { resolveDbUrl } from '../../store/db-url.js';
+import { withDatabase } from './database.js';
 import { toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
@@ -72,20 +73,16 @@ async function poolLoad(file: string, opts: PoolLoadOptions, out: Output): Promi
     throw new CodedError('USAGE', `"--progress" expected one of ${PROGRESS_MODES.join(', ')}, got ${JSON.stringify(opts.progress)}`);
   }
   const bytes = readBatchBytes(file);
-  const store = openStore(opts.db);
   const progress = phaseProgress(mode, out);
-  try {
-    const result = await loadBatch(store, bytes, {
+  await withDatabase(resolveDbUrl(opts.db), async (db) => {
+    const result = await loadBatch(db.pool, bytes, {
       dryRun: Boolean(opts.dryRun),
       addAccount: Boolean(opts.addAccount),
       onProgress: progress.update,
     });
     progress.finish();
     report(result, file, Boolean(opts.json), out);
-  } finally {
-    progress.finish();
-    await store.close();
-  }
+  }).finally(() => progress.finish());
 }
 
 function readBatchBytes(file: string): Buffer {

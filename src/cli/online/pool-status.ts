@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { PoolStatus } from '../../core/ports.js';
 import { recoveryAdvice } from '../../core/recovery-gap.js';
 import { table, toJson, type Output } from '../output.js';
-import { withStore } from './db-option.js';
+import { dbUrlOf } from './db-option.js';
+import { withDatabase } from './database.js';
 
 /** The `pool` command group, created by whichever pool command registers first. */
 export function poolGroupOf(program: Command): Command {
@@ -28,7 +29,8 @@ export function registerPoolStatus(program: Command, out: Output): void {
     )
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withStore(cmd, async (store) => {
+      await withDatabase(dbUrlOf(cmd), async (db) => {
+        const store = db.pool;
         const status = await store.status();
         if (opts.json) out.data(toJson(statusJson(store.label, status)));
         else out.data(statusText(store.label, status));

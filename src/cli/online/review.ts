@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
 import { CodedError, isCoded } from '../../core/errors.js';
 import type { WithdrawalPolicy } from '../../core/withdrawal-policy.js';
-import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/withdrawal-ports.js';
+import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import type { Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { addOperatorOptions, resolveOperator, resolvePolicy, withStore, type OperatorOptions } from './withdrawal-context.js';

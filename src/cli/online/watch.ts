@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import cron from 'node-cron';
 import { CodedError } from '../../core/errors.js';
-import { systemClock, type Notifier } from '../../core/watcher-ports.js';
+import { systemClock, type Notifier } from '../../core/ports.js';
 import { Watcher, type EventLog } from '../../flows/watch.js';
 import { EmailNotifier } from '../../notify/email.js';
 import { LogNotifier } from '../../notify/log.js';
 import { WebhookNotifier } from '../../notify/webhook.js';
 import { parseDbUrl, resolveDbUrl } from '../../store/db-url.js';
-import { LazyPoolCounter, openWatcherStateStore } from '../../store/open-watcher-store.js';
 import type { Output } from '../output.js';
 import { loadWatchConfig, type WatchConfig } from './watch-config.js';
 
@@ -108,10 +107,12 @@ export function registerWatch(program: Command, out: Output): void {
       const db = parseDbUrl(url);
       const notifiers = await startNotifiers(config, out);
       const log: EventLog = (event) => out.data(JSON.stringify(event));
-      const pool = new LazyPoolCounter(url);
-      const state = openWatcherStateStore(url);
+      // One handle for the daemon's life: nothing connects until the first check, and a
+      // check that finds the database unreachable is retried on the next tick.
+      const { openDatabase } = await import('../../store/db.js');
+      const database = openDatabase(url, { mustExist: true });
       const watcher = new Watcher({
-        pool, state, notifiers, clock: systemClock, log,
+        pool: database.pool, state: database.watcher, notifiers, clock: systemClock, log,
         policy: { threshold: config.threshold, warning: config.warning, repeatMs: config.repeatMs },
         derive: { keystore: config.keystore, count: config.batchCount },
         failuresBeforeAlert: config.failuresBeforeAlert,
@@ -132,7 +133,7 @@ export function registerWatch(program: Command, out: Output): void {
       stop.dispose();
       await task.destroy();
       await watcher.idle();
-      await Promise.all([pool.close(), state.close(), ...notifiers.map((n) => n.close())]);
+      await Promise.all([database.close(), ...notifiers.map((n) => n.close())]);
       log({ event: 'stopped', at: new Date().toISOString(), signal, pending_deliveries: watcher.pendingDeliveries });
     });
 }

@@ -6,8 +6,9 @@ import { formatBtc } from '../../core/amount.js';
 import { CodedError } from '../../core/errors.js';
 import { parseNetwork } from '../../core/network.js';
 import { DEFAULT_POLICY, parsePolicy, type WithdrawalPolicy } from '../../core/withdrawal-policy.js';
-import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/withdrawal-ports.js';
-import { openWithdrawalStore } from '../../store/withdrawal-store.js';
+import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
+import { resolveDbUrl } from '../../store/db-url.js';
+import { withDatabase } from './database.js';
 
 /**
  * What the withdrawal and audit commands share: the database, the network,
@@ -60,18 +61,10 @@ export function resolvePolicy(flag: string | undefined, env: NodeJS.ProcessEnv =
   return { policy: parsePolicy(text, path), source: path };
 }
 
-export function openForCommand(opts: OperatorOptions): WithdrawalStore {
-  return openWithdrawalStore(opts.db, opts.network ? { network: parseNetwork(opts.network).name } : {});
-}
-
-/** Run `fn` with a store that is always closed. */
-export async function withStore<T>(opts: OperatorOptions, fn: (store: WithdrawalStore) => Promise<T>): Promise<T> {
-  const store = openForCommand(opts);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
+/** Run `fn` with the withdrawal store of the command's database, always closed. */
+export function withStore<T>(opts: OperatorOptions, fn: (store: WithdrawalStore) => Promise<T>): Promise<T> {
+  const network = opts.network ? parseNetwork(opts.network).name : undefined;
+  return withDatabase(resolveDbUrl(opts.db), (db) => fn(db.withdrawals), { mustExist: true, network });
 }
 
 export function addDbOptions(cmd: Command): Command {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { formatBtc, parseBtc, parseSat } from '../../core/amount.js';
 import { CodedError, isCoded } from '../../core/errors.js';
 import { isWithdrawalStatus, WITHDRAWAL_STATUSES } from '../../core/withdrawal-state.js';
-import type { ReviewedWithdrawal } from '../../core/withdrawal-ports.js';
+import type { ReviewedWithdrawal } from '../../core/ports.js';
 import { requestWithdrawal } from '../../flows/request-withdrawal.js';
 import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';

@@ -1,26 +1,21 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { CodedError } from '../core/errors.js';
-import type { NetworkName } from '../core/network.js';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { CodedError } from '../../core/errors.js';
+import type { NetworkName } from '../../core/network.js';
 import type {
-  BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
-} from '../core/ports.js';
-import type { DbTarget } from './db-url.js';
-import { MYSQL_CHARSET, MYSQL_COLLATION, createPinnedPool, unpinnedError, unreachable, type PinnedPool } from './mysql-connection.js';
-import { assertCurrent, loadMigrations, runMigrations, splitStatements, type AppliedMigration, type Migration } from './migrate.js';
+  BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
+} from '../../core/ports.js';
+import { ensureSchemaCurrent } from '../sql-db.js';
+import { errno, type MysqlConnection } from './connection.js';
 import {
   INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
   type StoredAccount,
-} from './pool-rules.js';
-
-export { MYSQL_CHARSET, MYSQL_COLLATION } from './mysql-connection.js';
+} from '../pool-rules.js';
 
 /** Deadlock (1213) and lock wait timeout (1205) are retried this many times. */
 const MAX_LOCK_RETRIES = 8;
 const LOCK_ERRORS = new Set([1213, 1205]);
-/** Table exists (1050), duplicate column (1060), duplicate key name (1061): DDL that already ran. */
-const ALREADY_DONE_ERRORS = new Set([1050, 1060, 1061]);
 
 /**
  * The two claim statements, the same as sql/README.md documents for other
@@ -66,7 +61,6 @@ const PLAIN_FIELD = /^[A-Za-z0-9]+$/;
 /** LOAD DATA LOCAL turns a duplicate key into a skipped row and a warning; the batch must then be refused like ER_DUP_ENTRY. */
 class RowsSkipped extends Error {}
 
-const errno = (e: unknown): number | undefined => (e as { errno?: number }).errno;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -74,125 +68,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * columns arrive as strings (supportBigNumbers + bigNumberStrings) and become
  * bigint; DATETIME is UTC both ways (time_zone +00:00, timezone 'Z').
  */
-export class MysqlStore implements PoolStore {
+export class MysqlPoolStore implements PoolStore {
   readonly dialect = 'mysql' as const;
   readonly label: string;
-  private readonly database: string;
   private readonly nextSlot = slotChooser();
-  private readonly migrations: Migration[];
-  private checked = false;
-  private pinnedPool: PinnedPool | undefined;
   /** Whether this server takes LOAD DATA LOCAL INFILE; unknown until the first load. */
   private localInfile: boolean | undefined;
 
-  constructor(private readonly target: Extract<DbTarget, { dialect: 'mysql' }>, migrations: Migration[] = loadMigrations('mysql')) {
-    this.label = target.label;
-    this.database = target.database;
-    this.migrations = migrations;
+  constructor(private readonly conn: MysqlConnection) {
+    this.label = conn.label;
   }
 
-  /**
-   * The pool, created (and mysql2 loaded, ~65 ms) on the first statement, not
-   * with the store: `pool load` opens the store first and has its derivation
-   * threads working before this thread spends that time.
-   */
-  private get pinned(): PinnedPool {
-    // multipleStatements only for the claim: UPDATE + read-back in one round
-    // trip (~30 % more claims/s). Every statement here binds its values with placeholders.
-    return (this.pinnedPool ??= createPinnedPool(this.target, { multipleStatements: true }));
+  private q<T = Row[]>(sql: string, params: unknown[] = [], conn?: PoolConnection): Promise<T> {
+    return this.conn.query<T>(sql, params, conn);
   }
 
-  private get pool(): Pool {
-    return this.pinned.pool;
-  }
-
-  /** Map a driver error to UNAVAILABLE when the database cannot be reached or entered. */
-  private wrap(e: unknown): unknown {
-    return unreachable(e, this.label) ?? e;
-  }
-
-  private async q<T = Row[]>(sql: string, params: unknown[] = [], conn?: PoolConnection): Promise<T> {
-    if (this.pinned.sessionError() !== undefined) throw this.unpinned();
-    try {
-      const [result] = await (conn ?? this.pool).query(sql, params);
-      return result as T;
-    } catch (e) {
-      if (this.pinned.sessionError() !== undefined) throw this.unpinned();
-      throw this.wrap(e);
-    }
-  }
-
-  private unpinned(): CodedError {
-    return unpinnedError(this.pinned.sessionError(), this.label);
-  }
-
-  private async withConnection<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    let conn: PoolConnection;
-    try {
-      conn = await this.pool.getConnection();
-    } catch (e) {
-      throw this.wrap(e);
-    }
-    try {
-      return await fn(conn);
-    } finally {
-      conn.release();
-    }
-  }
-
-  private async withNamedLock<T>(name: string, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    return this.withConnection(async (conn) => {
-      const lock = `coldpool:${this.database}:${name}`;
-      const [row] = await this.q<Row[]>('SELECT GET_LOCK(?, 120) AS ok', [lock], conn);
-      if (String(row?.ok) !== '1') throw new CodedError('UNAVAILABLE', `another coldpool process held the "${name}" lock on ${this.label} for 120 s`, { hint: 'retry when it finished' });
-      try {
-        return await fn(conn);
-      } finally {
-        await this.q('SELECT RELEASE_LOCK(?)', [lock], conn).catch(() => {});
-      }
-    });
-  }
-
-  private async appliedOn(conn?: PoolConnection): Promise<AppliedMigration[]> {
-    const rows = await this.q<Row[]>('SELECT version, checksum FROM schema_migrations ORDER BY version', [], conn);
-    return rows.map((r) => ({ version: Number(r.version), checksum: String(r.checksum) }));
-  }
-
-  private async ensureCurrent(): Promise<void> {
-    if (this.checked) return;
-    let applied: AppliedMigration[] = [];
-    try {
-      applied = await this.appliedOn();
-    } catch (e) {
-      if (errno(e) !== 1146) throw e; // ER_NO_SUCH_TABLE: never migrated
-    }
-    assertCurrent(this.migrations, applied, this.label);
-    this.checked = true;
-  }
-
-  async migrate(): Promise<MigrateOutcome> {
-    const outcome = await this.withNamedLock('migrate', (conn) => runMigrations({
-      withLock: (fn) => fn(),
-      ensureTable: async () => {
-        await this.q(`CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, checksum CHAR(64) NOT NULL, applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=${MYSQL_CHARSET} COLLATE=${MYSQL_COLLATION}`, [], conn);
-      },
-      applied: () => this.appliedOn(conn),
-      // MySQL commits DDL implicitly: statements are written IF NOT EXISTS so a
-      // run interrupted half-way completes on the next one.
-      apply: async (m) => {
-        for (const statement of splitStatements(m.sql)) {
-          try {
-            await this.q(statement, [], conn);
-          } catch (e) {
-            // An interrupted earlier run of this (unrecorded) migration already did it.
-            if (!ALREADY_DONE_ERRORS.has(errno(e) ?? 0)) throw e;
-          }
-        }
-        await this.q('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [m.version, m.name, m.checksum], conn);
-      },
-    }, this.migrations));
-    this.checked = false;
-    return outcome;
+  private ensureCurrent(): Promise<void> {
+    return ensureSchemaCurrent(this.conn);
   }
 
   private async storedAccounts(conn?: PoolConnection, lock = false): Promise<StoredAccount[]> {
@@ -231,7 +123,7 @@ export class MysqlStore implements PoolStore {
 
   async pinAccount(account: PoolAccount, opts: { readonly add?: boolean } = {}): Promise<PinOutcome> {
     await this.ensureCurrent();
-    return this.withNamedLock('load', (conn) => this.transaction(conn, async () => (await this.pinOn(conn, account, opts.add ?? false)).outcome));
+    return this.conn.withNamedLock('load', (conn) => this.transaction(conn, async () => (await this.pinOn(conn, account, opts.add ?? false)).outcome));
   }
 
   async insertBatch(batch: VerifiedBatch, opts: InsertBatchOptions = {}): Promise<LoadOutcome> {
@@ -240,7 +132,7 @@ export class MysqlStore implements PoolStore {
     try {
       // The named lock serialises loads (two operators loading at once); the
       // transaction makes the batch all-or-nothing, even if the process dies.
-      return await this.withNamedLock('load', (conn) => this.transaction(conn, () => this.insertOn(conn, batch, opts)));
+      return await this.conn.withNamedLock('load', (conn) => this.transaction(conn, () => this.insertOn(conn, batch, opts)));
     } catch (e) {
       // ER_DUP_ENTRY, or rows LOAD DATA skipped as duplicates: rolled back; name the colliding index.
       if (errno(e) !== 1062 && !(e instanceof RowsSkipped)) throw e;
@@ -297,7 +189,7 @@ export class MysqlStore implements PoolStore {
     try {
       [result] = await conn.query<ResultSetHeader>({ sql: LOAD_ROWS_SQL, infileStreamFactory: () => Readable.from(rows()) });
     } catch (e) {
-      if (!LOCAL_INFILE_REFUSED.has(errno(e) ?? 0)) throw this.wrap(e);
+      if (!LOCAL_INFILE_REFUSED.has(errno(e))) throw this.conn.wrap(e);
       this.localInfile = false;
       return false;
     }
@@ -316,7 +208,7 @@ export class MysqlStore implements PoolStore {
       const values = new Array<string>(n);
       for (let j = 0; j < n; j++) {
         const index = batch.first + k + j;
-        values[j] = `(${this.pool.escape(batch.addresses[k + j])},${fixed},${index},${slotOf(batch.chain, index) ?? 'NULL'})`;
+        values[j] = `(${this.conn.pool.escape(batch.addresses[k + j])},${fixed},${index},${slotOf(batch.chain, index) ?? 'NULL'})`;
       }
       await this.q(`INSERT INTO addresses (address, batch_id, account_id, chain, idx, slot) VALUES ${values.join(',')}`, [], conn);
       opts.onProgress?.(k + n, batch.count);
@@ -355,11 +247,11 @@ export class MysqlStore implements PoolStore {
           const prior = await this.claimedByRef(ref, user);
           if (prior) return prior;
         }
-        if (LOCK_ERRORS.has(errno(e) ?? 0) && attempt < MAX_LOCK_RETRIES) {
+        if (LOCK_ERRORS.has(errno(e)) && attempt < MAX_LOCK_RETRIES) {
           await sleep(Math.random() * 5 * (attempt + 1));
           continue;
         }
-        if (LOCK_ERRORS.has(errno(e) ?? 0)) {
+        if (LOCK_ERRORS.has(errno(e))) {
           throw new CodedError('UNAVAILABLE', `claim gave up after ${MAX_LOCK_RETRIES + 1} deadlocks or lock timeouts on ${this.label}`, { cause: e, hint: 'the database is overloaded; retry' });
         }
         throw e;
@@ -437,9 +329,4 @@ export class MysqlStore implements PoolStore {
     }
     return h.digest('hex');
   }
-
-  async close(): Promise<void> {
-    await this.pinnedPool?.pool.end();
-  }
 }
-

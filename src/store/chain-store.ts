@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import type {
   ChainStore, ChainSummary, Coin, Deposit, DroppedDeposit, FoundOutput, FoundSpend, ScriptOwner, StoredBlock, WatchAccount,
-} from '../core/chain-ports.js';
+} from '../core/ports.js';
 import { CodedError } from '../core/errors.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 const ADDRESS_SLICE = 50_000;
+/** Chain records are read again from the node after a power cut: their commits need not wait for the disk. */
+const RELAXED = { relaxedDurability: true } as const;
 const OUTPUT_COLUMNS = 'o.txid, o.vout, o.value_sat, o.script, o.address, o.chain, o.idx, o.height, o.block_hash, o.spent_txid, o.spent_height';
 
 /**
  * The chain follower's records (schema 004) over either dialect (SqlDb):
  * chain_blocks, chain_outputs, chain_dropped, and the `used` status of
- * addresses. One block = one transaction. The sqlite and mysql entry points
- * (chain-store-sqlite.ts, chain-store-mysql.ts) only open the connection.
+ * addresses. One block = one transaction, committed with relaxed durability
+ * on SQLite: a block lost to a power cut is simply read again by the next sync.
  */
 export class SqlChainStore implements ChainStore {
   readonly dialect: 'sqlite' | 'mysql';
@@ -96,7 +98,7 @@ export class SqlChainStore implements ChainStore {
         await t.run('UPDATE chain_outputs SET spent_txid = ?, spent_height = ? WHERE txid = ? AND vout = ?', [s.spendingTxid, b.height, s.txid, s.vout]);
       }
       await this.markUsed(t, outputs, now);
-    });
+    }, RELAXED);
   }
 
   private async upsertOutput(t: SqlExec, o: FoundOutput, b: StoredBlock | undefined): Promise<void> {
@@ -139,7 +141,7 @@ export class SqlChainStore implements ChainStore {
       await t.run('DELETE FROM chain_outputs WHERE height >= ?', [height]);
       await t.run('DELETE FROM chain_blocks WHERE height >= ?', [height]);
       return dropped;
-    });
+    }, RELAXED);
   }
 
   async replaceMempool(outputs: readonly FoundOutput[], spends: readonly FoundSpend[]): Promise<void> {
@@ -153,7 +155,7 @@ export class SqlChainStore implements ChainStore {
         await t.run('UPDATE chain_outputs SET spent_txid = ? WHERE txid = ? AND vout = ? AND spent_height IS NULL', [s.spendingTxid, s.txid, s.vout]);
       }
       await this.markUsed(t, outputs, now);
-    });
+    }, RELAXED);
   }
 
   async hasOutput(txid: string, vout: number): Promise<boolean> {
@@ -225,9 +227,6 @@ export class SqlChainStore implements ChainStore {
     return createHash('sha256').update(await this.dump()).digest('hex');
   }
 
-  async close(): Promise<void> {
-    await this.db.close();
-  }
 }
 
 function block(r: SqlRow): StoredBlock {

@@ -1,0 +1,62 @@
+import type { Database } from '../core/ports.js';
+import { parseDbUrl, type DbTarget } from './db-url.js';
+import { SqlChainStore } from './chain-store.js';
+import { MysqlConnection } from './mysql/connection.js';
+import { MysqlPoolStore } from './mysql/pool-store.js';
+import { SqlPayoutStore } from './payout-store.js';
+import type { OpenOptions, SqlDb } from './sql-db.js';
+import { SqliteConnection } from './sqlite/connection.js';
+import { SqlitePoolStore } from './sqlite/pool-store.js';
+import { SqlWatcherStateStore } from './watcher-store.js';
+import { SqlWithdrawalStore, type WithdrawalStoreOptions } from './withdrawal-store.js';
+
+export type { OpenOptions } from './sql-db.js';
+export type DatabaseOptions = OpenOptions & WithdrawalStoreOptions;
+
+/**
+ * Open the database a URL names (`sqlite:PATH` or `mysql://…`, see
+ * db-url.ts): one connection (SQLite) or one connection pool (MySQL/MariaDB)
+ * that carries every repository. Nothing connects until the first statement,
+ * so an unreachable database shows up as UNAVAILABLE on the first call.
+ * Two handles can be open side by side (the verifier keeps its own database).
+ *
+ * `mustExist`: a read-only command never creates a SQLite file; a missing
+ * one is UNAVAILABLE naming the path.
+ *
+ * @example
+ * const db = openDatabase('sqlite:./coldpool.db');
+ * try {
+ *   await db.migrate();
+ *   const { address } = await db.pool.claim('user-42', 'deposit-981');
+ * } finally {
+ *   await db.close();
+ * }
+ */
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
+  return openTarget(parseDbUrl(url), options);
+}
+
+function openTarget(target: DbTarget, options: DatabaseOptions): Database {
+  if (target.dialect === 'sqlite') {
+    const conn = new SqliteConnection(target.path, options);
+    return handle(conn, new SqlitePoolStore(conn), options);
+  }
+  const conn = new MysqlConnection(target, options);
+  return handle(conn, new MysqlPoolStore(conn), options);
+}
+
+function handle(conn: SqlDb, pool: Database['pool'], options: WithdrawalStoreOptions): Database {
+  const withdrawals = new SqlWithdrawalStore(conn, options.network ? { network: options.network } : {});
+  return Object.freeze({
+    dialect: conn.dialect,
+    label: conn.label,
+    pool,
+    withdrawals,
+    payouts: new SqlPayoutStore(conn),
+    chain: new SqlChainStore(conn),
+    watcher: new SqlWatcherStateStore(conn),
+    audit: withdrawals,
+    migrate: () => conn.migrate(),
+    close: () => conn.close(),
+  });
+}
