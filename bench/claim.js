@@ -44,8 +44,8 @@ try {
   const seen = new Set();
   let total = 0;
   for (const connections of levels) {
-    const db = openDatabase(url(connections));
-    const store = db.pool;
+    const database = openDatabase(url(connections));
+    const store = database.pool;
     // Warm-up: open every connection (and its session settings) before timing.
     await Promise.all(Array.from({ length: connections }, (_, w) => store.claim(`warm-${w}`).then((c) => seen.add(c.address))));
     total += connections;
@@ -63,7 +63,7 @@ try {
     }));
     const rate = claims / ((performance.now() - t) / 1000);
     total += claims;
-    await db.close();
+    await database.close();
     const [[db]] = await admin.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT address) AS d FROM \`${name}\`.addresses WHERE status = 'assigned'`);
     const ok = duplicates === 0 && Number(db.n) === total && Number(db.d) === total && seen.size === total;
     failed ||= !ok;
