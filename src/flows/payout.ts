@@ -1,9 +1,9 @@
-import { Block, payments as bpayments, Psbt, script as bscript, Transaction } from 'bitcoinjs-lib';
-import * as ecc from 'tiny-secp256k1';
+import { Block, Psbt, Transaction } from 'bitcoinjs-lib';
 import type { ChainSource, ChainStore } from '../core/chain-ports.js';
 import { parseAccountDescriptor, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
 import { parseNetwork, type Network } from '../core/network.js';
+import { bip143AllHasher, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
 import {
   buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
@@ -181,16 +181,14 @@ export function verifySignedPayout(payout: PayoutRow, recorded: readonly { n: nu
   }
   if (tx.outs.length !== recorded.length) throw new CodedError('REFUSED', `payout ${payout.id} has ${recorded.length} outputs recorded, the PSBT ${tx.outs.length}`);
   const final = signed.clone();
+  const sighash = bip143AllHasher(tx);
   tx.ins.forEach((_, i) => {
     const spec = built.data.inputs[i]!;
     const pubkey = spec.bip32Derivation![0]!.pubkey;
     const sigs = signaturesOf(signed, i).filter((s) => Buffer.from(s.pubkey).equals(Buffer.from(pubkey)));
     if (sigs.length === 0) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id} is not signed by its key ${Buffer.from(pubkey).toString('hex')}`, { hint: 'sign it with coldpool-offline sign' });
-    const { signature, hashType } = bscript.signature.decode(Buffer.from(sigs[0]!.signature));
-    if (hashType !== Transaction.SIGHASH_ALL) throw new CodedError('REFUSED', `input ${i}: signature with sighash ${hashType}, only ALL is accepted`);
-    const scriptCode = bpayments.p2pkh({ pubkey: Buffer.from(pubkey) }).output!;
-    const hash = tx.hashForWitnessV0(i, scriptCode, spec.witnessUtxo!.value, Transaction.SIGHASH_ALL);
-    if (!ecc.verify(hash, pubkey, signature)) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id}: the signature does not verify`);
+    const bad = verifyP2wpkhSignature(sighash, i, spec.witnessUtxo!.value, pubkey, sigs[0]!.signature);
+    if (bad !== undefined) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id}: ${bad}`);
     if (!final.data.inputs[i]!.finalScriptWitness) {
       final.data.inputs[i]!.witnessUtxo = spec.witnessUtxo;
       final.finalizeInput(i);
