@@ -208,8 +208,13 @@ export interface BroadcastResult {
   readonly testAccept: { allowed: boolean; reason: string | undefined } | undefined;
 }
 
-/** Broadcast a signed payout: check, verify, finalize, testmempoolaccept, sendrawtransaction, record. */
-export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast'>, signed: Psbt, actor: string): Promise<BroadcastResult> {
+export interface BroadcastOptions {
+  /** Where a note for the operator goes (the CLI: stderr): e.g. that the node cannot test the transaction first. */
+  readonly warn?: (message: string) => void;
+}
+
+/** Broadcast a signed payout: check, verify, finalize, testmempoolaccept (where the node has it), sendrawtransaction, record. */
+export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast' | 'label'>, signed: Psbt, actor: string, opts: BroadcastOptions = {}): Promise<BroadcastResult> {
   const { network } = await accountOf(store);
   const unsignedTxid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
   const payout = await store.byUnsignedTxid(unsignedTxid);
@@ -223,19 +228,22 @@ export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainS
   }
   const tx = verifySignedPayout(payout, (await store.outputs(payout.id)), signed, network);
   const hex = tx.toHex();
+  const txid = tx.getId();
   const already = payout.status === 'broadcast' || payout.status === 'confirmed';
-  const testAccept = already ? undefined : await source.testAccept(hex);
+  const verdict = already ? undefined : await source.testAccept(hex);
+  if (verdict !== undefined && 'untested' in verdict) opts.warn?.(`${verdict.untested}: payout ${payout.id} is sent without that test`);
+  const testAccept = verdict !== undefined && 'allowed' in verdict ? verdict : undefined;
   if (testAccept && !testAccept.allowed) {
-    throw new CodedError('REFUSED', `the node would not accept payout ${payout.id} (${tx.getId()}): ${testAccept.reason ?? 'no reason given'}`, { context: { txid: tx.getId() } });
+    throw new CodedError('REFUSED', `the node would not accept payout ${payout.id} (${txid}): ${testAccept.reason ?? 'no reason given'}`, { context: { txid } });
   }
-  let txid = tx.getId();
+  let answered = txid;
   try {
-    txid = await source.broadcast(hex);
+    answered = await source.broadcast(hex);
   } catch (e) {
     if (!already) throw e; // again after a success: the node may say it already has it
   }
-  const recorded = await store.markBroadcast(payout.id, txid, signed.toBase64(), actor);
-  return { id: payout.id, txid, recorded, testAccept };
+  const recorded = await store.markBroadcast(payout.id, answered, signed.toBase64(), actor);
+  return { id: payout.id, txid: answered, recorded, testAccept };
 }
 
 export interface PayoutState {
