@@ -5,9 +5,9 @@
  * payout broadcast (the node mines it) → chain sync → payout status
  * confirmed; amounts balance exactly. The same with a bump: whichever version
  * confirms, the withdrawals are paid once and the record says which.
- * Plus the refusals at broadcast: a signed PSBT differing in an output; and
- * Core-compatible nodes that differ from Core: no testmempoolaccept
- * (-32601), "not found" as -1 without txindex.
+ * Plus the refusals at broadcast: a signed PSBT differing in an output, a
+ * node answering another txid; and Core-compatible nodes that differ from
+ * Core: no testmempoolaccept (-32601), "not found" as -1 without txindex.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -249,6 +249,31 @@ async function signedPayout(name: string, k: number): Promise<{ db: string; sign
 }
 
 describe('nodes that answer otherwise than Core', () => {
+  it('sendrawtransaction answering another txid: refused (exit 3) naming both txids, nothing recorded; a correct answer later records it', async () => {
+    const { db, signedFile, txid, id } = await signedPayout('wrong-txid', 6);
+    const wrong = Buffer.from(txid, 'hex').reverse().toString('hex');
+    node.faults = { wrongTxid: true };
+    try {
+      const r = await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`answered sendrawtransaction for payout ${id} with txid ${wrong}, but the transaction's txid is ${txid}: nothing was recorded`);
+    } finally {
+      node.faults = {};
+      node.mempool.clear();
+    }
+    const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
+    expect(status).toMatchObject({ id, status: 'built', txid: null });
+    expect(status!.withdrawals.map((w) => w.status)).toEqual(['in_payout']);
+    const audit = ok(await runCli('coldpool', ['audit', 'export', '--db', db])).trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
+    expect(audit).not.toContain('payout.broadcast');
+    expect(audit).not.toContain('withdrawal.broadcast');
+
+    const again = json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']));
+    expect(again).toMatchObject({ id, txid, recorded: true });
+    node.mempool.clear();
+  }, 60_000);
+
   it('no testmempoolaccept (-32601 Method not found): said on stderr, then sendrawtransaction; recorded, test_accept null', async () => {
     const { db, signedFile, txid, id } = await signedPayout('no-testaccept', 7);
     node.faults = { noTestAccept: true };

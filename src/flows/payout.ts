@@ -236,14 +236,20 @@ export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainS
   if (testAccept && !testAccept.allowed) {
     throw new CodedError('REFUSED', `the node would not accept payout ${payout.id} (${txid}): ${testAccept.reason ?? 'no reason given'}`, { context: { txid } });
   }
-  let answered = txid;
+  let answered: string | undefined;
   try {
     answered = await source.broadcast(hex);
   } catch (e) {
     if (!already) throw e; // again after a success: the node may say it already has it
   }
-  const recorded = await store.markBroadcast(payout.id, answered, signed.toBase64(), actor);
-  return { id: payout.id, txid: answered, recorded, testAccept };
+  if (answered !== undefined && answered !== txid) {
+    // what is recorded is the transaction's own txid, never a node's say-so: a wrong answer is not believed
+    throw new CodedError('INVALID_INPUT', `${source.label} answered sendrawtransaction for payout ${payout.id} with txid ${answered}, but the transaction's txid is ${txid}: nothing was recorded`, {
+      hint: 'check the node (a Core-compatible node that answers another id?); `coldpool chain sync` and `payout status` will see the transaction if it was relayed', context: { txid, answered },
+    });
+  }
+  const recorded = await store.markBroadcast(payout.id, txid, signed.toBase64(), actor);
+  return { id: payout.id, txid, recorded, testAccept };
 }
 
 export interface PayoutState {
