@@ -16,6 +16,7 @@ import { formatBtc } from '../core/amount.js';
 import { CodedError } from '../core/errors.js';
 import { NETWORKS, toBitcoinjs } from '../core/network.js';
 import { formatManifest } from '../core/payout-manifest.js';
+import { PAYOUT } from '../core/payout-state.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
 import { DEFAULT_POLICY } from '../core/withdrawal-policy.js';
 import { ChainFollower } from '../flows/chain-sync.js';
@@ -208,7 +209,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
 
     const states = await followPayouts(payouts, OPERATOR);
     const state = states.find((p) => p.id === rec.id)!;
-    if (state.status !== 'confirmed') throw new CodedError('INTERNAL', `demo: payout ${rec.id} is ${state.status}, not confirmed`);
+    if (state.status !== PAYOUT.confirmed) throw new CodedError('INTERNAL', `demo: payout ${rec.id} is ${state.status}, not confirmed`);
     step(`payout status: payout ${state.id} ${state.status}, ${state.confirmations} confirmation(s); withdrawals ${state.withdrawals.map((w) => `${w.id} ${w.status}`).join(', ')}`, 'each withdrawal is paid exactly once, and the record says by which txid');
 
     const prevouts = chain.prevouts(tx);

@@ -5,6 +5,7 @@ import { CodedError } from '../core/errors.js';
 import { parseNetwork, type Network } from '../core/network.js';
 import { bip143AllHasher, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
+import { isLivePayout, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import {
   buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
@@ -123,7 +124,7 @@ export async function buildPayouts(store: SqlPayoutStore, chain: ChainStore, sou
 export async function bumpPayout(store: SqlPayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1): Promise<BuiltRecord> {
   const old = await store.get(id);
   if (!old) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`, { hint: 'see coldpool payout status' });
-  if (!['built', 'signed', 'broadcast'].includes(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
+  if (!isLivePayout(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
   if (feeRateSatKvb <= old.feeRateSatKvb) {
     throw new CodedError('USAGE', `"--fee-rate" must be above the payout's ${old.feeRateSatKvb} sat/kvB, got ${feeRateSatKvb} sat/kvB`);
   }
@@ -223,13 +224,13 @@ export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainS
       hint: 'an output, an amount or an input differs from every payout `coldpool payout build` recorded', context: { unsigned_txid: unsignedTxid },
     });
   }
-  if (payout.status === 'abandoned' || (payout.status === 'confirmed' && payout.txid !== unsignedTxid)) {
+  if (payout.status === PAYOUT.abandoned || (payout.status === PAYOUT.confirmed && payout.txid !== unsignedTxid)) {
     throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is ${payout.status}; it is not broadcast again`);
   }
   const tx = verifySignedPayout(payout, (await store.outputs(payout.id)), signed, network);
   const hex = tx.toHex();
   const txid = tx.getId();
-  const already = payout.status === 'broadcast' || payout.status === 'confirmed';
+  const already = payout.status === PAYOUT.broadcast || payout.status === PAYOUT.confirmed;
   const verdict = already ? undefined : await source.testAccept(hex);
   if (verdict !== undefined && 'untested' in verdict) opts.warn?.(`${verdict.untested}: payout ${payout.id} is sent without that test`);
   const testAccept = verdict !== undefined && 'allowed' in verdict ? verdict : undefined;
@@ -254,7 +255,7 @@ export async function broadcastPayout(store: SqlPayoutStore, source: Pick<ChainS
 
 export interface PayoutState {
   readonly id: bigint;
-  readonly status: string;
+  readonly status: PayoutStatus;
   readonly unsignedTxid: string;
   readonly txid: string | undefined;
   readonly feeSat: bigint;
@@ -273,7 +274,7 @@ export interface PayoutState {
  */
 export async function followPayouts(store: SqlPayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
   const versions = new Set((await store.list()).map((p) => p.unsignedTxid));
-  for (const p of await store.list(['built', 'signed', 'broadcast'])) {
+  for (const p of await store.list(LIVE_PAYOUT_STATUSES)) {
     const { tip, coins } = await store.spends(p.id);
     if (coins.length === 0 || tip === undefined) continue;
     const byUs = coins.every((c) => c.spentTxid === p.unsignedTxid && c.spentHeight !== undefined);
@@ -288,7 +289,7 @@ export async function followPayouts(store: SqlPayoutStore, actor: string, minCon
     const outs = (await store.outputs(p.id)).filter((o) => o.withdrawalId !== undefined);
     const ws = await store.withdrawalStatus(outs.map((o) => o.withdrawalId!));
     let conflict: string | undefined;
-    if (['built', 'signed', 'broadcast'].includes(p.status)) {
+    if (isLivePayout(p.status)) {
       const { coins } = await store.spends(p.id);
       const other = coins.find((c) => c.spentTxid !== undefined && c.spentHeight !== undefined && !versions.has(c.spentTxid));
       conflict = other ? `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}` : undefined;
