@@ -230,7 +230,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
       inputs: tx.ins.map((i, k) => ({ txid: Buffer.from(i.hash).reverse().toString('hex'), vout: i.index, amount_sat: prevouts[k]!.valueSat, script: prevouts[k]!.script.toString('hex') })),
       tx_hex: tx.toHex(),
       outputs: [
-        ...rec.built.outputs.map((o): DemoOutput => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat, kind: 'withdrawal' })),
+        ...rec.built.outputs.map((o): DemoOutput => ({ withdrawal_id: o.withdrawalId.toString(), address: o.address, amount_sat: o.amountSat, kind: 'withdrawal' })),
         ...(changeAddress ? [{ withdrawal_id: null, address: changeAddress, amount_sat: changeSat, kind: 'change' } satisfies DemoOutput] : []),
       ],
       input_total_sat: inputTotal, withdrawals_total_sat: paid, change_sat: changeSat, fee_sat: fee, vsize: tx.virtualSize(),

@@ -85,7 +85,8 @@ async function freeCoins(store: SqlPayoutStore, chain: ChainStore, minConf: numb
 export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest {
   return {
     version: MANIFEST_VERSION, network: network.name, unsigned_txid: built.unsignedTxid,
-    outputs: built.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat })),
+    // the manifest file carries the id as a string (its wire format)
+    outputs: built.outputs.map((o) => ({ withdrawal_id: o.withdrawalId.toString(), address: o.address, amount_sat: o.amountSat })),
     change: built.change ? [{ address: built.change.address, amount_sat: built.change.amountSat, path: built.change.path }] : [],
   };
 }
@@ -108,7 +109,7 @@ export async function buildPayouts(store: SqlPayoutStore, chain: ChainStore, sou
   let changeIndex = await store.nextChangeIndex();
   const records: BuiltRecord[] = [];
   for (const group of splitPayments(approved, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
-    const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id.toString(), address: w.destination, amountSat: w.amountSat }));
+    const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
     const plan = selectCoins({ network, account, payments, coins, feeRateSatKvb, changeIndex });
     const chosen = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
     const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: plan.selection });
@@ -131,7 +132,7 @@ export async function bumpPayout(store: SqlPayoutStore, chain: ChainStore, sourc
   const { network, account } = await accountOf(store);
   const oldPsbt = parsePsbt(old.psbt);
   const outputs = await store.outputs(id);
-  const payments: Payment[] = outputs.filter((o) => o.withdrawalId !== undefined).map((o) => ({ withdrawalId: o.withdrawalId!.toString(), address: o.address, amountSat: o.amountSat }));
+  const payments: Payment[] = outputs.filter((o) => o.withdrawalId !== undefined).map((o) => ({ withdrawalId: o.withdrawalId!, address: o.address, amountSat: o.amountSat }));
   const changeIndex = outputs.find((o) => o.changeIndex !== undefined)?.changeIndex ?? (await store.nextChangeIndex());
   const mustSpend: SpendableCoin[] = (await store.inputs(id)).map((i) => ({
     txid: i.txid, vout: i.vout, valueSat: i.valueSat, script: Buffer.from(oldPsbt.data.inputs[i.n]!.witnessUtxo!.script).toString('hex'), chain: i.chain, index: i.index,

@@ -209,14 +209,14 @@ export class SqlPayoutStore {
         await t.run('INSERT INTO payout_inputs (payout_id, n, txid, vout, value_sat, chain, idx) VALUES (?, ?, ?, ?, ?, ?, ?)', [id, n, i.txid, i.vout, i.valueSat, i.chain, i.index]);
       }
       for (const o of built.outputs) {
-        await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, ?, ?, ?, NULL)', [id, o.vout, BigInt(o.withdrawalId), o.address, o.amountSat]);
+        await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, ?, ?, ?, NULL)', [id, o.vout, o.withdrawalId, o.address, o.amountSat]);
       }
       if (built.change) {
         await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, NULL, ?, ?, ?)', [id, built.change.vout, built.change.address, built.change.amountSat, built.change.index]);
       }
       if (!replaces) {
         for (const o of built.outputs) {
-          const wid = BigInt(o.withdrawalId);
+          const wid = o.withdrawalId;
           const u = await t.run("UPDATE withdrawals SET status = 'in_payout', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'approved'", [id, now, wid]);
           if (u.changes !== 1) {
             const [cur] = await t.all('SELECT status, payout_id FROM withdrawals WHERE id = ?', [wid]);
