@@ -276,4 +276,31 @@ describe('Bitcoin Core specifics', () => {
       }
     }
   });
+
+  it('getrawtransaction "not found" with another code than -5 (e.g. -1 "Transaction not found", no txindex) is undefined too; other errors are not', async () => {
+    const rpc = sourceFor(node, 'rpc');
+    const confirmed = scenario.txA.getId();
+    try {
+      expect(await rpc.rawTransaction(confirmed)).toBeDefined();
+      node.faults = { noTxIndex: { code: -1, message: 'Transaction not found' } };
+      expect(await rpc.rawTransaction(confirmed)).toBeUndefined();
+      node.faults = { noTxIndex: { code: -1, message: 'Database corrupted' } };
+      const e = await failure(rpc.rawTransaction(confirmed));
+      expect(e.message).toMatch(/Database corrupted \(RPC error -1\)/);
+    } finally {
+      node.faults = {};
+      await rpc.close();
+    }
+  });
+
+  it('no testmempoolaccept (-32601 Method not found): { untested } naming the node, not an error', async () => {
+    const rpc = sourceFor(node, 'rpc');
+    node.faults = { noTestAccept: true };
+    try {
+      expect(await rpc.testAccept(scenario.txA.toHex())).toEqual({ untested: `${rpc.label} has no testmempoolaccept (RPC error -32601 Method not found)` });
+    } finally {
+      node.faults = {};
+      await rpc.close();
+    }
+  });
 });

@@ -5,7 +5,9 @@
  * payout broadcast (the node mines it) → chain sync → payout status
  * confirmed; amounts balance exactly. The same with a bump: whichever version
  * confirms, the withdrawals are paid once and the record says which.
- * Plus the refusals at broadcast: a signed PSBT differing in an output.
+ * Plus the refusals at broadcast: a signed PSBT differing in an output, a
+ * node answering another txid; and Core-compatible nodes that differ from
+ * Core: no testmempoolaccept (-32601), "not found" as -1 without txindex.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -232,5 +234,85 @@ describe('payout end to end through the CLIs', () => {
     expect(big.stderr).not.toMatch(/BBQr part 1 of/);
     expect(JSON.parse(big.stdout)[0].psbt).toBe(p2);
     expect(readFileSync(p2, 'utf8').length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+/** A funded pool with one approved withdrawal, built and signed: what broadcast is given. */
+async function signedPayout(name: string, k: number): Promise<{ db: string; signedFile: string; txid: string; id: string }> {
+  const { db } = await fundedPool(name, [300_000n]);
+  await requestAndApprove(db, [{ app: `${name}-1`, address: externalAddress(k), sat: 100_000n }]);
+  const p = join(dir, `${name}.psbt`);
+  const [built] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+  const signedFile = join(dir, `${name}.signed.psbt`);
+  await sign(p, join(dir, `${name}.manifest.json`), signedFile);
+  return { db, signedFile, txid: String(built!.unsigned_txid), id: String(built!.id) };
+}
+
+describe('nodes that answer otherwise than Core', () => {
+  it('sendrawtransaction answering another txid: refused (exit 3) naming both txids, nothing recorded; a correct answer later records it', async () => {
+    const { db, signedFile, txid, id } = await signedPayout('wrong-txid', 6);
+    const wrong = Buffer.from(txid, 'hex').reverse().toString('hex');
+    node.faults = { wrongTxid: true };
+    try {
+      const r = await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`answered sendrawtransaction for payout ${id} with txid ${wrong}, but the transaction's txid is ${txid}: nothing was recorded`);
+    } finally {
+      node.faults = {};
+      node.mempool.clear();
+    }
+    const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
+    expect(status).toMatchObject({ id, status: 'built', txid: null });
+    expect(status!.withdrawals.map((w) => w.status)).toEqual(['in_payout']);
+    const audit = ok(await runCli('coldpool', ['audit', 'export', '--db', db])).trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
+    expect(audit).not.toContain('payout.broadcast');
+    expect(audit).not.toContain('withdrawal.broadcast');
+
+    const again = json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']));
+    expect(again).toMatchObject({ id, txid, recorded: true });
+    node.mempool.clear();
+  }, 60_000);
+
+  it('no testmempoolaccept (-32601 Method not found): said on stderr, then sendrawtransaction; recorded, test_accept null', async () => {
+    const { db, signedFile, txid, id } = await signedPayout('no-testaccept', 7);
+    node.faults = { noTestAccept: true };
+    const from = node.log.length;
+    try {
+      const r = await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ id, txid, recorded: true, test_accept: null });
+      expect(r.stderr).toMatch(/^warning: bitcoind http:\/\/coldpool@127\.0\.0\.1:\d+ has no testmempoolaccept \(RPC error -32601 Method not found\): payout \d+ is sent without that test$/m);
+      expect(r.stdout).not.toMatch(/testmempoolaccept/);
+      expect(node.log.slice(from).filter((l) => /testmempoolaccept|sendrawtransaction/.test(l))).toEqual(['rpc testmempoolaccept', 'rpc sendrawtransaction']);
+      expect(node.mempool.has(txid)).toBe(true);
+    } finally {
+      node.faults = {};
+      node.mempool.clear();
+    }
+    const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
+    expect(status).toMatchObject({ id, status: 'broadcast', txid });
+  }, 60_000);
+
+  it('payout build against a node without txindex: "not found" as -1 (or Core\'s -5) reads the previous transaction from its block', async () => {
+    for (const [k, notFound] of [[8, { code: -1, message: 'Transaction not found' }], [9, { code: -5, message: 'No such mempool transaction. Use -txindex or provide a block hash to enable blockchain transaction queries.' }]] as const) {
+      const { db } = await fundedPool(`no-txindex${notFound.code}`, [300_000n]);
+      await requestAndApprove(db, [{ app: `nt${notFound.code}-1`, address: externalAddress(k), sat: 100_000n }]);
+      node.faults = { noTxIndex: notFound };
+      const from = node.log.length;
+      try {
+        const r = await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', join(dir, `no-txindex${notFound.code}.psbt`), '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        const [built] = JSON.parse(r.stdout) as { inputs: number }[];
+        expect(built!.inputs).toBe(1);
+        const calls = node.log.slice(from);
+        expect(calls).toContain('rpc getrawtransaction');
+        expect(calls.slice(calls.indexOf('rpc getrawtransaction'))).toEqual(expect.arrayContaining(['rpc getblockhash', 'rpc getblock']));
+      } finally {
+        node.faults = {};
+      }
+      const psbt = Psbt.fromBase64(readFileSync(join(dir, `no-txindex${notFound.code}.psbt`), 'utf8').trim());
+      expect(psbt.data.inputs[0]!.nonWitnessUtxo).toBeDefined();
+    }
   }, 60_000);
 });

@@ -28,7 +28,7 @@ function coin(k: number, valueSat: bigint, chain: 0 | 1 = 0): SpendableCoin {
 }
 
 function payment(k: number, amountSat: bigint): Payment {
-  return { withdrawalId: String(k + 1), address: externalAddress(k % 20), amountSat };
+  return { withdrawalId: BigInt(k + 1), address: externalAddress(k % 20), amountSat };
 }
 
 /** Sign every input with the fixture seed and return the final transaction. */

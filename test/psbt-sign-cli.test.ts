@@ -14,7 +14,7 @@ import type { PayoutManifest } from '../src/core/payout-manifest.js';
 import { inspectPsbt, parsePsbt } from '../src/core/psbt-inspect.js';
 import { accountFromSeed } from '../src/keys/account.js';
 import { mnemonicToSeed } from '../src/keys/seed.js';
-import { bip143AllHasher } from '../src/keys/sign.js';
+import { bip143AllHasher } from '../src/core/p2wpkh-signature.js';
 import { runCli, tempDir } from './support/cli.js';
 import {
   addForeignInput, buildPayout, externalAddress, fakeChange, FIXTURE_MNEMONIC, keyAt, lyingWitnessUtxo, manifestText, sighashNone, writeFixtureKeystore, type Payout,

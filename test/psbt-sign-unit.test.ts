@@ -8,18 +8,21 @@ import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../src/core/address.js';
 import { NETWORKS } from '../src/core/network.js';
 import { addressOf } from '../src/core/psbt-inspect.js';
-import { compactFromDer, derSignature, signLowR } from '../src/keys/sign.js';
+import { derSignature, parseDerSignature } from '../src/core/p2wpkh-signature.js';
+import { signLowR } from '../src/keys/sign.js';
 
 const N_HALF = BigInt('0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0');
 const scalar = fc.bigInt({ min: 1n, max: N_HALF }).map((x) => Buffer.from(x.toString(16).padStart(64, '0'), 'hex'));
 
 describe('signature encoding', () => {
-  it('derSignature equals bitcoinjs script.signature.encode, and compactFromDer inverts it', () => {
+  it('derSignature equals bitcoinjs script.signature.encode, and parseDerSignature inverts it', () => {
     fc.assert(fc.property(scalar, scalar, fc.constantFrom(1, 2, 3, 0x81), (r, s, hashType) => {
       const compact = Buffer.concat([r, s]);
       const ours = derSignature(compact, hashType);
       expect(ours.toString('hex')).toBe(Buffer.from(bscript.signature.encode(compact, hashType)).toString('hex'));
-      expect(Buffer.from(compactFromDer(ours)).toString('hex')).toBe(compact.toString('hex'));
+      const back = parseDerSignature(ours)!;
+      expect(Buffer.from(back.compact).toString('hex')).toBe(compact.toString('hex'));
+      expect(back.hashType).toBe(hashType);
     }), { numRuns: 300 });
   });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ChainSource } from '../core/ports.js';
+import type { ChainSource, TestAccept } from '../core/ports.js';
 import { parseBtc } from '../core/amount.js';
 import { CodedError, show } from '../core/errors.js';
 import { DEFAULT_RETRY, HASH_RE, HttpClient, Transient, excerpt, fromHex, type RetryPolicy } from './http.js';
@@ -8,6 +8,11 @@ import { DEFAULT_RETRY, HASH_RE, HttpClient, Transient, excerpt, fromHex, type R
 export const RPC_INVALID_ADDRESS_OR_KEY = -5;
 export const RPC_INVALID_PARAMETER = -8;
 export const RPC_IN_WARMUP = -28;
+/** JSON-RPC 2.0's "Method not found", which Core and Core-compatible nodes answer for a call they do not have. */
+export const RPC_METHOD_NOT_FOUND = -32601;
+
+/** How nodes word "no such transaction" (Core -5 "No such mempool or blockchain transaction", btcd "No information available", others -1 "Transaction not found"). */
+const TX_NOT_FOUND_RE = /not found|no such|no information available/i;
 
 export interface BitcoindRpcOptions extends Partial<RetryPolicy> {
   /** `http://user:pass@host:port` (the password may also come from `cookieFile`). */
@@ -18,8 +23,8 @@ export interface BitcoindRpcOptions extends Partial<RetryPolicy> {
 
 /** An RPC error Core returned: the call reached the node and it said no. */
 export class RpcError extends CodedError {
-  constructor(readonly rpcCode: number, message: string, node: string, call: string) {
-    super('INVALID_INPUT', `${node} refused ${call}: ${message} (RPC error ${rpcCode})`, { context: { node, call, rpcCode } });
+  constructor(readonly rpcCode: number, readonly rpcMessage: string, node: string, call: string) {
+    super('INVALID_INPUT', `${node} refused ${call}: ${rpcMessage} (RPC error ${rpcCode})`, { context: { node, call, rpcCode } });
   }
 }
 
@@ -127,7 +132,7 @@ export class BitcoindRpc implements ChainSource {
   }
 
   async blockHash(height: number): Promise<string | undefined> {
-    const hash = await this.orMissing(RPC_INVALID_PARAMETER, () => this.call<unknown>('getblockhash', [height]));
+    const hash = await this.orMissing((e) => e.rpcCode === RPC_INVALID_PARAMETER, () => this.call<unknown>('getblockhash', [height]));
     if (hash === undefined) return undefined;
     if (typeof hash !== 'string' || !HASH_RE.test(hash)) throw this.garbage('getblockhash', hash);
     return hash;
@@ -147,8 +152,9 @@ export class BitcoindRpc implements ChainSource {
     return ids as string[];
   }
 
+  /** Any "not found" answer is undefined, whatever its code: the caller then reads the transaction from its block. */
   async rawTransaction(txid: string): Promise<Uint8Array | undefined> {
-    return this.hexCall('getrawtransaction', [txid]);
+    return this.hexCall('getrawtransaction', [txid], (e) => e.rpcCode === RPC_INVALID_ADDRESS_OR_KEY || TX_NOT_FOUND_RE.test(e.rpcMessage));
   }
 
   async estimateFeeRateSatKvb(targetBlocks: number): Promise<bigint | undefined> {
@@ -159,8 +165,14 @@ export class BitcoindRpc implements ChainSource {
     return parseBtc(r.feerate.toFixed(8), 'feerate'); // BTC/kvB → sat/kvB
   }
 
-  async testAccept(txHex: string): Promise<{ allowed: boolean; reason: string | undefined }> {
-    const r = await this.call<unknown>('testmempoolaccept', [[txHex]]);
+  async testAccept(txHex: string): Promise<TestAccept> {
+    let r: unknown;
+    try {
+      r = await this.call<unknown>('testmempoolaccept', [[txHex]]);
+    } catch (e) {
+      if (e instanceof RpcError && e.rpcCode === RPC_METHOD_NOT_FOUND) return { untested: `${this.label} has no testmempoolaccept (RPC error ${e.rpcCode} ${e.rpcMessage})` };
+      throw e;
+    }
     const first = Array.isArray(r) ? (r[0] as { allowed?: unknown; 'reject-reason'?: unknown } | undefined) : undefined;
     if (!first || typeof first.allowed !== 'boolean') throw this.garbage('testmempoolaccept', r);
     return { allowed: first.allowed, reason: typeof first['reject-reason'] === 'string' ? first['reject-reason'] : undefined };
@@ -172,20 +184,20 @@ export class BitcoindRpc implements ChainSource {
     return txid;
   }
 
-  private async hexCall(method: string, params: unknown[]): Promise<Uint8Array | undefined> {
-    const hex = await this.orMissing(RPC_INVALID_ADDRESS_OR_KEY, () => this.call<unknown>(method, params));
+  private async hexCall(method: string, params: unknown[], missing: (e: RpcError) => boolean = (e) => e.rpcCode === RPC_INVALID_ADDRESS_OR_KEY): Promise<Uint8Array | undefined> {
+    const hex = await this.orMissing(missing, () => this.call<unknown>(method, params));
     if (hex === undefined) return undefined;
     const bytes = fromHex(hex);
     if (!bytes || bytes.length === 0) throw this.garbage(method, hex);
     return bytes;
   }
 
-  /** Core's "not found" answer (-5 for an unknown block/tx, -8 for a height above the tip) as undefined. */
-  private async orMissing<T>(code: number, fn: () => Promise<T>): Promise<T | undefined> {
+  /** A "not found" answer (Core: -5 for an unknown block/tx, -8 for a height above the tip) as undefined. */
+  private async orMissing<T>(missing: (e: RpcError) => boolean, fn: () => Promise<T>): Promise<T | undefined> {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof RpcError && e.rpcCode === code) return undefined;
+      if (e instanceof RpcError && missing(e)) return undefined;
       throw e;
     }
   }

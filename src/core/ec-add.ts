@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 
 /**
  * `P + t·G` on secp256k1, the one elliptic-curve operation public BIP32
- * derivation needs, and the hot path of deriving and verifying batches.
+ * derivation needs, and the hot path of deriving and verifying batches; and
+ * ECDSA verification, for the signature checks of src/core/p2wpkh-signature.ts.
  *
  * libsecp256k1 through the `secp256k1` native binding (prebuilt addon) runs it
  * about three times faster than tiny-secp256k1's WebAssembly build (see
@@ -16,6 +17,8 @@ import { createRequire } from 'node:module';
  */
 type TweakAdd = (point: Uint8Array, tweak: Uint8Array) => Uint8Array | null;
 type Convert = (point: Uint8Array, compressed: boolean) => Uint8Array;
+/** Compact 64-byte (r, s), any S (high S is normalized first, as consensus accepts it), 32-byte message, 33/65-byte key. */
+type Verify = (signature: Uint8Array, msg: Uint8Array, publicKey: Uint8Array) => boolean;
 
 const require = createRequire(import.meta.url);
 
@@ -23,6 +26,7 @@ interface Backend {
   readonly name: 'libsecp256k1-native' | 'tiny-secp256k1-wasm';
   readonly tweakAdd: TweakAdd;
   readonly convert: Convert;
+  readonly verify: Verify;
 }
 
 function loadBackend(): Backend {
@@ -30,6 +34,8 @@ function loadBackend(): Backend {
     const native = require('secp256k1/bindings') as {
       publicKeyTweakAdd(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
       publicKeyConvert(p: Uint8Array, compressed: boolean): Uint8Array;
+      signatureNormalize(sig: Uint8Array): Uint8Array;
+      ecdsaVerify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean;
     };
     return {
       name: 'libsecp256k1-native',
@@ -41,6 +47,14 @@ function loadBackend(): Backend {
         }
       },
       convert: (point, compressed) => native.publicKeyConvert(point, compressed),
+      verify: (signature, msg, publicKey) => {
+        try {
+          // libsecp256k1 verifies low-S signatures only; normalize a copy (it works in place)
+          return native.ecdsaVerify(native.signatureNormalize(Uint8Array.from(signature)), msg, publicKey);
+        } catch {
+          return false; // r or s out of range, or not a point
+        }
+      },
     };
   } catch {
     const tiny = require('tiny-secp256k1') as typeof import('tiny-secp256k1');
@@ -48,6 +62,13 @@ function loadBackend(): Backend {
       name: 'tiny-secp256k1-wasm',
       tweakAdd: (point, tweak) => tiny.pointAddScalar(point, tweak, true),
       convert: (point, compressed) => tiny.pointCompress(point, compressed),
+      verify: (signature, msg, publicKey) => {
+        try {
+          return tiny.verify(msg, publicKey, signature, false); // not strict: high S accepted
+        } catch {
+          return false;
+        }
+      },
     };
   }
 }
@@ -64,3 +85,10 @@ export const pointAddScalar: TweakAdd = backend.tweakAdd;
 export function uncompressed(point: Uint8Array): Uint8Array {
   return backend.convert(point, false);
 }
+
+/**
+ * ECDSA verification of a compact (r, s) signature over a 32-byte message;
+ * false for any malformed input. High S is accepted (consensus does; Core's
+ * relay policy does not, and tells so in testmempoolaccept).
+ */
+export const ecdsaVerify: Verify = backend.verify;

@@ -9,6 +9,7 @@ import type { Network, NetworkName } from './network.js';
 import type { BuiltPayout } from './psbt-build.js';
 import type { RiskFlag, WithdrawalPolicy } from './withdrawal-policy.js';
 import type { ValidRequest } from './withdrawal-rules.js';
+import type { PayoutStatus } from './payout-state.js';
 import type { WithdrawalStatus } from './withdrawal-state.js';
 
 /** The account a pool is pinned to (the first loaded batch pins it). */
@@ -298,12 +299,21 @@ export interface ChainSource {
   rawTransaction(txid: string): Promise<Uint8Array | undefined>;
   /** Fee rate for confirmation within `targetBlocks`, sat/kvB, or undefined when the node has no estimate. */
   estimateFeeRateSatKvb(targetBlocks: number): Promise<bigint | undefined>;
-  /** Would the node accept this transaction? (Core: testmempoolaccept; Esplora cannot say: undefined.) */
-  testAccept(txHex: string): Promise<{ allowed: boolean; reason: string | undefined } | undefined>;
+  /**
+   * Would the node accept this transaction? (Core: testmempoolaccept.) Esplora
+   * has no such call: undefined. A Core-compatible node without the method
+   * (older Core, other implementations): `{ untested }`, saying so.
+   */
+  testAccept(txHex: string): Promise<TestAccept | undefined>;
   /** Broadcast; returns the txid. */
   broadcast(txHex: string): Promise<string>;
   close(): Promise<void>;
 }
+
+/** A node's verdict on a transaction before it is sent, or why it gave none. */
+export type TestAccept =
+  | { readonly allowed: boolean; readonly reason: string | undefined }
+  | { readonly untested: string };
 
 /** Where an output script of the account sits. */
 export interface ScriptOwner {
@@ -523,7 +533,7 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export interface PayoutRow {
   readonly id: bigint;
-  readonly status: string;
+  readonly status: PayoutStatus;
   readonly psbt: string;
   readonly signedPsbt: string | undefined;
   readonly unsignedTxid: string;

@@ -70,7 +70,8 @@ export interface SpendableCoin {
 
 /** One withdrawal to pay. */
 export interface Payment {
-  readonly withdrawalId: string;
+  /** The withdrawal's id in the store (`withdrawals.id`). */
+  readonly withdrawalId: bigint;
   readonly address: string;
   readonly amountSat: bigint;
 }
@@ -102,7 +103,7 @@ export interface BuiltInput extends CandidateCoin {
 
 export interface BuiltOutput {
   readonly vout: number;
-  readonly withdrawalId: string;
+  readonly withdrawalId: bigint;
   readonly address: string;
   readonly amountSat: bigint;
 }

@@ -7,10 +7,10 @@
  * input carries a valid SIGHASH_ALL signature of the key its script names,
  * and the outputs do not exceed the inputs.
  */
-import { crypto as bcrypto, payments, script as bscript, Transaction } from 'bitcoinjs-lib';
-import * as ecc from 'tiny-secp256k1';
+import { Transaction } from 'bitcoinjs-lib';
 import type { ChainSource } from '../core/ports.js';
 import { CodedError } from '../core/errors.js';
+import { bip143AllHasher, verifyP2wpkhWitness } from '../core/p2wpkh-signature.js';
 import { ANYONE_CAN_SPEND, BLOCK_INTERVAL_SEC, fundingTx, mineBlock, type MinedBlock, type Outpoint, type Pay } from './regtest-blocks.js';
 
 export interface Prevout {
@@ -24,18 +24,12 @@ export interface Prevout {
  * of the key hashed in its script, or a bare OP_TRUE output.
  */
 export function verifyInputs(tx: Transaction, prevouts: readonly Prevout[]): string | undefined {
+  const sighash = bip143AllHasher(tx);
   for (const [n, input] of tx.ins.entries()) {
     const prev = prevouts[n]!;
     if (prev.script.equals(ANYONE_CAN_SPEND)) continue;
-    if (prev.script.length !== 22 || prev.script[0] !== 0x00 || prev.script[1] !== 0x14) return `input ${n}: not a P2WPKH output`;
-    const [sigBytes, pubkey] = input.witness;
-    if (input.witness.length !== 2 || !sigBytes || !pubkey) return `input ${n}: witness is not [signature, pubkey]`;
-    if (!Buffer.from(bcrypto.hash160(pubkey)).equals(prev.script.subarray(2))) return `input ${n}: the public key does not hash to the output's program`;
-    const sig = bscript.signature.decode(sigBytes);
-    if (sig.hashType !== Transaction.SIGHASH_ALL) return `input ${n}: sighash ${sig.hashType}, not ALL`;
-    const scriptCode = payments.p2pkh({ hash: prev.script.subarray(2) }).output!;
-    const hash = tx.hashForWitnessV0(n, scriptCode, prev.valueSat, Transaction.SIGHASH_ALL);
-    if (!ecc.verify(hash, pubkey, sig.signature, true)) return `input ${n}: the signature does not verify`;
+    const bad = verifyP2wpkhWitness(sighash, n, prev, input.witness);
+    if (bad !== undefined) return `input ${n}: ${bad}`;
   }
   const inSat = prevouts.reduce((s, p) => s + p.valueSat, 0n);
   const outSat = tx.outs.reduce((s, o) => s + o.value, 0n);

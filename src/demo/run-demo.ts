@@ -16,6 +16,7 @@ import { formatBtc } from '../core/amount.js';
 import { CodedError } from '../core/errors.js';
 import { NETWORKS, toBitcoinjs } from '../core/network.js';
 import { formatManifest } from '../core/payout-manifest.js';
+import { PAYOUT } from '../core/payout-state.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
 import { DEFAULT_POLICY } from '../core/withdrawal-policy.js';
 import { ChainFollower } from '../flows/chain-sync.js';
@@ -203,7 +204,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
 
     const states = await followPayouts(payouts, OPERATOR);
     const state = states.find((p) => p.id === rec.id)!;
-    if (state.status !== 'confirmed') throw new CodedError('INTERNAL', `demo: payout ${rec.id} is ${state.status}, not confirmed`);
+    if (state.status !== PAYOUT.confirmed) throw new CodedError('INTERNAL', `demo: payout ${rec.id} is ${state.status}, not confirmed`);
     step(`payout status: payout ${state.id} ${state.status}, ${state.confirmations} confirmation(s); withdrawals ${state.withdrawals.map((w) => `${w.id} ${w.status}`).join(', ')}`, 'each withdrawal is paid exactly once, and the record says by which txid');
 
     const prevouts = chain.prevouts(tx);
@@ -224,7 +225,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
       inputs: tx.ins.map((i, k) => ({ txid: Buffer.from(i.hash).reverse().toString('hex'), vout: i.index, amount_sat: prevouts[k]!.valueSat, script: prevouts[k]!.script.toString('hex') })),
       tx_hex: tx.toHex(),
       outputs: [
-        ...rec.built.outputs.map((o): DemoOutput => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat, kind: 'withdrawal' })),
+        ...rec.built.outputs.map((o): DemoOutput => ({ withdrawal_id: o.withdrawalId.toString(), address: o.address, amount_sat: o.amountSat, kind: 'withdrawal' })),
         ...(changeAddress ? [{ withdrawal_id: null, address: changeAddress, amount_sat: changeSat, kind: 'change' } satisfies DemoOutput] : []),
       ],
       input_total_sat: inputTotal, withdrawals_total_sat: paid, change_sat: changeSat, fee_sat: fee, vsize: tx.virtualSize(),

@@ -1,10 +1,11 @@
-import { Block, payments as bpayments, Psbt, script as bscript, Transaction } from 'bitcoinjs-lib';
-import * as ecc from 'tiny-secp256k1';
+import { Block, Psbt, Transaction } from 'bitcoinjs-lib';
 import type { ChainSource, ChainStore } from '../core/ports.js';
 import { parseAccountDescriptor, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
 import { parseNetwork, type Network } from '../core/network.js';
+import { bip143AllHasher, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
+import { isLivePayout, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import {
   buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
@@ -84,7 +85,8 @@ async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number)
 export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest {
   return {
     version: MANIFEST_VERSION, network: network.name, unsigned_txid: built.unsignedTxid,
-    outputs: built.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat })),
+    // the manifest file carries the id as a string (its wire format)
+    outputs: built.outputs.map((o) => ({ withdrawal_id: o.withdrawalId.toString(), address: o.address, amount_sat: o.amountSat })),
     change: built.change ? [{ address: built.change.address, amount_sat: built.change.amountSat, path: built.change.path }] : [],
   };
 }
@@ -107,7 +109,7 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
   let changeIndex = await store.nextChangeIndex();
   const records: BuiltRecord[] = [];
   for (const group of splitPayments(approved, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
-    const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id.toString(), address: w.destination, amountSat: w.amountSat }));
+    const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
     const plan = selectCoins({ network, account, payments, coins, feeRateSatKvb, changeIndex });
     const chosen = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
     const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: plan.selection });
@@ -123,14 +125,14 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
 export async function bumpPayout(store: PayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1): Promise<BuiltRecord> {
   const old = await store.get(id);
   if (!old) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`, { hint: 'see coldpool payout status' });
-  if (!['built', 'signed', 'broadcast'].includes(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
+  if (!isLivePayout(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
   if (feeRateSatKvb <= old.feeRateSatKvb) {
     throw new CodedError('USAGE', `"--fee-rate" must be above the payout's ${old.feeRateSatKvb} sat/kvB, got ${feeRateSatKvb} sat/kvB`);
   }
   const { network, account } = await accountOf(store);
   const oldPsbt = parsePsbt(old.psbt);
   const outputs = await store.outputs(id);
-  const payments: Payment[] = outputs.filter((o) => o.withdrawalId !== undefined).map((o) => ({ withdrawalId: o.withdrawalId!.toString(), address: o.address, amountSat: o.amountSat }));
+  const payments: Payment[] = outputs.filter((o) => o.withdrawalId !== undefined).map((o) => ({ withdrawalId: o.withdrawalId!, address: o.address, amountSat: o.amountSat }));
   const changeIndex = outputs.find((o) => o.changeIndex !== undefined)?.changeIndex ?? (await store.nextChangeIndex());
   const mustSpend: SpendableCoin[] = (await store.inputs(id)).map((i) => ({
     txid: i.txid, vout: i.vout, valueSat: i.valueSat, script: Buffer.from(oldPsbt.data.inputs[i.n]!.witnessUtxo!.script).toString('hex'), chain: i.chain, index: i.index,
@@ -181,16 +183,14 @@ export function verifySignedPayout(payout: PayoutRow, recorded: readonly { n: nu
   }
   if (tx.outs.length !== recorded.length) throw new CodedError('REFUSED', `payout ${payout.id} has ${recorded.length} outputs recorded, the PSBT ${tx.outs.length}`);
   const final = signed.clone();
+  const sighash = bip143AllHasher(tx);
   tx.ins.forEach((_, i) => {
     const spec = built.data.inputs[i]!;
     const pubkey = spec.bip32Derivation![0]!.pubkey;
     const sigs = signaturesOf(signed, i).filter((s) => Buffer.from(s.pubkey).equals(Buffer.from(pubkey)));
     if (sigs.length === 0) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id} is not signed by its key ${Buffer.from(pubkey).toString('hex')}`, { hint: 'sign it with coldpool-offline sign' });
-    const { signature, hashType } = bscript.signature.decode(Buffer.from(sigs[0]!.signature));
-    if (hashType !== Transaction.SIGHASH_ALL) throw new CodedError('REFUSED', `input ${i}: signature with sighash ${hashType}, only ALL is accepted`);
-    const scriptCode = bpayments.p2pkh({ pubkey: Buffer.from(pubkey) }).output!;
-    const hash = tx.hashForWitnessV0(i, scriptCode, spec.witnessUtxo!.value, Transaction.SIGHASH_ALL);
-    if (!ecc.verify(hash, pubkey, signature)) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id}: the signature does not verify`);
+    const bad = verifyP2wpkhSignature(sighash, i, spec.witnessUtxo!.value, pubkey, sigs[0]!.signature);
+    if (bad !== undefined) throw new CodedError('REFUSED', `input ${i} of payout ${payout.id}: ${bad}`);
     if (!final.data.inputs[i]!.finalScriptWitness) {
       final.data.inputs[i]!.witnessUtxo = spec.witnessUtxo;
       final.finalizeInput(i);
@@ -210,8 +210,13 @@ export interface BroadcastResult {
   readonly testAccept: { allowed: boolean; reason: string | undefined } | undefined;
 }
 
-/** Broadcast a signed payout: check, verify, finalize, testmempoolaccept, sendrawtransaction, record. */
-export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast'>, signed: Psbt, actor: string): Promise<BroadcastResult> {
+export interface BroadcastOptions {
+  /** Where a note for the operator goes (the CLI: stderr): e.g. that the node cannot test the transaction first. */
+  readonly warn?: (message: string) => void;
+}
+
+/** Broadcast a signed payout: check, verify, finalize, testmempoolaccept (where the node has it), sendrawtransaction, record. */
+export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSource, 'testAccept' | 'broadcast' | 'label'>, signed: Psbt, actor: string, opts: BroadcastOptions = {}): Promise<BroadcastResult> {
   const { network } = await accountOf(store);
   const unsignedTxid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
   const payout = await store.byUnsignedTxid(unsignedTxid);
@@ -220,21 +225,30 @@ export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSour
       hint: 'an output, an amount or an input differs from every payout `coldpool payout build` recorded', context: { unsigned_txid: unsignedTxid },
     });
   }
-  if (payout.status === 'abandoned' || (payout.status === 'confirmed' && payout.txid !== unsignedTxid)) {
+  if (payout.status === PAYOUT.abandoned || (payout.status === PAYOUT.confirmed && payout.txid !== unsignedTxid)) {
     throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is ${payout.status}; it is not broadcast again`);
   }
   const tx = verifySignedPayout(payout, (await store.outputs(payout.id)), signed, network);
   const hex = tx.toHex();
-  const already = payout.status === 'broadcast' || payout.status === 'confirmed';
-  const testAccept = already ? undefined : await source.testAccept(hex);
+  const txid = tx.getId();
+  const already = payout.status === PAYOUT.broadcast || payout.status === PAYOUT.confirmed;
+  const verdict = already ? undefined : await source.testAccept(hex);
+  if (verdict !== undefined && 'untested' in verdict) opts.warn?.(`${verdict.untested}: payout ${payout.id} is sent without that test`);
+  const testAccept = verdict !== undefined && 'allowed' in verdict ? verdict : undefined;
   if (testAccept && !testAccept.allowed) {
-    throw new CodedError('REFUSED', `the node would not accept payout ${payout.id} (${tx.getId()}): ${testAccept.reason ?? 'no reason given'}`, { context: { txid: tx.getId() } });
+    throw new CodedError('REFUSED', `the node would not accept payout ${payout.id} (${txid}): ${testAccept.reason ?? 'no reason given'}`, { context: { txid } });
   }
-  let txid = tx.getId();
+  let answered: string | undefined;
   try {
-    txid = await source.broadcast(hex);
+    answered = await source.broadcast(hex);
   } catch (e) {
     if (!already) throw e; // again after a success: the node may say it already has it
+  }
+  if (answered !== undefined && answered !== txid) {
+    // what is recorded is the transaction's own txid, never a node's say-so: a wrong answer is not believed
+    throw new CodedError('INVALID_INPUT', `${source.label} answered sendrawtransaction for payout ${payout.id} with txid ${answered}, but the transaction's txid is ${txid}: nothing was recorded`, {
+      hint: 'check the node (a Core-compatible node that answers another id?); `coldpool chain sync` and `payout status` will see the transaction if it was relayed', context: { txid, answered },
+    });
   }
   const recorded = await store.markBroadcast(payout.id, txid, signed.toBase64(), actor);
   return { id: payout.id, txid, recorded, testAccept };
@@ -242,7 +256,7 @@ export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSour
 
 export interface PayoutState {
   readonly id: bigint;
-  readonly status: string;
+  readonly status: PayoutStatus;
   readonly unsignedTxid: string;
   readonly txid: string | undefined;
   readonly feeSat: bigint;
@@ -261,7 +275,7 @@ export interface PayoutState {
  */
 export async function followPayouts(store: PayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
   const versions = new Set((await store.list()).map((p) => p.unsignedTxid));
-  for (const p of await store.list(['built', 'signed', 'broadcast'])) {
+  for (const p of await store.list(LIVE_PAYOUT_STATUSES)) {
     const { tip, coins } = await store.spends(p.id);
     if (coins.length === 0 || tip === undefined) continue;
     const byUs = coins.every((c) => c.spentTxid === p.unsignedTxid && c.spentHeight !== undefined);
@@ -276,7 +290,7 @@ export async function followPayouts(store: PayoutStore, actor: string, minConf =
     const outs = (await store.outputs(p.id)).filter((o) => o.withdrawalId !== undefined);
     const ws = await store.withdrawalStatus(outs.map((o) => o.withdrawalId!));
     let conflict: string | undefined;
-    if (['built', 'signed', 'broadcast'].includes(p.status)) {
+    if (isLivePayout(p.status)) {
       const { coins } = await store.spends(p.id);
       const other = coins.find((c) => c.spentTxid !== undefined && c.spentHeight !== undefined && !versions.has(c.spentTxid));
       conflict = other ? `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}` : undefined;

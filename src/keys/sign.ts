@@ -1,9 +1,9 @@
-import { createHmac, hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Transaction, type Psbt } from 'bitcoinjs-lib';
-import { hash160 } from '../core/derive.js';
 import { formatPath, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
+import { bip143AllHasher, derSignature, p2wpkhSighash, SIGHASH_ALL, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { parseDerivationPath, refusals, type PsbtReview } from '../core/psbt-inspect.js';
 import { masterNode } from './account.js';
 
@@ -15,7 +15,8 @@ import { masterNode } from './account.js';
  * and bitcoinjs's `hashForWitnessV0` recomputes hashPrevouts, hashSequence and
  * hashOutputs for every input (quadratic in the input count). Here the account
  * node is derived once from the seed, each chain node once, then one CKDpriv
- * step per input; the three BIP143 hashes are computed once per transaction.
+ * step per input; the signature hashes come from src/core/p2wpkh-signature.ts,
+ * which computes the three BIP143 hashes once per transaction.
  *
  * Signatures are RFC6979 deterministic with low R (grinding the extra
  * entropy with a little-endian counter, as Bitcoin Core and Electrum do), so
@@ -31,7 +32,6 @@ interface Ecdsa {
   readonly name: string;
   /** Compact 64-byte low-S signature; `extra` is RFC6979 extra entropy (32 bytes) or undefined. */
   sign(msg: Uint8Array, key: Uint8Array, extra: Uint8Array | undefined): Uint8Array;
-  verify(sig: Uint8Array, msg: Uint8Array, pubkey: Uint8Array): boolean;
   /** key + tweak mod n, in a new buffer, or null when invalid. */
   privateAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array | null;
 }
@@ -42,13 +42,11 @@ function loadEcdsa(): Ecdsa {
   try {
     const n = require('secp256k1/bindings') as {
       ecdsaSign(msg: Uint8Array, key: Uint8Array, opts: { data?: Uint8Array }): { signature: Uint8Array };
-      ecdsaVerify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean;
       privateKeyTweakAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array;
     };
     return {
       name: 'libsecp256k1-native',
       sign: (msg, key, extra) => n.ecdsaSign(msg, key, extra ? { data: extra } : {}).signature,
-      verify: (sig, msg, pub) => n.ecdsaVerify(sig, msg, pub),
       privateAdd: (key, tweak) => {
         try {
           return n.privateKeyTweakAdd(Uint8Array.from(key), tweak); // tweaks its argument: pass a copy
@@ -62,7 +60,6 @@ function loadEcdsa(): Ecdsa {
     return {
       name: 'tiny-secp256k1-wasm',
       sign: (msg, key, extra) => t.sign(msg, key, extra),
-      verify: (sig, msg, pub) => t.verify(msg, pub, sig),
       privateAdd: (key, tweak) => t.privateAdd(key, tweak),
     };
   }
@@ -71,64 +68,6 @@ function loadEcdsa(): Ecdsa {
 const ecdsa = loadEcdsa();
 /** Which ECDSA implementation signs, for the benchmark and diagnostics. */
 export const signBackend = ecdsa.name;
-
-const sha256d = (data: Uint8Array): Buffer => hash('sha256', hash('sha256', data, 'buffer'), 'buffer');
-
-/**
- * BIP143 signature hashes for SIGHASH_ALL with hashPrevouts, hashSequence and
- * hashOutputs computed once. Returns a function of (input, scriptCode, value).
- */
-export function bip143AllHasher(tx: Transaction): (index: number, scriptCode: Uint8Array, valueSat: bigint) => Buffer {
-  const prevouts = Buffer.alloc(36 * tx.ins.length);
-  const sequences = Buffer.alloc(4 * tx.ins.length);
-  tx.ins.forEach((input, k) => {
-    prevouts.set(input.hash, 36 * k);
-    prevouts.writeUInt32LE(input.index, 36 * k + 32);
-    sequences.writeUInt32LE(input.sequence, 4 * k);
-  });
-  const outputs = Buffer.concat(tx.outs.map((o) => {
-    const head = Buffer.alloc(8 + varIntLength(o.script.length));
-    head.writeBigUInt64LE(o.value, 0);
-    writeVarInt(head, o.script.length, 8);
-    return Buffer.concat([head, o.script]);
-  }));
-  const hashPrevouts = sha256d(prevouts);
-  const hashSequence = sha256d(sequences);
-  const hashOutputs = sha256d(outputs);
-  return (index, scriptCode, valueSat) => {
-    const input = tx.ins[index]!;
-    const codeLen = varIntLength(scriptCode.length);
-    const buf = Buffer.alloc(4 + 32 + 32 + 36 + codeLen + scriptCode.length + 8 + 4 + 32 + 4 + 4);
-    let o = buf.writeUInt32LE(tx.version >>> 0, 0);
-    o += hashPrevouts.copy(buf, o);
-    o += hashSequence.copy(buf, o);
-    buf.set(input.hash, o);
-    o = buf.writeUInt32LE(input.index, o + 32);
-    o = writeVarInt(buf, scriptCode.length, o);
-    buf.set(scriptCode, o);
-    o = buf.writeBigUInt64LE(valueSat, o + scriptCode.length);
-    o = buf.writeUInt32LE(input.sequence, o);
-    o += hashOutputs.copy(buf, o);
-    o = buf.writeUInt32LE(tx.locktime >>> 0, o);
-    buf.writeUInt32LE(Transaction.SIGHASH_ALL, o);
-    return sha256d(buf);
-  };
-}
-
-function varIntLength(n: number): number {
-  return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5;
-}
-
-function writeVarInt(buf: Buffer, n: number, offset: number): number {
-  if (n < 0xfd) return buf.writeUInt8(n, offset);
-  if (n <= 0xffff) return buf.writeUInt16LE(n, buf.writeUInt8(0xfd, offset));
-  return buf.writeUInt32LE(n, buf.writeUInt8(0xfe, offset));
-}
-
-/** `76a914{hash160(pubkey)}88ac`: the BIP143 scriptCode of a P2WPKH input. */
-function p2wpkhScriptCode(pubkey: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from('76a914', 'hex'), hash160(pubkey), Buffer.from('88ac', 'hex')]);
-}
 
 /**
  * ECDSA with RFC6979 nonces and low R: sign without extra entropy, and while
@@ -143,40 +82,6 @@ export function signLowR(msg: Uint8Array, key: Uint8Array): Uint8Array {
     sig = ecdsa.sign(msg, key, extra);
   }
   return sig;
-}
-
-/** DER (BIP66) encoding of a compact low-S signature, plus the sighash byte. */
-export function derSignature(compact: Uint8Array, hashType: number): Buffer {
-  const int = (x: Uint8Array): Buffer => {
-    let i = 0;
-    while (i < 31 && x[i] === 0 && x[i + 1]! < 0x80) i++;
-    const body = Buffer.from(x.subarray(i));
-    return body[0]! >= 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
-  };
-  const r = int(compact.subarray(0, 32));
-  const s = int(compact.subarray(32, 64));
-  return Buffer.concat([Buffer.from([0x30, 4 + r.length + s.length, 0x02, r.length]), r, Buffer.from([0x02, s.length]), s, Buffer.from([hashType])]);
-}
-
-/** The 64-byte compact form of a strict-DER (BIP66) signature followed by its sighash byte; throws INTERNAL if malformed. */
-export function compactFromDer(sig: Uint8Array): Uint8Array {
-  const bad = (): never => {
-    throw new CodedError('INTERNAL', 'malformed DER signature');
-  };
-  if (sig.length < 9 || sig[0] !== 0x30 || sig[1] !== sig.length - 3 || sig[2] !== 0x02) bad();
-  const rLen = sig[3]!;
-  if (rLen < 1 || rLen > 33 || sig[4 + rLen] !== 0x02) bad();
-  const sLen = sig[5 + rLen]!;
-  if (sLen < 1 || sLen > 33 || 6 + rLen + sLen !== sig.length - 1) bad();
-  const out = new Uint8Array(64);
-  const put = (start: number, len: number, at: number): void => {
-    const v = sig.subarray(start, start + len);
-    const trimmed = len === 33 ? (v[0] === 0 ? v.subarray(1) : bad()) : v;
-    out.set(trimmed, at + 32 - trimmed.length);
-  };
-  put(4, rLen, 0);
-  put(6 + rLen, sLen, 32);
-  return out;
 }
 
 interface PrivateNode {
@@ -244,7 +149,7 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
 
   const sighash = bip143AllHasher(tx);
   const signed: SignedInput[] = [];
-  const made: { index: number; pubkey: Buffer; msg: Buffer }[] = [];
+  const made: { index: number; pubkey: Buffer; valueSat: bigint }[] = [];
   try {
     for (const input of review.inputs) {
       if (input.ours !== true || input.finalized || input.pubkey === null || input.path === null || input.value_sat === null) continue;
@@ -255,12 +160,12 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
       const pubkey = Buffer.from(input.pubkey, 'hex');
       const key = childPrivateKey(chainOf(chain), index);
       try {
-        const msg = sighash(input.index, p2wpkhScriptCode(pubkey), input.value_sat);
-        const signature = derSignature(signLowR(msg, key), Transaction.SIGHASH_ALL);
+        const msg = p2wpkhSighash(sighash, input.index, pubkey, input.value_sat);
+        const signature = derSignature(signLowR(msg, key), SIGHASH_ALL);
         // bip174's updateInput, not bitcoinjs's: the latter re-validates every input as a possible taproot
         // input with schemas built per call (most of the time for 1,000 inputs); the review checked it all.
         psbt.data.updateInput(input.index, { partialSig: [{ pubkey, signature }] });
-        made.push({ index: input.index, pubkey, msg });
+        made.push({ index: input.index, pubkey, valueSat: input.value_sat });
         signed.push({ input: input.index, path: input.path, pubkey: input.pubkey });
       } finally {
         key.fill(0);
@@ -270,9 +175,8 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
     // public key the review derived from the account xpub: a wrong key or a bad encoding cannot leave.
     for (const m of made) {
       const ps = psbt.data.inputs[m.index]!.partialSig!.find((x) => Buffer.from(x.pubkey).equals(m.pubkey))!;
-      if (!ecdsa.verify(compactFromDer(ps.signature), m.msg, m.pubkey)) {
-        throw new CodedError('INTERNAL', `input ${m.index}: the signature just made does not verify; nothing was written`);
-      }
+      const bad = verifyP2wpkhSignature(sighash, m.index, m.valueSat, m.pubkey, ps.signature);
+      if (bad !== undefined) throw new CodedError('INTERNAL', `input ${m.index}: ${bad} (the signature just made); nothing was written`);
     }
   } finally {
     for (const node of chains.values()) (node.privateKey as Uint8Array).fill(0);

@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
+import { canMovePayout, isLivePayout, isPayoutStatus, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
 import type { ApprovedWithdrawal, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
@@ -12,12 +13,19 @@ import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sq
  * guarded `UPDATE … WHERE status = ?` and appends its audit entries: all or
  * nothing. A withdrawal gets into a payout only through
  * `UPDATE withdrawals … WHERE id = ? AND status = 'approved'`, so two builds
- * racing each other cannot both lock it.
+ * racing each other cannot both lock it. A payout's status moves along the
+ * arrows of src/core/payout-state.ts.
  */
-export const LIVE_PAYOUT = "('built', 'signed', 'broadcast')";
+/** `('built', 'signed', 'broadcast')`: the live statuses of the table, for `status IN …`. */
+const LIVE_PAYOUT = `(${LIVE_PAYOUT_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 const PAYOUT_COLUMNS = 'id, status, psbt, signed_psbt, unsigned_txid, txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at, confirmations';
 const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+function payoutStatus(v: unknown, id: unknown): PayoutStatus {
+  if (!isPayoutStatus(v)) throw new CodedError('INTERNAL', `payout ${String(id)} has status ${JSON.stringify(v)}, which is not one of the payout table's`);
+  return v;
+}
 
 export class SqlPayoutStore implements PayoutStore {
   readonly dialect: 'sqlite' | 'mysql';
@@ -34,7 +42,7 @@ export class SqlPayoutStore implements PayoutStore {
 
   private row(r: SqlRow): PayoutRow {
     return {
-      id: BigInt(String(r.id)), status: String(r.status), psbt: String(r.psbt), signedPsbt: opt(r.signed_psbt), unsignedTxid: String(r.unsigned_txid),
+      id: BigInt(String(r.id)), status: payoutStatus(r.status, r.id), psbt: String(r.psbt), signedPsbt: opt(r.signed_psbt), unsignedTxid: String(r.unsigned_txid),
       txid: opt(r.txid), feeSat: BigInt(String(r.fee_sat)), feeRateSatKvb: BigInt(String(r.fee_rate_sat_kvb)),
       replacesPayoutId: r.replaces_payout_id === null || r.replaces_payout_id === undefined ? undefined : BigInt(String(r.replaces_payout_id)),
       createdAt: this.db.readTime(r.created_at), confirmations: Number(r.confirmations ?? 0),
@@ -84,7 +92,7 @@ export class SqlPayoutStore implements PayoutStore {
     return r ? this.row(r) : undefined;
   }
 
-  async list(statuses?: readonly string[]): Promise<PayoutRow[]> {
+  async list(statuses?: readonly PayoutStatus[]): Promise<PayoutRow[]> {
     await this.ready();
     const where = statuses && statuses.length > 0 ? ` WHERE status IN (${statuses.map(() => '?').join(', ')})` : '';
     return (await this.db.all(`SELECT ${PAYOUT_COLUMNS} FROM payouts${where} ORDER BY id`, statuses ?? [])).map((r) => this.row(r));
@@ -137,7 +145,7 @@ export class SqlPayoutStore implements PayoutStore {
       const locked = await this.lockedOutpoints(t);
       if (replaces) {
         const [cur] = await t.all(`SELECT status FROM payouts WHERE id = ?${this.db.forUpdate}`, [replaces.id]);
-        if (!cur || !['built', 'signed', 'broadcast'].includes(String(cur.status))) {
+        if (!cur || !isLivePayout(cur.status)) {
           throw new CodedError('STATE_CONFLICT', `payout ${replaces.id} is ${String(cur?.status ?? 'gone')}; only a built, signed or broadcast payout can be bumped`);
         }
         for (const i of await t.all('SELECT txid, vout FROM payout_inputs WHERE payout_id = ?', [replaces.id])) locked.delete(`${String(i.txid)}:${Number(i.vout)}`);
@@ -148,20 +156,20 @@ export class SqlPayoutStore implements PayoutStore {
       }
       const now = this.db.time(new Date());
       const r = await t.run('INSERT INTO payouts (status, psbt, unsigned_txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        ['built', built.psbt.toBase64(), built.unsignedTxid, built.feeSat, built.feeRateSatKvb, replaces?.id ?? null, now]);
+        [PAYOUT.built, built.psbt.toBase64(), built.unsignedTxid, built.feeSat, built.feeRateSatKvb, replaces?.id ?? null, now]);
       const id = r.lastId;
       for (const [n, i] of built.inputs.entries()) {
         await t.run('INSERT INTO payout_inputs (payout_id, n, txid, vout, value_sat, chain, idx) VALUES (?, ?, ?, ?, ?, ?, ?)', [id, n, i.txid, i.vout, i.valueSat, i.chain, i.index]);
       }
       for (const o of built.outputs) {
-        await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, ?, ?, ?, NULL)', [id, o.vout, BigInt(o.withdrawalId), o.address, o.amountSat]);
+        await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, ?, ?, ?, NULL)', [id, o.vout, o.withdrawalId, o.address, o.amountSat]);
       }
       if (built.change) {
         await t.run('INSERT INTO payout_outputs (payout_id, n, withdrawal_id, address, amount_sat, change_index) VALUES (?, ?, NULL, ?, ?, ?)', [id, built.change.vout, built.change.address, built.change.amountSat, built.change.index]);
       }
       if (!replaces) {
         for (const o of built.outputs) {
-          const wid = BigInt(o.withdrawalId);
+          const wid = o.withdrawalId;
           const u = await t.run("UPDATE withdrawals SET status = 'in_payout', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'approved'", [id, now, wid]);
           if (u.changes !== 1) {
             const [cur] = await t.all('SELECT status, payout_id FROM withdrawals WHERE id = ?', [wid]);
@@ -192,20 +200,21 @@ export class SqlPayoutStore implements PayoutStore {
       await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
       const [cur] = await t.all(`SELECT status, txid FROM payouts WHERE id = ?${this.db.forUpdate}`, [id]);
       if (!cur) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`);
-      const status = String(cur.status);
-      if ((status === 'broadcast' || status === 'confirmed') && String(cur.txid) === txid) return false;
-      if (status !== 'built' && status !== 'signed' && status !== 'broadcast') {
+      const status = payoutStatus(cur.status, id);
+      if ((status === PAYOUT.broadcast || status === PAYOUT.confirmed) && String(cur.txid) === txid) return false;
+      // broadcast again with another txid: the one recorded before is corrected, the status stays
+      if (status !== PAYOUT.broadcast && !canMovePayout(status, PAYOUT.broadcast)) {
         throw new CodedError('STATE_CONFLICT', `payout ${id} is ${status}; it cannot be broadcast`);
       }
       const now = this.db.time(new Date());
-      const u = await t.run('UPDATE payouts SET status = ?, txid = ?, signed_psbt = ?, broadcast_at = ?, updated_at = ? WHERE id = ? AND status = ?', ['broadcast', txid, signedPsbt, now, now, id, status]);
+      const u = await t.run('UPDATE payouts SET status = ?, txid = ?, signed_psbt = ?, broadcast_at = ?, updated_at = ? WHERE id = ? AND status = ?', [PAYOUT.broadcast, txid, signedPsbt, now, now, id, status]);
       if (u.changes !== 1) throw new CodedError('STATE_CONFLICT', `payout ${id} changed while being broadcast`);
       const ws = await t.all("SELECT w.id FROM withdrawals w JOIN payout_outputs o ON o.withdrawal_id = w.id WHERE o.payout_id = ? AND w.status = 'in_payout' ORDER BY w.id", [id]);
       for (const w of ws) {
         const m = await t.run("UPDATE withdrawals SET status = 'broadcast', updated_at = ? WHERE id = ? AND status = 'in_payout'", [now, w.id]);
         if (m.changes === 1) await this.append(t, actor, 'withdrawal.broadcast', `withdrawal:${String(w.id)}`, { from: 'in_payout', to: 'broadcast', payout: id, txid });
       }
-      await this.append(t, actor, 'payout.broadcast', `payout:${id}`, { from: status, to: 'broadcast', txid });
+      await this.append(t, actor, 'payout.broadcast', `payout:${id}`, { from: status, to: PAYOUT.broadcast, txid });
       return true;
     });
   }
@@ -227,19 +236,19 @@ export class SqlPayoutStore implements PayoutStore {
       await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
       const [cur] = await t.all(`SELECT status FROM payouts WHERE id = ?${this.db.forUpdate}`, [id]);
       const status = String(cur?.status ?? 'gone');
-      if (!['built', 'signed', 'broadcast'].includes(status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${status}; it cannot become confirmed`);
+      if (!isPayoutStatus(status) || !canMovePayout(status, PAYOUT.confirmed)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${status}; it cannot become confirmed`);
       const now = this.db.time(new Date());
-      await t.run("UPDATE payouts SET status = 'confirmed', txid = ?, confirmations = ?, confirmed_at = ?, updated_at = ? WHERE id = ? AND status = ?", [txid, confirmations, now, now, id, status]);
+      await t.run('UPDATE payouts SET status = ?, txid = ?, confirmations = ?, confirmed_at = ?, updated_at = ? WHERE id = ? AND status = ?', [PAYOUT.confirmed, txid, confirmations, now, now, id, status]);
       const ws = (await t.all('SELECT withdrawal_id FROM payout_outputs WHERE payout_id = ? AND withdrawal_id IS NOT NULL ORDER BY n', [id])).map((r) => BigInt(String(r.withdrawal_id)));
       const abandoned: bigint[] = [];
       if (ws.length > 0) {
         const siblings = await t.all(`SELECT DISTINCT p.id, p.status FROM payouts p JOIN payout_outputs o ON o.payout_id = p.id WHERE o.withdrawal_id IN (${ws.map(() => '?').join(', ')}) AND p.id <> ? AND p.status IN ${LIVE_PAYOUT}`, [...ws, id]);
         for (const s of siblings) {
           const sid = BigInt(String(s.id));
-          const m = await t.run("UPDATE payouts SET status = 'abandoned', updated_at = ? WHERE id = ? AND status = ?", [now, sid, String(s.status)]);
+          const m = await t.run('UPDATE payouts SET status = ?, updated_at = ? WHERE id = ? AND status = ?', [PAYOUT.abandoned, now, sid, String(s.status)]);
           if (m.changes === 1) {
             abandoned.push(sid);
-            await this.append(t, actor, 'payout.abandoned', `payout:${sid}`, { from: String(s.status), to: 'abandoned', paidBy: id, txid });
+            await this.append(t, actor, 'payout.abandoned', `payout:${sid}`, { from: String(s.status), to: PAYOUT.abandoned, paidBy: id, txid });
           }
         }
       }
@@ -249,7 +258,7 @@ export class SqlPayoutStore implements PayoutStore {
         const m2 = await t.run("UPDATE withdrawals SET status = 'confirmed', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'broadcast'", [id, now, wid]);
         if (m2.changes === 1) await this.append(t, actor, 'withdrawal.confirmed', `withdrawal:${wid}`, { from: 'broadcast', to: 'confirmed', payout: id, txid, confirmations });
       }
-      await this.append(t, actor, 'payout.confirmed', `payout:${id}`, { from: status, to: 'confirmed', txid, confirmations, abandoned });
+      await this.append(t, actor, 'payout.confirmed', `payout:${id}`, { from: status, to: PAYOUT.confirmed, txid, confirmations, abandoned });
       return { abandoned, withdrawals: ws };
     });
   }

@@ -11,7 +11,10 @@
  *   JSON lists and fee estimates, 404 "Block not found" / "Transaction not found".
  *
  * It can be told to be down (connections reset), slow, to answer garbage, to
- * answer HTTP 500 / Core's -28 for the next N requests, or to corrupt one block.
+ * answer HTTP 500 / Core's -28 for the next N requests, or to corrupt one block;
+ * and to be one of the Core-compatible nodes that differ from Core: answering
+ * sendrawtransaction with a wrong txid, having no testmempoolaccept (-32601),
+ * or no txindex with its own "not found" code (e.g. -1 "Transaction not found").
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -34,6 +37,12 @@ export interface FaultPlan {
   warmup?: number;
   /** Serve the block at this height with one byte flipped in its coinbase (the merkle root no longer matches). */
   corruptHeight?: number;
+  /** sendrawtransaction and POST /tx take the transaction but answer another txid (its bytes in internal order, a byte-order bug). */
+  wrongTxid?: boolean;
+  /** No testmempoolaccept: error -32601 "Method not found" (HTTP 404), as older Core and other Core-compatible nodes answer. */
+  noTestAccept?: boolean;
+  /** getrawtransaction finds mempool transactions only (no -txindex) and answers any other with this error (Core: -5; others e.g. -1 "Transaction not found"). */
+  noTxIndex?: { code: number; message: string };
 }
 
 export class FakeNode {
@@ -175,24 +184,31 @@ export class FakeNode {
         return [...this.mempool.keys()];
       case 'getrawtransaction': {
         const txid = String(params[0]);
-        const tx = this.mempool.get(txid) ?? chain.findTx(txid);
+        const tx = this.mempool.get(txid) ?? (this.faults.noTxIndex ? undefined : chain.findTx(txid));
+        if (!tx && this.faults.noTxIndex) throw rpcError(this.faults.noTxIndex.code, this.faults.noTxIndex.message);
         if (!tx) throw rpcError(-5, 'No such mempool or blockchain transaction. Use gettransaction for wallet transactions.');
         return tx.toHex();
       }
       case 'estimatesmartfee':
         return { feerate: 0.00012345, blocks: Number(params[0] ?? 6) };
       case 'testmempoolaccept': {
+        if (this.faults.noTestAccept) throw rpcError(-32601, 'Method not found');
         const txs = (params[0] as string[]).map((h) => Transaction.fromHex(h));
         return txs.map((t) => ({ txid: t.getId(), wtxid: Buffer.from(t.getHash(true)).reverse().toString('hex'), allowed: true, vsize: t.virtualSize(), fees: { base: 0.00001 } }));
       }
       case 'sendrawtransaction': {
         const tx = Transaction.fromHex(String(params[0]));
         this.addToMempool(tx);
-        return tx.getId();
+        return this.answeredTxid(tx);
       }
       default:
         throw rpcError(-32601, 'Method not found');
     }
+  }
+
+  /** The txid a broadcast answers: the transaction's, or with `faults.wrongTxid` its internal byte order. */
+  private answeredTxid(tx: Transaction): string {
+    return this.faults.wrongTxid ? Buffer.from(tx.getHash()).toString('hex') : tx.getId();
   }
 
   /** The block bytes as served: corrupted at `faults.corruptHeight`. */
@@ -215,7 +231,7 @@ export class FakeNode {
       try {
         const tx = Transaction.fromHex(body.trim());
         this.addToMempool(tx);
-        return send(res, 200, 'text/plain', tx.getId());
+        return send(res, 200, 'text/plain', this.answeredTxid(tx));
       } catch {
         return send(res, 400, 'text/plain', 'sendrawtransaction RPC error: {"code":-22,"message":"TX decode failed"}');
       }

@@ -197,7 +197,7 @@ function registerBroadcast(group: Command, out: Output): void {
         throw new CodedError('USAGE', `"--confirm" expected the first 8 or more characters of txid ${txid}, got ${JSON.stringify(opts.confirm ?? '')}`, { hint: `--confirm ${txid.slice(0, 8)}` });
       }
       const { broadcastPayout } = await payoutFlows();
-      const r = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, (source) => broadcastPayout(db.payouts, source, signed, actor)));
+      const r = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, (source) => broadcastPayout(db.payouts, source, signed, actor, { warn: (m) => out.say(`warning: ${m}`) })));
       if (opts.json) return out.data(toJson({ id: r.id, txid: r.txid, recorded: r.recorded, test_accept: r.testAccept ?? null }));
       out.data(`payout ${r.id} ${r.recorded ? 'broadcast' : 'already broadcast (sent again)'}: ${r.txid}`);
     });
