@@ -103,6 +103,14 @@ describe('layers: the CLI reaches data through one door, flows through ports onl
     expect([...new Set(edges)]).toEqual([]);
   });
 
+  it('commands do not import each other: shared groups and options come from cli/online/options.ts', () => {
+    const shared = ['main', 'options', 'database', 'db-option', 'withdrawal-context', 'watch-config'].map((n) => `src/cli/online/${n}.ts`);
+    const commandFiles = [...online.files].filter((f) => f.startsWith('src/cli/online/') && !shared.includes(f));
+    expect(commandFiles.length).toBeGreaterThan(10);
+    const edges = commandFiles.flatMap((f) => (online.edges.get(f) ?? []).filter((t) => commandFiles.includes(t)).map((t) => `${f} -> ${t}`));
+    expect(edges).toEqual([]);
+  });
+
   it('core imports nothing outside core', () => {
     expect(crossings(online, 'src/core/', ['src/store/', 'src/chain/', 'src/notify/', 'src/flows/', 'src/cli/', 'src/keys/', 'src/demo/'])).toEqual([]);
   });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openChainSource } from '../../chain/open-source.js';
 import type { ChainSource, ChainStore } from '../../core/ports.js';
 import { formatBtc } from '../../core/amount.js';
 import { isCoded } from '../../core/errors.js';
@@ -9,40 +8,7 @@ import { table, toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { parseIntegerOption } from '../run.js';
 import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
-
-interface NodeOptions {
-  node?: string;
-  rpcCookie?: string;
-  esplora?: string;
-  timeout?: string;
-  retries?: string;
-}
-
-const NODE_HELP =
-  'Node: --node http://user:pass@host:port (Bitcoin Core JSON-RPC; no wallet needed), or\n' +
-  '--rpc-cookie FILE (Core\'s .cookie; with --node for another host/port, default http://127.0.0.1:8332),\n' +
-  'or --esplora URL (an Esplora REST root such as https://blockstream.info/api). Environment:\n' +
-  'COLDPOOL_NODE, COLDPOOL_RPC_COOKIE, COLDPOOL_ESPLORA. The password never appears in output.';
-
-/** `--node`, `--rpc-cookie`, `--esplora` and the retry knobs, on a command that reads the chain. */
-export function addNodeOptions(cmd: Command): Command {
-  return cmd
-    .option('--node <url>', 'Bitcoin Core JSON-RPC URL, http://user:pass@host:port (default: COLDPOOL_NODE)')
-    .option('--rpc-cookie <file>', "Bitcoin Core's .cookie file instead of a password in the URL")
-    .option('--esplora <url>', 'Esplora REST API root instead of Core (default: COLDPOOL_ESPLORA)')
-    .option('--timeout <ms>', 'per-request timeout in milliseconds', '30000')
-    .option('--retries <n>', 'retries of a failed request (network error, timeout, HTTP 5xx, node warming up), with backoff', '4');
-}
-
-export function sourceOf(opts: NodeOptions): ChainSource {
-  return openChainSource({
-    node: opts.node,
-    rpcCookie: opts.rpcCookie,
-    esplora: opts.esplora,
-    timeoutMs: parseIntegerOption('--timeout', opts.timeout ?? '30000', 1, 3_600_000),
-    retries: parseIntegerOption('--retries', opts.retries ?? '4', 0, 100),
-  });
-}
+import { NODE_HELP, addNodeOptions, sourceOf, type NodeOptions } from './options.js';
 
 /** The `chain` command group. */
 export function chainGroupOf(program: Command): Command {

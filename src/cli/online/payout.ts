@@ -11,7 +11,7 @@ import { withDatabase } from './database.js';
 import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
-import { addNodeOptions, sourceOf } from './chain.js';
+import { addNodeOptions, sourceOf } from './options.js';
 import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
 import { resolveOperator } from './withdrawal-context.js';
 

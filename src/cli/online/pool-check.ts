@@ -6,6 +6,7 @@ import {
 import type { AlertLevel } from '../../core/ports.js';
 import { resolveDbUrl } from '../../store/db-url.js';
 import { withDatabase } from './database.js';
+import { poolGroupOf } from './options.js';
 import { ExitCode } from '../exit-codes.js';
 import { toJson, type Output } from '../output.js';
 import { loadWatchConfig, type WatchConfig } from './watch-config.js';
@@ -19,10 +20,6 @@ interface PoolCheckOptions {
   json?: boolean;
 }
 
-/** The `pool` group, whichever pool command registers it first. */
-function poolGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'pool') ?? program.command('pool').summary('the deposit address pool: load, status, claim, check');
-}
 
 export interface PoolCheckResult {
   readonly level: AlertLevel;
@@ -73,7 +70,7 @@ function report(config: WatchConfig, level: AlertLevel, db: string, f: Forecast)
  * warning level), 6 below it, 5 when the database cannot be reached.
  */
 export function registerPoolCheck(program: Command, out: Output): void {
-  poolGroup(program)
+  poolGroupOf(program)
     .command('check')
     .summary('one low-water check for cron and monitoring: exit 6 when fewer addresses than the threshold remain')
     .description(

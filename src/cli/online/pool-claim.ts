@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toJson, type Output } from '../output.js';
 import { dbUrlOf } from './db-option.js';
 import { withDatabase } from './database.js';
-import { poolGroupOf } from './pool-status.js';
+import { poolGroupOf } from './options.js';
 
 /** `coldpool pool claim --user U [--ref R] [--json]`: hand out one address. */
 export function registerPoolClaim(program: Command, out: Output): void {

@@ -7,7 +7,7 @@ import { withDatabase } from './database.js';
 import { toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
-import { poolGroupOf } from './pool-status.js';
+import { poolGroupOf } from './options.js';
 
 interface PoolLoadOptions {
   db?: string;

@@ -4,12 +4,8 @@ import { recoveryAdvice } from '../../core/recovery-gap.js';
 import { table, toJson, type Output } from '../output.js';
 import { dbUrlOf } from './db-option.js';
 import { withDatabase } from './database.js';
+import { poolGroupOf } from './options.js';
 
-/** The `pool` command group, created by whichever pool command registers first. */
-export function poolGroupOf(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'pool')
-    ?? program.command('pool').summary('the deposit address pool: load, status, claim, check');
-}
 
 /** `coldpool pool status [--json]`. */
 export function registerPoolStatus(program: Command, out: Output): void {
