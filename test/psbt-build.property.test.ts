@@ -77,7 +77,7 @@ describe('buildPayoutPsbt', () => {
         }
         const review = inspectPsbt(built.psbt, { network, account });
         expect(refusals(review)).toEqual([]);
-        expect(review.fee_sat).toBe(built.feeSat);
+        expect(review.feeSat).toBe(built.feeSat);
         const signed = signAll(built);
         expect(built.feeSat).toBeGreaterThanOrEqual(feeForVsize(signed.virtualSize(), rate));
         expect(signed.virtualSize()).toBeLessThanOrEqual(built.vsize);

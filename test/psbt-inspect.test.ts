@@ -22,7 +22,7 @@ describe('inspectPsbt findings', () => {
   it('a clean payout with its manifest has no finding, and names each withdrawal', () => {
     const r = review(buildPayout(), true);
     expect(r.findings).toEqual([]);
-    expect(r.outputs.map((o) => o.withdrawal_id)).toEqual(['w-1', 'w-2', null]);
+    expect(r.outputs.map((o) => o.withdrawalId)).toEqual(['w-1', 'w-2', null]);
   });
 
   it('NEGATIVE_FEE when outputs exceed inputs', () => {
@@ -43,14 +43,14 @@ describe('inspectPsbt findings', () => {
 
   it('MANIFEST_OUTPUT_MISSING and MANIFEST_TXID_MISMATCH when the manifest pays a withdrawal the PSBT does not', () => {
     const p = buildPayout();
-    const extra = { ...p.manifest, unsigned_txid: '00'.repeat(32), outputs: [...p.manifest.outputs, { withdrawal_id: 'w-9', address: externalAddress(5), amount_sat: 1_000n }] };
+    const extra = { ...p.manifest, unsignedTxid: '00'.repeat(32), outputs: [...p.manifest.outputs, { withdrawalId: 'w-9', address: externalAddress(5), amountSat: 1_000n }] };
     const r = inspectPsbt(p.psbt, { network: NETWORKS.regtest, account, manifest: extra });
     expect(codes(r).sort()).toEqual(['MANIFEST_OUTPUT_MISSING', 'MANIFEST_TXID_MISMATCH']);
   });
 
   it('CHANGE_MISMATCH when the manifest change amount differs', () => {
     const p = buildPayout();
-    const m = { ...p.manifest, change: [{ ...p.manifest.change[0]!, amount_sat: p.manifest.change[0]!.amount_sat + 1n }] };
+    const m = { ...p.manifest, change: [{ ...p.manifest.change[0]!, amountSat: p.manifest.change[0]!.amountSat + 1n }] };
     expect(codes(inspectPsbt(p.psbt, { network: NETWORKS.regtest, account, manifest: m }))).toEqual(['CHANGE_MISMATCH']);
   });
 
@@ -74,9 +74,9 @@ describe('inspectPsbt findings', () => {
         fc.pre(paid + 5_000n < total);
         const p = buildPayout({ inputs: ins, outputs: outs.map((v, k) => ({ address: externalAddress(k), value: v })), change: { index: 1, value: total - paid - 3_000n } });
         const r = review(p);
-        expect(r.input_total_sat).toBe(total);
-        expect(r.external_total_sat + r.change_total_sat + r.fee_sat!).toBe(r.input_total_sat);
-        expect(r.fee_sat).toBe(3_000n);
+        expect(r.inputTotalSat).toBe(total);
+        expect(r.externalTotalSat + r.changeTotalSat + r.feeSat!).toBe(r.inputTotalSat);
+        expect(r.feeSat).toBe(3_000n);
         expect(refusals(r)).toEqual([]);
       },
     ), { numRuns: 25 });

@@ -200,7 +200,7 @@ const REFUSALS: Refusal[] = [
   },
   {
     name: 'an amount that differs from the manifest',
-    make: () => withManifest(buildPayout(), (m) => ({ ...m, outputs: m.outputs.map((o, k) => (k === 0 ? { ...o, amount_sat: 110_000n } : o)) })),
+    make: () => withManifest(buildPayout(), (m) => ({ ...m, outputs: m.outputs.map((o, k) => (k === 0 ? { ...o, amountSat: 110_000n } : o)) })),
     code: 'AMOUNT_MISMATCH', message: /output 0 pays 120000 sat to bcrt1q\S+ but withdrawal w-1 in the manifest is 110000 sat/,
   },
   {

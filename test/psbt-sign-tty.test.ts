@@ -58,7 +58,7 @@ async function run(confirmWith: (txid: string) => string): Promise<{ rc: string;
   await waitFor(/password for .*cold\.keystore:/);
   type(PASSWORD);
   const screen = await waitFor(/type the first 8 characters of the unsigned txid \([0-9a-f]{4}…\):/);
-  const txid = payout.manifest.unsigned_txid;
+  const txid = payout.manifest.unsignedTxid;
   type(confirmWith(txid));
   for (let i = 0; i < 300 && !existsSync(rcFile); i++) await new Promise((r) => setTimeout(r, 100));
   return { rc: readFileSync(rcFile, 'utf8').trim(), out, log, screen, txid };

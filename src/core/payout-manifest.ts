@@ -34,19 +34,24 @@ import { NETWORK_NAMES, type Network, type NetworkName } from './network.js';
  *   address may appear twice (two withdrawals to one address are two outputs).
  * - `change` lists the change outputs the builder added (may be empty); the
  *   signer checks them against the outputs it recognises by derivation.
+ *
+ * The file's keys are snake_case while `PayoutManifest` is camelCase: the
+ * file crosses the air gap and may be written by other tools, so its format is
+ * a contract of its own that a rename in the code must not change.
+ * `parseManifest` and `formatManifest` are the only places that know its keys.
  */
 export const MANIFEST_FORMAT = 'coldpool-payout-manifest';
 export const MANIFEST_VERSION = 1;
 
 export interface ManifestOutput {
-  readonly withdrawal_id: string;
+  readonly withdrawalId: string;
   readonly address: string;
-  readonly amount_sat: bigint;
+  readonly amountSat: bigint;
 }
 
 export interface ManifestChange {
   readonly address: string;
-  readonly amount_sat: bigint;
+  readonly amountSat: bigint;
   /** `m/84'/c'/0'/1/j`, informative; the signer recognises change by the PSBT's own derivation data. */
   readonly path?: string | undefined;
 }
@@ -54,7 +59,7 @@ export interface ManifestChange {
 export interface PayoutManifest {
   readonly version: typeof MANIFEST_VERSION;
   readonly network: NetworkName;
-  readonly unsigned_txid: string;
+  readonly unsignedTxid: string;
   readonly outputs: readonly ManifestOutput[];
   readonly change: readonly ManifestChange[];
 }
@@ -95,7 +100,7 @@ function amount(value: unknown, where: string): bigint {
  *
  * @example
  * const m = parseManifest(readFileSync('payout-12.manifest.json', 'utf8'));
- * m.outputs[0].amount_sat // 150000n
+ * m.outputs[0].amountSat // 150000n
  */
 export function parseManifest(input: string | unknown): PayoutManifest {
   let value: unknown = input;
@@ -119,20 +124,20 @@ export function parseManifest(input: string | unknown): PayoutManifest {
   if (!Array.isArray(rec.outputs) || rec.outputs.length === 0) throw bad(`"outputs" expected a non-empty array, got ${show(rec.outputs)}`);
   const outputs = rec.outputs.map((o: unknown, i: number): ManifestOutput => {
     const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat'], ['withdrawal_id', 'address', 'amount_sat']);
-    return { withdrawal_id: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amount_sat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
+    return { withdrawalId: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amountSat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
   });
   const ids = new Set<string>();
   for (const o of outputs) {
-    if (ids.has(o.withdrawal_id)) throw bad(`withdrawal_id ${show(o.withdrawal_id)} appears twice: a withdrawal is paid once`);
-    ids.add(o.withdrawal_id);
+    if (ids.has(o.withdrawalId)) throw bad(`withdrawal_id ${show(o.withdrawalId)} appears twice: a withdrawal is paid once`);
+    ids.add(o.withdrawalId);
   }
   const rawChange = rec.change ?? [];
   if (!Array.isArray(rawChange)) throw bad(`"change" expected an array, got ${show(rawChange)}`);
   const change = rawChange.map((o: unknown, i: number): ManifestChange => {
     const r = object(o, `change[${i}]`, ['address', 'amount_sat', 'path'], ['address', 'amount_sat']);
-    return { address: text(r.address, `change[${i}].address`, 90), amount_sat: amount(r.amount_sat, `change[${i}].amount_sat`), path: r.path === undefined ? undefined : text(r.path, `change[${i}].path`, 100) };
+    return { address: text(r.address, `change[${i}].address`, 90), amountSat: amount(r.amount_sat, `change[${i}].amount_sat`), path: r.path === undefined ? undefined : text(r.path, `change[${i}].path`, 100) };
   });
-  const manifest: PayoutManifest = { version: MANIFEST_VERSION, network, unsigned_txid: rec.unsigned_txid, outputs, change };
+  const manifest: PayoutManifest = { version: MANIFEST_VERSION, network, unsignedTxid: rec.unsigned_txid, outputs, change };
   return manifest;
 }
 
@@ -158,9 +163,9 @@ export function formatManifest(manifest: PayoutManifest): string {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     network: manifest.network,
-    unsigned_txid: manifest.unsigned_txid,
-    outputs: manifest.outputs.map((o) => ({ withdrawal_id: o.withdrawal_id, address: o.address, amount_sat: o.amount_sat.toString() })),
-    change: manifest.change.map((c) => ({ address: c.address, amount_sat: c.amount_sat.toString(), ...(c.path === undefined ? {} : { path: c.path }) })),
+    unsigned_txid: manifest.unsignedTxid,
+    outputs: manifest.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat.toString() })),
+    change: manifest.change.map((c) => ({ address: c.address, amount_sat: c.amountSat.toString(), ...(c.path === undefined ? {} : { path: c.path }) })),
   };
   return `${JSON.stringify(value, null, 2)}\n`;
 }

@@ -15,6 +15,8 @@ import { formatSatPerVb, type SignerPolicy } from './signer-policy.js';
  * spends, what it pays, the fee, and every reason the signer must refuse it,
  * as coded findings. Pure: no key, no I/O. `coldpool-offline inspect` prints
  * it; `coldpool-offline sign` refuses when any finding has severity "refuse".
+ * Its JSON form (snake_case, a published format) is made by `reviewWire` in
+ * cli/offline/psbt-review.ts, so fields here can be renamed without changing it.
  *
  * What counts as ours (an input we may sign, an output we call change):
  * a BIP32 derivation whose master fingerprint is the account's, whose path is
@@ -59,15 +61,15 @@ export interface InputReview {
   readonly vout: number;
   readonly sequence: number;
   /** From witness_utxo (or non_witness_utxo when witness_utxo is absent); null when neither is given. */
-  readonly value_sat: bigint | null;
-  readonly script_hex: string | null;
+  readonly valueSat: bigint | null;
+  readonly scriptHex: string | null;
   readonly address: string | null;
   /** true: ours and signable; false: not ours; null: no account to tell. */
   readonly ours: boolean | null;
   readonly path: string | null;
   readonly pubkey: string | null;
   /** `match`, `mismatch`, or `absent` (no non_witness_utxo given). */
-  readonly non_witness_utxo: 'match' | 'mismatch' | 'absent';
+  readonly nonWitnessUtxo: 'match' | 'mismatch' | 'absent';
   readonly sighash: number | null;
   readonly signatures: readonly SignatureReview[];
   readonly finalized: boolean;
@@ -76,34 +78,34 @@ export interface InputReview {
 export interface OutputReview {
   readonly index: number;
   readonly address: string | null;
-  readonly script_hex: string;
-  readonly amount_sat: bigint;
+  readonly scriptHex: string;
+  readonly amountSat: bigint;
   /** change: ours on the change chain; ours: ours on the receive chain; external: anything else. */
   readonly kind: 'change' | 'ours' | 'external';
   readonly path: string | null;
-  readonly withdrawal_id: string | null;
+  readonly withdrawalId: string | null;
 }
 
 export interface PsbtReview {
   readonly network: NetworkName;
   readonly fingerprint: string | null;
-  readonly unsigned_txid: string;
+  readonly unsignedTxid: string;
   readonly version: number;
   readonly locktime: number;
   readonly inputs: readonly InputReview[];
   readonly outputs: readonly OutputReview[];
-  readonly input_total_sat: bigint | null;
-  readonly output_total_sat: bigint;
-  readonly change_total_sat: bigint;
-  readonly external_total_sat: bigint;
-  readonly fee_sat: bigint | null;
+  readonly inputTotalSat: bigint | null;
+  readonly outputTotalSat: bigint;
+  readonly changeTotalSat: bigint;
+  readonly externalTotalSat: bigint;
+  readonly feeSat: bigint | null;
   readonly vsize: number;
   /** True when some input is not yet signed and its witness size was estimated (71-byte low-R signature). */
-  readonly vsize_estimated: boolean;
-  readonly fee_rate_sat_kvb: bigint | null;
-  readonly fee_rate_sat_vb: string | null;
-  readonly inputs_signed: number;
-  readonly inputs_ours: number;
+  readonly vsizeEstimated: boolean;
+  readonly feeRateSatKvb: bigint | null;
+  readonly feeRateSatVb: string | null;
+  readonly inputsSigned: number;
+  readonly inputsOurs: number;
   readonly findings: readonly Finding[];
 }
 
@@ -295,9 +297,9 @@ export function inspectPsbt(psbt: Psbt, opts: InspectOptions): PsbtReview {
   const inputs: InputReview[] = tx.ins.map((txIn, i) => reviewInput(psbt, tx, i, txIn, network, matcher, refuse, warn));
   const outputs: OutputReview[] = tx.outs.map((out, i) => reviewOutput(psbt, i, out, network, matcher, refuse, warn));
 
-  const inputTotal = inputs.every((x) => x.value_sat !== null) ? inputs.reduce((s, x) => s + x.value_sat!, 0n) : null;
-  const outputTotal = outputs.reduce((s, o) => s + o.amount_sat, 0n);
-  const changeTotal = outputs.filter((o) => o.kind !== 'external').reduce((s, o) => s + o.amount_sat, 0n);
+  const inputTotal = inputs.every((x) => x.valueSat !== null) ? inputs.reduce((s, x) => s + x.valueSat!, 0n) : null;
+  const outputTotal = outputs.reduce((s, o) => s + o.amountSat, 0n);
+  const changeTotal = outputs.filter((o) => o.kind !== 'external').reduce((s, o) => s + o.amountSat, 0n);
   const fee = inputTotal === null ? null : inputTotal - outputTotal;
   const { vsize, estimated } = estimateVsize(tx, psbt);
   const feeRateKvb = fee === null || fee < 0n ? null : (fee * 1000n) / BigInt(vsize);
@@ -315,22 +317,22 @@ export function inspectPsbt(psbt: Psbt, opts: InspectOptions): PsbtReview {
   return {
     network: network.name,
     fingerprint: matcher?.fingerprint ?? null,
-    unsigned_txid: unsignedTxid,
+    unsignedTxid,
     version: tx.version,
     locktime: tx.locktime,
     inputs,
     outputs: withIds,
-    input_total_sat: inputTotal,
-    output_total_sat: outputTotal,
-    change_total_sat: changeTotal,
-    external_total_sat: outputTotal - changeTotal,
-    fee_sat: fee,
+    inputTotalSat: inputTotal,
+    outputTotalSat: outputTotal,
+    changeTotalSat: changeTotal,
+    externalTotalSat: outputTotal - changeTotal,
+    feeSat: fee,
     vsize,
-    vsize_estimated: estimated,
-    fee_rate_sat_kvb: feeRateKvb,
-    fee_rate_sat_vb: feeRateKvb === null ? null : formatSatPerVb(feeRateKvb),
-    inputs_signed: inputs.filter((x) => x.finalized || x.signatures.length > 0).length,
-    inputs_ours: inputs.filter((x) => x.ours === true).length,
+    vsizeEstimated: estimated,
+    feeRateSatKvb: feeRateKvb,
+    feeRateSatVb: feeRateKvb === null ? null : formatSatPerVb(feeRateKvb),
+    inputsSigned: inputs.filter((x) => x.finalized || x.signatures.length > 0).length,
+    inputsOurs: inputs.filter((x) => x.ours === true).length,
     findings,
   };
 }
@@ -360,7 +362,7 @@ function reviewInput(
     value = input.witnessUtxo.value;
     script = input.witnessUtxo.script;
   }
-  let nonWitness: InputReview['non_witness_utxo'] = 'absent';
+  let nonWitness: InputReview['nonWitnessUtxo'] = 'absent';
   if (input.nonWitnessUtxo) {
     const prev = parseTx(input.nonWitnessUtxo);
     const prevOut = prev?.outs[txIn.index];
@@ -419,9 +421,9 @@ function reviewInput(
   }
   if ((input.unknownKeyVals ?? []).length > 0) warn('UNKNOWN_FIELD', `input ${i} has unknown field(s); they are kept but not used`, { input: i });
   return {
-    index: i, txid, vout: txIn.index, sequence: txIn.sequence, value_sat: value,
-    script_hex: script ? hex(script) : null, address: script ? addressOf(script, network) : null,
-    ours, path, pubkey, non_witness_utxo: nonWitness, sighash, signatures,
+    index: i, txid, vout: txIn.index, sequence: txIn.sequence, valueSat: value,
+    scriptHex: script ? hex(script) : null, address: script ? addressOf(script, network) : null,
+    ours, path, pubkey, nonWitnessUtxo: nonWitness, sighash, signatures,
     finalized: Boolean(input.finalScriptWitness || input.finalScriptSig),
   };
 }
@@ -448,7 +450,7 @@ function reviewOutput(
     }
   }
   if ((meta.unknownKeyVals ?? []).length > 0) warn('UNKNOWN_FIELD', `output ${i} has unknown field(s); they are kept but not used`, { output: i });
-  return { index: i, address, script_hex: hex(out.script), amount_sat: out.value, kind, path, withdrawal_id: null };
+  return { index: i, address, scriptHex: hex(out.script), amountSat: out.value, kind, path, withdrawalId: null };
 }
 
 /** Match external outputs to manifest entries by script and amount; every mismatch is a refusal. */
@@ -459,8 +461,8 @@ function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsign
   for (const p of manifestAddressProblems(manifest, network)) {
     refuse(p.code === 'NETWORK_MISMATCH' ? 'NETWORK_MISMATCH' : 'NOT_IN_MANIFEST', `manifest address ${p.address}: ${p.message}`);
   }
-  if (manifest.unsigned_txid !== unsignedTxid) {
-    refuse('MANIFEST_TXID_MISMATCH', `the manifest is for unsigned transaction ${manifest.unsigned_txid}, this PSBT is ${unsignedTxid}`);
+  if (manifest.unsignedTxid !== unsignedTxid) {
+    refuse('MANIFEST_TXID_MISMATCH', `the manifest is for unsigned transaction ${manifest.unsignedTxid}, this PSBT is ${unsignedTxid}`);
   }
   const scriptOf = (address: string): string | null => {
     try {
@@ -475,30 +477,30 @@ function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsign
   // exact matches first (same script and amount), so two payments to one address pair up correctly
   const unmatched: OutputReview[] = [];
   for (const o of external) {
-    const hit = pending.find((p) => !p.used && p.script === o.script_hex && p.amount_sat === o.amount_sat);
+    const hit = pending.find((p) => !p.used && p.script === o.scriptHex && p.amountSat === o.amountSat);
     if (hit) {
       hit.used = true;
-      (o as { withdrawal_id: string | null }).withdrawal_id = hit.withdrawal_id;
+      (o as { withdrawalId: string | null }).withdrawalId = hit.withdrawalId;
     } else unmatched.push(o);
   }
   for (const o of unmatched) {
-    const hit = pending.find((p) => !p.used && p.script === o.script_hex);
+    const hit = pending.find((p) => !p.used && p.script === o.scriptHex);
     if (hit) {
       hit.used = true;
-      (o as { withdrawal_id: string | null }).withdrawal_id = hit.withdrawal_id;
-      refuse('AMOUNT_MISMATCH', `output ${o.index} pays ${o.amount_sat} sat to ${o.address} but withdrawal ${hit.withdrawal_id} in the manifest is ${hit.amount_sat} sat`, { output: o.index });
+      (o as { withdrawalId: string | null }).withdrawalId = hit.withdrawalId;
+      refuse('AMOUNT_MISMATCH', `output ${o.index} pays ${o.amountSat} sat to ${o.address} but withdrawal ${hit.withdrawalId} in the manifest is ${hit.amountSat} sat`, { output: o.index });
     } else {
-      refuse('NOT_IN_MANIFEST', `output ${o.index} pays ${o.amount_sat} sat to ${o.address ?? o.script_hex}, which is not in the manifest`, { output: o.index });
+      refuse('NOT_IN_MANIFEST', `output ${o.index} pays ${o.amountSat} sat to ${o.address ?? o.scriptHex}, which is not in the manifest`, { output: o.index });
     }
   }
   for (const p of pending.filter((x) => !x.used)) {
-    refuse('MANIFEST_OUTPUT_MISSING', `withdrawal ${p.withdrawal_id} (${p.amount_sat} sat to ${p.address}) is in the manifest but not paid by this PSBT`);
+    refuse('MANIFEST_OUTPUT_MISSING', `withdrawal ${p.withdrawalId} (${p.amountSat} sat to ${p.address}) is in the manifest but not paid by this PSBT`);
   }
   for (const c of manifest.change) {
     const script = scriptOf(c.address);
-    const hit = result.find((o) => o.kind === 'change' && o.script_hex === script);
-    if (!hit) refuse('CHANGE_MISMATCH', `manifest change ${c.address} (${c.amount_sat} sat) is not a change output recognised in this PSBT`);
-    else if (hit.amount_sat !== c.amount_sat) refuse('CHANGE_MISMATCH', `change output ${hit.index} is ${hit.amount_sat} sat but the manifest says ${c.amount_sat} sat`, { output: hit.index });
+    const hit = result.find((o) => o.kind === 'change' && o.scriptHex === script);
+    if (!hit) refuse('CHANGE_MISMATCH', `manifest change ${c.address} (${c.amountSat} sat) is not a change output recognised in this PSBT`);
+    else if (hit.amountSat !== c.amountSat) refuse('CHANGE_MISMATCH', `change output ${hit.index} is ${hit.amountSat} sat but the manifest says ${c.amountSat} sat`, { output: hit.index });
   }
   return result;
 }

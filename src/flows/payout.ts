@@ -84,10 +84,10 @@ async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number)
 
 export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest {
   return {
-    version: MANIFEST_VERSION, network: network.name, unsigned_txid: built.unsignedTxid,
+    version: MANIFEST_VERSION, network: network.name, unsignedTxid: built.unsignedTxid,
     // the manifest file carries the id as a string (its wire format)
-    outputs: built.outputs.map((o) => ({ withdrawal_id: o.withdrawalId.toString(), address: o.address, amount_sat: o.amountSat })),
-    change: built.change ? [{ address: built.change.address, amount_sat: built.change.amountSat, path: built.change.path }] : [],
+    outputs: built.outputs.map((o) => ({ withdrawalId: o.withdrawalId.toString(), address: o.address, amountSat: o.amountSat })),
+    change: built.change ? [{ address: built.change.address, amountSat: built.change.amountSat, path: built.change.path }] : [],
   };
 }
 

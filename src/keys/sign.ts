@@ -129,7 +129,7 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
   }
   if (!account.origin) throw new CodedError('USAGE', 'the account has no key origin');
   const tx = Transaction.fromBuffer(Buffer.from(psbt.data.getTransaction()));
-  if (tx.getId() !== review.unsigned_txid) throw new CodedError('INTERNAL', 'the review is for another transaction');
+  if (tx.getId() !== review.unsignedTxid) throw new CodedError('INTERNAL', 'the review is for another transaction');
 
   const master = masterNode(seed, account.network);
   const accountNode = master.derivePath(`m/${formatPath(account.origin.path).replace(/h/g, "'")}`);
@@ -152,7 +152,7 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
   const made: { index: number; pubkey: Buffer; valueSat: bigint }[] = [];
   try {
     for (const input of review.inputs) {
-      if (input.ours !== true || input.finalized || input.pubkey === null || input.path === null || input.value_sat === null) continue;
+      if (input.ours !== true || input.finalized || input.pubkey === null || input.path === null || input.valueSat === null) continue;
       if (input.signatures.some((s) => s.pubkey === input.pubkey)) continue;
       const path = parseDerivationPath(input.path)!;
       const chain = path[path.length - 2]!;
@@ -160,12 +160,12 @@ export function signPsbt(psbt: Psbt, seed: Uint8Array, account: AccountDescripto
       const pubkey = Buffer.from(input.pubkey, 'hex');
       const key = childPrivateKey(chainOf(chain), index);
       try {
-        const msg = p2wpkhSighash(sighash, input.index, pubkey, input.value_sat);
+        const msg = p2wpkhSighash(sighash, input.index, pubkey, input.valueSat);
         const signature = derSignature(signLowR(msg, key), SIGHASH_ALL);
         // bip174's updateInput, not bitcoinjs's: the latter re-validates every input as a possible taproot
         // input with schemas built per call (most of the time for 1,000 inputs); the review checked it all.
         psbt.data.updateInput(input.index, { partialSig: [{ pubkey, signature }] });
-        made.push({ index: input.index, pubkey, valueSat: input.value_sat });
+        made.push({ index: input.index, pubkey, valueSat: input.valueSat });
         signed.push({ input: input.index, path: input.path, pubkey: input.pubkey });
       } finally {
         key.fill(0);

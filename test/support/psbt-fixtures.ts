@@ -88,7 +88,7 @@ export interface PayoutSpec {
   /** Input amounts in sat; input k spends a coin at receive index k (default [200_000, 150_000]). */
   readonly inputs?: readonly bigint[];
   /** External payments (address, amount); default two to externalAddress(0/1). */
-  readonly outputs?: readonly { address: string; value: bigint; withdrawal_id?: string }[];
+  readonly outputs?: readonly { address: string; value: bigint; withdrawalId?: string }[];
   /** Change index j and amount, or null for none; default computed for ~10 sat/vB. */
   readonly change?: { index: number; value: bigint } | null;
   readonly net?: NetworkName;
@@ -112,8 +112,8 @@ export function buildPayout(spec: PayoutSpec = {}): Payout {
   const network = toBitcoinjs(NETWORKS[net]);
   const inputs = spec.inputs ?? [200_000n, 150_000n];
   const outputs = spec.outputs ?? [
-    { address: externalAddress(0, net), value: 120_000n, withdrawal_id: 'w-1' },
-    { address: externalAddress(1, net), value: 80_000n, withdrawal_id: 'w-2' },
+    { address: externalAddress(0, net), value: 120_000n, withdrawalId: 'w-1' },
+    { address: externalAddress(1, net), value: 80_000n, withdrawalId: 'w-2' },
   ];
   const psbt = new Psbt({ network });
   inputs.forEach((value, k) => {
@@ -140,14 +140,14 @@ export function buildPayout(spec: PayoutSpec = {}): Payout {
   return { psbt, inputTotal, outputTotal, fee: inputTotal - outputTotal, manifest: manifestOf(psbt, net, outputs, change ? { address: keyAt(1, change.index, { net }).address, value: change.value } : undefined) };
 }
 
-function manifestOf(psbt: Psbt, net: NetworkName, outputs: readonly { address: string; value: bigint; withdrawal_id?: string }[], change: { address: string; value: bigint } | undefined): PayoutManifest {
+function manifestOf(psbt: Psbt, net: NetworkName, outputs: readonly { address: string; value: bigint; withdrawalId?: string }[], change: { address: string; value: bigint } | undefined): PayoutManifest {
   const tx = Transaction.fromBuffer(Buffer.from(psbt.data.getTransaction()));
   return {
     version: 1,
     network: net,
-    unsigned_txid: tx.getId(),
-    outputs: outputs.map((o, k) => ({ withdrawal_id: o.withdrawal_id ?? `w-${k + 1}`, address: o.address, amount_sat: o.value })),
-    change: change ? [{ address: change.address, amount_sat: change.value }] : [],
+    unsignedTxid: tx.getId(),
+    outputs: outputs.map((o, k) => ({ withdrawalId: o.withdrawalId ?? `w-${k + 1}`, address: o.address, amountSat: o.value })),
+    change: change ? [{ address: change.address, amountSat: change.value }] : [],
   };
 }
 

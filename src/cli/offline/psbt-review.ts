@@ -5,7 +5,7 @@ import { parseAccountDescriptor, type AccountDescriptor } from '../../core/descr
 import { CodedError } from '../../core/errors.js';
 import { parseNetwork, type Network } from '../../core/network.js';
 import { parseManifest, type PayoutManifest } from '../../core/payout-manifest.js';
-import { parsePsbt, sighashName, type PsbtReview } from '../../core/psbt-inspect.js';
+import { parsePsbt, sighashName, type Finding, type PsbtReview } from '../../core/psbt-inspect.js';
 import { DEFAULT_SIGNER_POLICY, formatSatPerVb, parseSignerPolicy, type SignerPolicy } from '../../core/signer-policy.js';
 import type { Psbt } from 'bitcoinjs-lib';
 import { table, toJson } from '../output.js';
@@ -58,21 +58,21 @@ export function accountFromDescriptor(text: string, networkName: string | undefi
 export function formatReview(review: PsbtReview, title: string): string {
   const lines: string[] = [];
   lines.push(`${title}`);
-  lines.push(`unsigned txid ${review.unsigned_txid}  network ${review.network}  account ${review.fingerprint ?? '(none given)'}  version ${review.version}  locktime ${review.locktime}`);
+  lines.push(`unsigned txid ${review.unsignedTxid}  network ${review.network}  account ${review.fingerprint ?? '(none given)'}  version ${review.version}  locktime ${review.locktime}`);
   lines.push('');
-  lines.push(`inputs: ${review.inputs.length}, ours ${review.inputs_ours}, signed ${review.inputs_signed}`);
+  lines.push(`inputs: ${review.inputs.length}, ours ${review.inputsOurs}, signed ${review.inputsSigned}`);
   lines.push(table(['#', 'outpoint', 'amount_sat', 'ours', 'path', 'prev tx', 'sigs'], review.inputs.map((i) => [
-    i.index, `${i.txid}:${i.vout}`, i.value_sat === null ? '?' : i.value_sat, i.ours === null ? '?' : i.ours ? 'yes' : 'NO', i.path ?? '-',
-    i.non_witness_utxo, i.finalized ? 'final' : i.signatures.map((s) => sighashName(s.sighash)).join(',') || '-',
+    i.index, `${i.txid}:${i.vout}`, i.valueSat === null ? '?' : i.valueSat, i.ours === null ? '?' : i.ours ? 'yes' : 'NO', i.path ?? '-',
+    i.nonWitnessUtxo, i.finalized ? 'final' : i.signatures.map((s) => sighashName(s.sighash)).join(',') || '-',
   ])));
   lines.push('');
   lines.push(`outputs: ${review.outputs.length}`);
   lines.push(table(['#', 'address', 'amount_sat', 'BTC', 'kind', 'path / withdrawal'], review.outputs.map((o) => [
-    o.index, o.address ?? `script ${o.script_hex}`, o.amount_sat, formatBtc(o.amount_sat), o.kind, o.path ?? o.withdrawal_id ?? '-',
+    o.index, o.address ?? `script ${o.scriptHex}`, o.amountSat, formatBtc(o.amountSat), o.kind, o.path ?? o.withdrawalId ?? '-',
   ])));
   lines.push('');
-  lines.push(`in  ${review.input_total_sat ?? '?'} sat = external ${review.external_total_sat} + change ${review.change_total_sat} + fee ${review.fee_sat ?? '?'} sat`);
-  lines.push(`fee ${review.fee_sat ?? '?'} sat (${review.fee_sat === null ? '?' : formatBtc(review.fee_sat)} BTC), vsize ${review.vsize}${review.vsize_estimated ? ' (estimated)' : ''}, fee rate ${review.fee_rate_sat_vb ?? '?'} sat/vB (${review.fee_rate_sat_kvb ?? '?'} sat/kvB)`);
+  lines.push(`in  ${review.inputTotalSat ?? '?'} sat = external ${review.externalTotalSat} + change ${review.changeTotalSat} + fee ${review.feeSat ?? '?'} sat`);
+  lines.push(`fee ${review.feeSat ?? '?'} sat (${review.feeSat === null ? '?' : formatBtc(review.feeSat)} BTC), vsize ${review.vsize}${review.vsizeEstimated ? ' (estimated)' : ''}, fee rate ${review.feeRateSatVb ?? '?'} sat/vB (${review.feeRateSatKvb ?? '?'} sat/kvB)`);
   if (review.findings.length > 0) {
     lines.push('');
     lines.push('findings:');
@@ -81,9 +81,50 @@ export function formatReview(review: PsbtReview, title: string): string {
   return lines.join('\n');
 }
 
+/**
+ * The review as the JSON of `inspect --json` and of `sign --json`'s "review"
+ * (documented in `coldpool-offline inspect --help`): the one place that knows
+ * its snake_case keys and their order, so that scripts reading it see the same
+ * bytes whatever the fields of PsbtReview are called.
+ */
+export function reviewWire(review: PsbtReview): Record<string, unknown> {
+  return {
+    network: review.network,
+    fingerprint: review.fingerprint,
+    unsigned_txid: review.unsignedTxid,
+    version: review.version,
+    locktime: review.locktime,
+    inputs: review.inputs.map((i) => ({
+      index: i.index, txid: i.txid, vout: i.vout, sequence: i.sequence, value_sat: i.valueSat, script_hex: i.scriptHex,
+      address: i.address, ours: i.ours, path: i.path, pubkey: i.pubkey, non_witness_utxo: i.nonWitnessUtxo, sighash: i.sighash,
+      signatures: i.signatures.map((s) => ({ pubkey: s.pubkey, sighash: s.sighash })), finalized: i.finalized,
+    })),
+    outputs: review.outputs.map((o) => ({
+      index: o.index, address: o.address, script_hex: o.scriptHex, amount_sat: o.amountSat, kind: o.kind, path: o.path, withdrawal_id: o.withdrawalId,
+    })),
+    input_total_sat: review.inputTotalSat,
+    output_total_sat: review.outputTotalSat,
+    change_total_sat: review.changeTotalSat,
+    external_total_sat: review.externalTotalSat,
+    fee_sat: review.feeSat,
+    vsize: review.vsize,
+    vsize_estimated: review.vsizeEstimated,
+    fee_rate_sat_kvb: review.feeRateSatKvb,
+    fee_rate_sat_vb: review.feeRateSatVb,
+    inputs_signed: review.inputsSigned,
+    inputs_ours: review.inputsOurs,
+    findings: review.findings.map(findingWire),
+  };
+}
+
+/** A finding as in the review JSON and in sign's refusal context; input/output are left out, not null, on a finding about the whole transaction. */
+export function findingWire(f: Finding): Record<string, unknown> {
+  return { code: f.code, severity: f.severity, message: f.message, ...(f.input === undefined ? {} : { input: f.input }), ...(f.output === undefined ? {} : { output: f.output }) };
+}
+
 /** The review for `--json` (sats as strings). */
 export function reviewJson(review: PsbtReview, extra: Record<string, unknown> = {}): string {
-  return toJson({ ...review, ...extra });
+  return toJson({ ...reviewWire(review), ...extra });
 }
 
 export function policySummary(policy: SignerPolicy): string {

@@ -7,7 +7,7 @@ import { assertWritable, openAtomicFile } from '../../io/atomic-file.js';
 import { mnemonicToSeed } from '../../keys/seed.js';
 import { signPsbt } from '../../keys/sign.js';
 import { toJson, type Output } from '../output.js';
-import { formatReview, loadManifest, loadPolicy, loadPsbt, policySummary } from './psbt-review.js';
+import { findingWire, formatReview, loadManifest, loadPolicy, loadPsbt, policySummary, reviewWire } from './psbt-review.js';
 import { closeStdin, readTerminalLine, stdinIsTerminal } from './terminal.js';
 import { accountOf, unlockKeystore } from './unlock.js';
 
@@ -102,7 +102,7 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
   const refused = refusals(review);
   if (refused.length > 0) {
     throw new CodedError('REFUSED', `refusing to sign ${file}: ${refused.map((f) => `${f.code}: ${f.message}`).join('; ')}`, {
-      context: { unsigned_txid: review.unsigned_txid, findings: refused },
+      context: { unsigned_txid: review.unsignedTxid, findings: refused.map(findingWire) },
       hint: 'nothing was signed or written; rebuild the payout on the operator box',
     });
   }
@@ -122,18 +122,18 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
     target.write(bytes);
     appendSignLog(logPath, {
       time: new Date().toISOString(),
-      unsigned_txid: review.unsigned_txid,
+      unsigned_txid: review.unsignedTxid,
       fingerprint: review.fingerprint,
       network: review.network,
       psbt: file,
       out: opts.out,
       manifest: opts.manifest ?? null,
       inputs_signed: signedCount,
-      input_total_sat: review.input_total_sat,
-      outputs: review.outputs.map((o) => ({ address: o.address, amount_sat: o.amount_sat, kind: o.kind, withdrawal_id: o.withdrawal_id })),
-      fee_sat: review.fee_sat,
+      input_total_sat: review.inputTotalSat,
+      outputs: review.outputs.map((o) => ({ address: o.address, amount_sat: o.amountSat, kind: o.kind, withdrawal_id: o.withdrawalId })),
+      fee_sat: review.feeSat,
       vsize: review.vsize,
-      fee_rate_sat_kvb: review.fee_rate_sat_kvb,
+      fee_rate_sat_kvb: review.feeRateSatKvb,
       signed_psbt_sha256: createHash('sha256').update(bytes).digest('hex'),
     });
     target.commit();
@@ -142,15 +142,15 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
     throw e;
   }
   if (opts.json) {
-    out.data(toJson({ signed: true, out: opts.out, unsigned_txid: review.unsigned_txid, inputs_signed: signedCount, log: logPath, review }));
+    out.data(toJson({ signed: true, out: opts.out, unsigned_txid: review.unsignedTxid, inputs_signed: signedCount, log: logPath, review: reviewWire(review) }));
   } else {
-    out.say(`signed ${signedCount} input(s) of ${review.unsigned_txid}; wrote ${opts.out}; logged in ${logPath}`);
+    out.say(`signed ${signedCount} input(s) of ${review.unsignedTxid}; wrote ${opts.out}; logged in ${logPath}`);
   }
 }
 
 async function confirm(review: PsbtReview): Promise<void> {
-  const want = review.unsigned_txid.slice(0, CONFIRM_CHARS);
-  const typed = (await readTerminalLine(`to sign, type the first ${CONFIRM_CHARS} characters of the unsigned txid (${review.unsigned_txid.slice(0, 4)}…): `, { echo: true })).trim().toLowerCase();
+  const want = review.unsignedTxid.slice(0, CONFIRM_CHARS);
+  const typed = (await readTerminalLine(`to sign, type the first ${CONFIRM_CHARS} characters of the unsigned txid (${review.unsignedTxid.slice(0, 4)}…): `, { echo: true })).trim().toLowerCase();
   if (typed !== want) throw new CodedError('CANCELLED', `typed ${JSON.stringify(typed)}, expected the first ${CONFIRM_CHARS} characters of the unsigned txid; nothing was signed`);
 }
 
