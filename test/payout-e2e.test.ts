@@ -6,8 +6,9 @@
  * confirmed; amounts balance exactly. The same with a bump: whichever version
  * confirms, the withdrawals are paid once and the record says which.
  * Plus the refusals at broadcast: a signed PSBT differing in an output, a
- * node answering another txid; and Core-compatible nodes that differ from
- * Core: no testmempoolaccept (-32601), "not found" as -1 without txindex.
+ * signature altered after signing, a node answering another txid; and
+ * Core-compatible nodes that differ from Core: no testmempoolaccept (-32601),
+ * "not found" as -1 without txindex.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,6 +197,37 @@ describe('payout end to end through the CLIs', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/not a payout built here/);
     expect(node.mempool.has(txid)).toBe(false);
+  }, 60_000);
+
+  it('a signature altered after signing (partial or in the final witness) is refused at broadcast: exit 3, the node never asked, nothing recorded', async () => {
+    const { db, signedFile, txid, id } = await signedPayout('sig-flip', 10);
+    // the last byte of s: the DER stays well formed, so only the signature check can catch it
+    const flip = (sig: Uint8Array): void => void (sig[sig.length - 2]! ^= 0x01);
+    const partial = Psbt.fromBase64(readFileSync(signedFile, 'utf8').trim());
+    flip(partial.data.inputs[0]!.partialSig![0]!.signature);
+    const finalized = Psbt.fromBase64(readFileSync(signedFile, 'utf8').trim()).finalizeAllInputs();
+    const witness = finalized.data.inputs[0]!.finalScriptWitness!; // [count][len][signature][len][pubkey]
+    flip(witness.subarray(2, 2 + witness[1]!));
+    for (const [name, psbt] of [['partial', partial], ['final', finalized]] as const) {
+      const file = join(dir, `sig-flip.${name}.psbt`);
+      writeFileSync(file, `${psbt.toBase64()}\n`);
+      const from = node.log.length;
+      const r = await runCli('coldpool', ['payout', 'broadcast', file, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']);
+      expect(r.code, `${name}: ${r.stderr}`).toBe(3);
+      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stderr)).toMatchObject({ error: { code: 'REFUSED', message: `input 0 of payout ${id}: the signature does not verify` } });
+      expect(node.log.slice(from).filter((l) => /testmempoolaccept|sendrawtransaction/.test(l))).toEqual([]);
+      expect(node.mempool.has(txid)).toBe(false);
+    }
+    const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
+    expect(status).toMatchObject({ id, status: 'built', txid: null });
+    expect(status!.withdrawals.map((w) => w.status)).toEqual(['in_payout']);
+    const audit = ok(await runCli('coldpool', ['audit', 'export', '--db', db])).trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
+    expect(audit).not.toContain('payout.broadcast');
+    expect(audit).not.toContain('withdrawal.broadcast');
+    // the genuine signed PSBT still goes through: the refusals left nothing behind
+    expect(json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']))).toMatchObject({ id, txid, recorded: true });
+    node.mempool.clear();
   }, 60_000);
   it('build --qr: the BBQr parts drawn on stderr give back exactly the PSBT file; stdout stays data; too large is refused', async () => {
     const { db } = await fundedPool('qr', [300_000n, 200_000n]);
