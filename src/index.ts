@@ -12,7 +12,7 @@
 import type { ClaimedAddress, PoolStore } from './core/ports.js';
 
 export { openDatabase, type DatabaseOptions } from './store/db.js';
-export { parseDbUrl, resolveDbUrl, redact, DEFAULT_DB_URL, type DbTarget } from './store/db-url.js';
+export { parseDbUrl, redact, type DbTarget } from './store/db-url.js';
 export { CodedError, ErrorCode, isCoded } from './core/errors.js';
 export type {
   BatchStatus, ClaimedAddress, Database, InsertBatchOptions, LoadOutcome, MigrateOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,

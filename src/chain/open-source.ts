@@ -14,17 +14,15 @@ export interface SourceChoice extends Partial<RetryPolicy> {
 }
 
 /**
- * The node a command reads: flags first, then COLDPOOL_NODE /
- * COLDPOOL_RPC_COOKIE / COLDPOOL_ESPLORA. Exactly one kind must be chosen.
+ * The node a command reads (the CLI's configuration has already weighed
+ * flags, COLDPOOL_NODE / COLDPOOL_RPC_COOKIE / COLDPOOL_ESPLORA and the
+ * config file). Exactly one kind must be chosen.
  *
  * @example
  * openChainSource({ node: 'http://127.0.0.1:18443', rpcCookie: '/home/op/.bitcoin/regtest/.cookie' })
  */
-export function openChainSource(choice: SourceChoice, env: NodeJS.ProcessEnv = process.env): ChainSource {
-  const flagged = choice.node !== undefined || choice.rpcCookie !== undefined || choice.esplora !== undefined;
-  const node = flagged ? choice.node : env.COLDPOOL_NODE || undefined;
-  const rpcCookie = flagged ? choice.rpcCookie : env.COLDPOOL_RPC_COOKIE || undefined;
-  const esplora = flagged ? choice.esplora : env.COLDPOOL_ESPLORA || undefined;
+export function openChainSource(choice: SourceChoice): ChainSource {
+  const { node, rpcCookie, esplora } = choice;
   const policy = { timeoutMs: choice.timeoutMs, retries: choice.retries, retryDelayMs: choice.retryDelayMs };
   if (esplora !== undefined && (node !== undefined || rpcCookie !== undefined)) {
     throw new CodedError('USAGE', 'choose one node: --node/--rpc-cookie (Bitcoin Core) or --esplora, not both');
@@ -34,6 +32,6 @@ export function openChainSource(choice: SourceChoice, env: NodeJS.ProcessEnv = p
     return new BitcoindRpc({ url: node ?? 'http://127.0.0.1:8332', ...(rpcCookie === undefined ? {} : { cookieFile: rpcCookie }), ...policy });
   }
   throw new CodedError('USAGE', 'no node to read the chain from', {
-    hint: 'pass --node http://user:pass@host:8332 (or --rpc-cookie FILE) for Bitcoin Core, or --esplora URL; or set COLDPOOL_NODE / COLDPOOL_ESPLORA',
+    hint: 'pass --node http://user:pass@host:8332 (or --rpc-cookie FILE) for Bitcoin Core, or --esplora URL; or set COLDPOOL_NODE / COLDPOOL_ESPLORA (or "node" / "esplora" in the config file)',
   });
 }

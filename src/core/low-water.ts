@@ -7,6 +7,8 @@ import type { AlertLevel, PoolGauge } from './ports.js';
 
 /** The default low-water mark: fewer available receive addresses than this is `critical`. */
 export const DEFAULT_THRESHOLD = 1000;
+/** A low alert is repeated at most this often while the pool stays low. */
+export const DEFAULT_REPEAT_MS = 24 * 3_600_000;
 /** Addresses per batch in the suggested derive command. */
 export const DEFAULT_BATCH_COUNT = 10_000;
 /** The claim rate is measured over this many days. */

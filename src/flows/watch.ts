@@ -16,7 +16,6 @@ import type { Alert, AlertKind, AlertLevel, Clock, Notifier, WatcherState, Watch
 
 /** The subject row of the receive pool in watcher_state. */
 export const POOL_SUBJECT = 'pool';
-export const DEFAULT_REPEAT_MS = 24 * 3_600_000;
 /** Consecutive failed checks (or deliveries on one channel) before the other channels are told. */
 export const DEFAULT_FAILURES_BEFORE_ALERT = 3;
 /** A failed delivery is retried on this many further ticks, then dropped (logged). */

@@ -3,7 +3,7 @@ import { CodedError, show } from '../core/errors.js';
 /**
  * Where the pool lives, parsed from `--db URL` or `COLDPOOL_DB`:
  *
- * - `sqlite:PATH` (default `sqlite:./coldpool.db`), also `sqlite://PATH`
+ * - `sqlite:PATH`, also `sqlite://PATH`
  * - `mysql://user:pass@host:port/db` (MySQL 8 / MariaDB 10.6+)
  * - `mysql://user@localhost/db?socket=/run/mysqld/mysqld.sock` (Debian's
  *   MariaDB lets root in through the unix socket only)
@@ -29,13 +29,6 @@ export type DbTarget =
       readonly localInfile: boolean;
       readonly label: string;
     };
-
-export const DEFAULT_DB_URL = 'sqlite:./coldpool.db';
-
-/** The URL to use: the flag, then `COLDPOOL_DB`, then the default. */
-export function resolveDbUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? (env.COLDPOOL_DB || DEFAULT_DB_URL);
-}
 
 /**
  * @example

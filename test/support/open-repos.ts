@@ -6,7 +6,6 @@
  */
 import type { ChainStore, Database, MigrateOutcome, PayoutStore, PoolStore, WatcherStateStore, WithdrawalStore } from '../../src/core/ports.js';
 import { openDatabase, type DatabaseOptions } from '../../src/store/db.js';
-import { resolveDbUrl } from '../../src/store/db-url.js';
 
 export type Opened<T> = T & { readonly database: Database; migrate(): Promise<MigrateOutcome>; close(): Promise<void> };
 
@@ -24,7 +23,7 @@ function view<T extends object>(db: Database, repo: T): Opened<T> {
   }) as Opened<T>;
 }
 
-const open = (url: string | undefined, options: DatabaseOptions = {}) => openDatabase(resolveDbUrl(url), options);
+const open = (url: string | undefined, options: DatabaseOptions = {}) => openDatabase(url ?? process.env.COLDPOOL_DB ?? 'sqlite:./coldpool.db', options);
 
 export const openStore = (url?: string, options?: DatabaseOptions): Opened<PoolStore> => { const db = open(url, options); return view(db, db.pool); };
 export const openWithdrawalStore = (url?: string, options?: DatabaseOptions): Opened<WithdrawalStore> => { const db = open(url, options); return view(db, db.withdrawals); };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { toJson, type Output } from '../output.js';
-import { dbUrlOf } from './db-option.js';
+import { configOf } from './config.js';
 import { withDatabase } from './database.js';
 
 /** The `db` command group, shared by every `db …` command file. */
@@ -24,7 +24,7 @@ export function registerDbMigrate(program: Command, out: Output): void {
     )
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withDatabase(dbUrlOf(cmd), async (store) => {
+      await withDatabase(configOf(cmd).db, async (store) => {
         const outcome = await store.migrate();
         if (opts.json) {
           out.data(toJson({ db: store.label, applied: outcome.applied, version: outcome.version }));

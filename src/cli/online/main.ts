@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { runProgram } from '../run.js';
 import { processOutput, type Output } from '../output.js';
 import { DeriveWorkers } from '../../flows/derive-workers.js';
-import { addGlobalDbOption } from './db-option.js';
+import { addGlobalOptions, GLOBAL_VALUE_OPTIONS } from './config.js';
 
 type Register = (program: Command, out: Output) => void;
 
@@ -49,10 +49,10 @@ const HEAD_STARTS: Readonly<Record<string, () => void>> = {
  */
 export async function buildOnlineProgram(out: Output = processOutput, argv?: readonly string[]): Promise<Command> {
   const program = new Command('coldpool')
-    .description('The online half of coldpool: address pool, low-water watcher, withdrawal review, payouts.\nHolds no private key. Database: --db URL or COLDPOOL_DB (sqlite:PATH, default sqlite:./coldpool.db, or mysql://user:pass@host:port/db).')
+    .description('The online half of coldpool: address pool, low-water watcher, withdrawal review, payouts.\nHolds no private key. Database: --db URL, COLDPOOL_DB or "db" in the config file (sqlite:PATH, default sqlite:./coldpool.db,\nor mysql://user:pass@host:port/db). Configuration: flags, then environment, then --config FILE\n(default $XDG_CONFIG_HOME/coldpool/config.json), then defaults; see `coldpool watch --help` for the file.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
-  addGlobalDbOption(program);
+  addGlobalOptions(program);
   const wanted = commandsFor(argv);
   const helpOnly = argv?.some((a) => a === '--help' || a === '-h') ?? false;
   if (wanted.length === 1 && !helpOnly) HEAD_STARTS[wanted[0]![0]]?.();
@@ -76,12 +76,12 @@ function commandsFor(argv: readonly string[] | undefined): typeof COMMANDS {
   return COMMANDS;
 }
 
-/** The first two words of a command line that are neither options nor `--db`'s value. */
+/** The first two words of a command line that are neither options nor the value of `--db` or `--config`. */
 function commandWords(argv: readonly string[]): string[] {
   const words: string[] = [];
   for (let k = 0; k < argv.length && words.length < 2; k++) {
     const arg = argv[k]!;
-    if (arg === '--db') k++;
+    if (GLOBAL_VALUE_OPTIONS.includes(arg)) k++;
     else if (!arg.startsWith('-')) words.push(arg);
   }
   return words;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { openChainSource } from '../../chain/open-source.js';
 import type { ChainSource } from '../../core/ports.js';
 import { parseIntegerOption } from '../run.js';
+import type { Config } from './config.js';
 
 /**
  * What several commands of `coldpool` share: command groups and option
@@ -26,7 +27,8 @@ export const NODE_HELP =
   'Node: --node http://user:pass@host:port (Bitcoin Core JSON-RPC; no wallet needed), or\n' +
   '--rpc-cookie FILE (Core\'s .cookie; with --node for another host/port, default http://127.0.0.1:8332),\n' +
   'or --esplora URL (an Esplora REST root such as https://blockstream.info/api). Environment:\n' +
-  'COLDPOOL_NODE, COLDPOOL_RPC_COOKIE, COLDPOOL_ESPLORA. The password never appears in output.';
+  'COLDPOOL_NODE, COLDPOOL_RPC_COOKIE, COLDPOOL_ESPLORA; config file: "node", "rpcCookie", "esplora".\n' +
+  'The password never appears in output.';
 
 /** `--node`, `--rpc-cookie`, `--esplora` and the retry knobs, on a command that reads the chain. */
 export function addNodeOptions(cmd: Command): Command {
@@ -38,11 +40,10 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--retries <n>', 'retries of a failed request (network error, timeout, HTTP 5xx, node warming up), with backoff', '4');
 }
 
-export function sourceOf(opts: NodeOptions): ChainSource {
+/** The node the configuration names (flags, environment and file were weighed in `config.node`), with this command's retry knobs. */
+export function sourceOf(config: Config, opts: NodeOptions): ChainSource {
   return openChainSource({
-    node: opts.node,
-    rpcCookie: opts.rpcCookie,
-    esplora: opts.esplora,
+    ...config.node,
     timeoutMs: parseIntegerOption('--timeout', opts.timeout ?? '30000', 1, 3_600_000),
     retries: parseIntegerOption('--retries', opts.retries ?? '4', 0, 100),
   });

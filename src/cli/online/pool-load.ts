@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { loadBatch, type LoadBatchResult, type LoadPhase } from '../../flows/load-batch.js';
-import { resolveDbUrl } from '../../store/db-url.js';
 import { withDatabase } from './database.js';
 import { toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
-import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
+import { DB_OPTION_HELP, configOf } from './config.js';
 import { poolGroupOf } from './options.js';
 
 interface PoolLoadOptions {
-  db?: string;
+  db: string;
   dryRun?: boolean;
   addAccount?: boolean;
   json?: boolean;
@@ -63,7 +62,7 @@ export function registerPoolLoad(program: Command, out: Output): void {
         '5 database unreachable.\n',
     )
     .action(async (file: string, _opts: PoolLoadOptions, cmd: Command) => {
-      await poolLoad(file, { ...cmd.opts<PoolLoadOptions>(), db: dbUrlOf(cmd) }, out);
+      await poolLoad(file, { ...cmd.opts<PoolLoadOptions>(), db: configOf(cmd).db }, out);
     });
 }
 
@@ -74,7 +73,7 @@ async function poolLoad(file: string, opts: PoolLoadOptions, out: Output): Promi
   }
   const bytes = readBatchBytes(file);
   const progress = phaseProgress(mode, out);
-  await withDatabase(resolveDbUrl(opts.db), async (db) => {
+  await withDatabase(opts.db, async (db) => {
     const result = await loadBatch(db.pool, bytes, {
       dryRun: Boolean(opts.dryRun),
       addAccount: Boolean(opts.addAccount),

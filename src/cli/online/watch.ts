@@ -6,26 +6,15 @@ import { Watcher, type EventLog } from '../../flows/watch.js';
 import { EmailNotifier } from '../../notify/email.js';
 import { LogNotifier } from '../../notify/log.js';
 import { WebhookNotifier } from '../../notify/webhook.js';
-import { parseDbUrl, resolveDbUrl } from '../../store/db-url.js';
 import type { Output } from '../output.js';
-import { loadWatchConfig, type WatchConfig } from './watch-config.js';
-
-interface WatchOptions {
-  db?: string;
-  cron?: string;
-  threshold?: string;
-  warn?: string;
-  repeat?: string;
-  keystore?: string;
-  config?: string;
-}
+import { CONFIG_OPTION_HELP, DB_OPTION_HELP, channelsOf, checkCron, configOf, type AlertChannels, type Config } from './config.js';
 
 /** Build the configured notifiers and check each one now (SMTP handshake): a bad channel stops the start, exit 3. */
-export async function startNotifiers(config: WatchConfig, out: Output): Promise<Notifier[]> {
+export async function startNotifiers(config: Config, channels: AlertChannels, out: Output): Promise<Notifier[]> {
   const notifiers: Notifier[] = [];
-  if (config.log) notifiers.push(new LogNotifier((line) => out.data(line)));
-  if (config.email) notifiers.push(new EmailNotifier(config.email));
-  if (config.webhook) notifiers.push(new WebhookNotifier(config.webhook));
+  if (channels.log) notifiers.push(new LogNotifier((line) => out.data(line)));
+  if (channels.email) notifiers.push(new EmailNotifier(channels.email));
+  if (channels.webhook) notifiers.push(new WebhookNotifier(channels.webhook));
   for (const n of notifiers) {
     try {
       await n.verify();
@@ -85,13 +74,13 @@ export function registerWatch(program: Command, out: Output): void {
         'Order: flags, env, file, defaults. The log channel (JSON lines on stdout) is on unless "log":false.\n\n' +
         'Exit codes: 0 stopped by SIGTERM/SIGINT, 2 bad flag, 3 bad config or a channel that fails at start.',
     )
-    .option('--db <url>', 'database: sqlite:PATH or mysql://user:pass@host:port/db (default: config "db", COLDPOOL_DB, then sqlite:./coldpool.db)')
+    .option('--db <url>', DB_OPTION_HELP)
     .option('--cron <expr>', 'schedule, node-cron syntax, optional seconds field first (default "*/5 * * * *")')
     .option('--threshold <n>', 'low-water mark (default 1000)')
     .option('--warn <n>', 'earlier warning level, above the threshold')
     .option('--repeat <duration>', 'repeat a low alert at most this often while it stays low: 90s, 15m, 24h, 1d (default 24h)')
     .option('--keystore <path>', 'keystore path on the signer, for the derive command in alerts (default cold.keystore)')
-    .option('--config <file>', 'config file (default $XDG_CONFIG_HOME/coldpool/config.json)')
+    .option('--config <file>', CONFIG_OPTION_HELP)
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -99,30 +88,28 @@ export function registerWatch(program: Command, out: Output): void {
         "  $ COLDPOOL_WEBHOOK_URL=https://hooks.slack.com/services/… coldpool watch --cron '*/10 * * * *' --warn 3000\n\n" +
         'Log lines (stdout): {"event":"started"|"check"|"alert"|"delivered"|"delivery-failed"|"database-unavailable"|"stopped",…}\n',
     )
-    .action(async (opts: WatchOptions, cmd: Command) => {
-      const config = loadWatchConfig({
-        config: opts.config, threshold: opts.threshold, warning: opts.warn, repeat: opts.repeat, cron: opts.cron, keystore: opts.keystore,
-      });
-      const url = resolveDbUrl((cmd.optsWithGlobals().db as string | undefined) ?? config.db);
-      const db = parseDbUrl(url);
-      const notifiers = await startNotifiers(config, out);
+    .action(async (opts: { cron?: string }, cmd: Command) => {
+      const config = configOf(cmd);
+      const schedule = await checkCron(config, opts.cron !== undefined);
+      const settings = config.watch;
+      const notifiers = await startNotifiers(config, channelsOf(config), out);
       const log: EventLog = (event) => out.data(JSON.stringify(event));
       // One handle for the daemon's life: nothing connects until the first check, and a
       // check that finds the database unreachable is retried on the next tick.
       const { openDatabase } = await import('../../store/db.js');
-      const database = openDatabase(url, { mustExist: true });
+      const database = openDatabase(config.db, { mustExist: true });
       const watcher = new Watcher({
         pool: database.pool, state: database.watcher, notifiers, clock: systemClock, log,
-        policy: { threshold: config.threshold, warning: config.warning, repeatMs: config.repeatMs },
-        derive: { keystore: config.keystore, count: config.batchCount },
-        failuresBeforeAlert: config.failuresBeforeAlert,
+        policy: { threshold: settings.threshold, warning: settings.warning, repeatMs: settings.repeatMs },
+        derive: { keystore: settings.keystore, count: settings.batchCount },
+        failuresBeforeAlert: settings.failuresBeforeAlert,
       });
       const stop = stopSignal();
       log({
-        event: 'started', at: new Date().toISOString(), pid: process.pid, db: db.label, cron: config.cron, threshold: config.threshold,
-        warning: config.warning, repeat_s: config.repeatMs / 1000, channels: notifiers.map((n) => n.channel), config: config.file,
+        event: 'started', at: new Date().toISOString(), pid: process.pid, db: database.label, cron: schedule, threshold: settings.threshold,
+        warning: settings.warning, repeat_s: settings.repeatMs / 1000, channels: notifiers.map((n) => n.channel), config: config.file,
       });
-      const task = cron.schedule(config.cron, () => watcher.tick(), {
+      const task = cron.schedule(schedule, () => watcher.tick(), {
         noOverlap: true,
         name: 'coldpool-watch',
         // node-cron's own notes (missed or overlapping runs) go to stderr: stdout is JSON lines only.
