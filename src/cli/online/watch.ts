@@ -8,6 +8,7 @@ import { LogNotifier } from '../../notify/log.js';
 import { WebhookNotifier } from '../../notify/webhook.js';
 import { parseDbUrl, resolveDbUrl } from '../../store/db-url.js';
 import type { Output } from '../output.js';
+import { withDatabase } from './database.js';
 import { loadWatchConfig, type WatchConfig } from './watch-config.js';
 
 interface WatchOptions {
@@ -109,31 +110,32 @@ export function registerWatch(program: Command, out: Output): void {
       const log: EventLog = (event) => out.data(JSON.stringify(event));
       // One handle for the daemon's life: nothing connects until the first check, and a
       // check that finds the database unreachable is retried on the next tick.
-      const { openDatabase } = await import('../../store/db.js');
-      const database = openDatabase(url, { mustExist: true });
-      const watcher = new Watcher({
-        pool: database.pool, state: database.watcher, notifiers, clock: systemClock, log,
-        policy: { threshold: config.threshold, warning: config.warning, repeatMs: config.repeatMs },
-        derive: { keystore: config.keystore, count: config.batchCount },
-        failuresBeforeAlert: config.failuresBeforeAlert,
+      const { signal, pending } = await withDatabase(url, async (database) => {
+        const watcher = new Watcher({
+          pool: database.pool, state: database.watcher, notifiers, clock: systemClock, log,
+          policy: { threshold: config.threshold, warning: config.warning, repeatMs: config.repeatMs },
+          derive: { keystore: config.keystore, count: config.batchCount },
+          failuresBeforeAlert: config.failuresBeforeAlert,
+        });
+        const stop = stopSignal();
+        log({
+          event: 'started', at: new Date().toISOString(), pid: process.pid, db: db.label, cron: config.cron, threshold: config.threshold,
+          warning: config.warning, repeat_s: config.repeatMs / 1000, channels: notifiers.map((n) => n.channel), config: config.file,
+        });
+        const task = cron.schedule(config.cron, () => watcher.tick(), {
+          noOverlap: true,
+          name: 'coldpool-watch',
+          // node-cron's own notes (missed or overlapping runs) go to stderr: stdout is JSON lines only.
+          logger: { info: () => {}, debug: () => {}, warn: (m) => out.say(`cron: ${m}`), error: (m) => out.say(`cron: ${String(m)}`) },
+        });
+        void watcher.tick();
+        const received = await stop.promise;
+        stop.dispose();
+        await task.destroy();
+        await watcher.idle();
+        await Promise.all(notifiers.map((n) => n.close()));
+        return { signal: received, pending: watcher.pendingDeliveries };
       });
-      const stop = stopSignal();
-      log({
-        event: 'started', at: new Date().toISOString(), pid: process.pid, db: db.label, cron: config.cron, threshold: config.threshold,
-        warning: config.warning, repeat_s: config.repeatMs / 1000, channels: notifiers.map((n) => n.channel), config: config.file,
-      });
-      const task = cron.schedule(config.cron, () => watcher.tick(), {
-        noOverlap: true,
-        name: 'coldpool-watch',
-        // node-cron's own notes (missed or overlapping runs) go to stderr: stdout is JSON lines only.
-        logger: { info: () => {}, debug: () => {}, warn: (m) => out.say(`cron: ${m}`), error: (m) => out.say(`cron: ${String(m)}`) },
-      });
-      void watcher.tick();
-      const signal = await stop.promise;
-      stop.dispose();
-      await task.destroy();
-      await watcher.idle();
-      await Promise.all([database.close(), ...notifiers.map((n) => n.close())]);
-      log({ event: 'stopped', at: new Date().toISOString(), signal, pending_deliveries: watcher.pendingDeliveries });
+      log({ event: 'stopped', at: new Date().toISOString(), signal, pending_deliveries: pending });
     });
 }
