@@ -7,12 +7,13 @@
  * Only our own sources are walked (from each program's main.ts); a package
  * counts as imported when one of those files imports it directly.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importGraph, pathTo, type ImportGraph } from './support/import-graph.js';
+import { repositoryUses } from './support/repository-uses.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -97,9 +98,21 @@ describe('layers: the CLI reaches data through one door, flows through ports onl
     expect(crossings(online, 'src/cli/', ['src/store/'], ['src/store/db.ts', 'src/store/db-url.ts'])).toEqual([]);
   });
 
-  it('flows import no adapter (store, chain, notify): only core and each other', () => {
-    const demo = importGraph(ROOT, 'src/demo/run-demo.ts');
-    const edges = [...crossings(online, 'src/flows/', ['src/store/', 'src/chain/', 'src/notify/']), ...crossings(demo, 'src/flows/', ['src/store/', 'src/chain/', 'src/notify/'])];
+  it('the CLI opens the database in one place: only cli/online/database.ts (withDatabase) imports store/db.ts', () => {
+    expect([...new Set(crossings(online, 'src/cli/', ['src/store/db.ts']))]).toEqual(['src/cli/online/database.ts -> src/store/db.ts']);
+  });
+
+  it('no CLI file uses a repository itself (db.pool.claim, store.observe, …): commands call flows, flows call repositories', () => {
+    const { uses, repositories } = repositoryUses(ROOT, 'src/cli/');
+    // the ports the check looks for are Database's properties; a new repository is covered without touching this test
+    expect(repositories).toEqual(['AuditLog', 'ChainStore', 'PayoutStore', 'PoolStore', 'WatcherStateStore', 'WithdrawalStore']);
+    expect(uses).toEqual([]);
+  }, 60_000);
+
+  it('flows import no adapter (store, chain, notify): only core and each other (every file of src/flows, reached or not)', () => {
+    const flows = readdirSync(join(ROOT, 'src/flows')).filter((f) => f.endsWith('.ts')).map((f) => `src/flows/${f}`);
+    expect(flows.length).toBeGreaterThan(5);
+    const edges = flows.flatMap((f) => crossings(importGraph(ROOT, f), 'src/flows/', ['src/store/', 'src/chain/', 'src/notify/']));
     expect([...new Set(edges)]).toEqual([]);
   });
 
@@ -165,4 +178,51 @@ describe('the walker catches a forbidden import (fixture graph in a temp dir)', 
     const graph = importGraph(dir, 'src/cli/offline/broken.ts');
     expect(violations(graph, 'src/cli/offline/broken.ts', OFFLINE)).toEqual(['unresolved import src/cli/offline/broken.ts: ./missing.js']);
   });
+});
+
+describe('the repository check catches a use however the repository is reached (fixture tree in a temp dir)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coldpool-repo-uses-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (path: string, text: string): void => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+  write('src/core/ports.ts', [
+    'export interface PoolStore { readonly label: string; claim(user: string): Promise<string>; status(): Promise<number> }',
+    'export interface AuditLog { verify(): Promise<boolean> }',
+    'export interface LogStore extends AuditLog { readonly label: string }',
+    'export interface Database { readonly label: string; readonly dialect: string; readonly pool: PoolStore; readonly log: LogStore; migrate(): Promise<void> }',
+    '',
+  ].join('\n'));
+  write('src/flows/claim.ts', "import type { PoolStore } from '../core/ports.js';\nexport const claim = (pool: PoolStore, user: string) => pool.claim(user);\n");
+  write('src/cli/online/direct.ts', [
+    "import type { Database, LogStore, PoolStore } from '../../core/ports.js';",
+    'export const direct = (db: Database) => db.pool.claim("u");',
+    'export const aliased = (db: Database) => { const store = db.pool; return store.status(); };',
+    'export const passed = (db: Database, fn: (s: PoolStore) => Promise<number>) => fn(db.pool).then(() => db.pool["claim"]("v"));',
+    'export const destructured = ({ pool }: Database) => { const { claim, label } = pool; return [claim, label]; };',
+    'export const inherited = (log: LogStore) => log.verify();',
+    '',
+  ].join('\n'));
+  write('src/cli/online/clean.ts', [
+    "import type { Database } from '../../core/ports.js';",
+    "import { claim } from '../../flows/claim.js';",
+    '// db.pool.claim("in a comment") is no use',
+    'export const clean = async (db: Database) => `${await claim(db.pool, "u")} ${db.pool.label} ${db.label} ${db.dialect}`;',
+    'export const migrate = (db: Database) => db.migrate();',
+    '',
+  ].join('\n'));
+
+  it('direct, aliased, element, destructured and inherited uses are found; a flow call, label and the handle\'s own methods are not', () => {
+    expect(repositoryUses(dir, 'src/cli/')).toEqual({
+      repositories: ['LogStore', 'PoolStore'],
+      uses: [
+        'src/cli/online/direct.ts:2: db.pool.claim',
+        'src/cli/online/direct.ts:3: store.status',
+        'src/cli/online/direct.ts:4: db.pool.["claim"]',
+        'src/cli/online/direct.ts:5: { claim, label }.claim',
+        'src/cli/online/direct.ts:6: log.verify',
+      ],
+    });
+  }, 60_000);
 });

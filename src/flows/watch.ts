@@ -12,7 +12,7 @@ import {
   forecast, formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, thresholdOf,
   type DeriveAdvice, type Forecast, type Thresholds,
 } from '../core/low-water.js';
-import type { Alert, AlertKind, AlertLevel, Clock, Notifier, WatcherState, WatcherStateStore } from '../core/ports.js';
+import type { Alert, AlertKind, AlertLevel, Clock, Notifier, PoolStore, WatcherState, WatcherStateStore } from '../core/ports.js';
 
 /** The subject row of the receive pool in watcher_state. */
 export const POOL_SUBJECT = 'pool';
@@ -57,6 +57,16 @@ export function decide(count: number, prev: WatcherState | undefined, now: Date,
     return { next: { ...base, lastAlertAt: now }, send: { kind: 'repeat', level } };
   }
   return { next: { ...base, lastAlertAt: last }, send: undefined };
+}
+
+/**
+ * One read of how low the pool is: the available count, then the claim rate
+ * over the window (`pool check`, and each watcher tick).
+ */
+export async function poolForecast(pool: Pick<PoolStore, 'countAvailable'>, state: Pick<WatcherStateStore, 'gauge'>, now: Date): Promise<Forecast> {
+  const available = await pool.countAvailable();
+  const gauge = await state.gauge(rateWindowStart(now));
+  return forecast(available, gauge, now);
 }
 
 /** What every low / repeat / recovered alert says. */
@@ -203,11 +213,11 @@ export class Watcher {
     let decision: Decision;
     let facts: PoolFacts;
     try {
-      const available = await this.deps.pool.countAvailable();
-      const gauge = await this.deps.state.gauge(rateWindowStart(now));
+      const f = await poolForecast(this.deps.pool, this.deps.state, now);
+      const available = f.available;
       const prev = await this.deps.state.load(POOL_SUBJECT);
       decision = decide(available, prev, now, this.deps.policy);
-      facts = { pool: this.deps.pool.label, forecast: forecast(available, gauge, now), thresholds: this.deps.policy, derive: this.deps.derive };
+      facts = { pool: this.deps.pool.label, forecast: f, thresholds: this.deps.policy, derive: this.deps.derive };
       const saved = await this.deps.state.save(POOL_SUBJECT, decision.next, prev?.revision ?? 0);
       if (!saved) {
         this.deps.log({ event: 'check-skipped', at: now.toISOString(), reason: 'another watcher recorded this check first', available });

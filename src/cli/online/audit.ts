@@ -1,8 +1,9 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
-import { compareWithExport, exportLine, parseExportLine, type AuditEntry } from '../../core/audit-chain.js';
+import { exportLine, parseExportLine, type AuditEntry } from '../../core/audit-chain.js';
 import { CodedError } from '../../core/errors.js';
+import { auditEntries, verifyAuditLog } from '../../flows/audit.js';
 import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
 import { toJson, type Output } from '../output.js';
 import { addDbOptions, withStore, type OperatorOptions } from './withdrawal-context.js';
@@ -24,11 +25,10 @@ export function registerAudit(program: Command, out: Output): void {
     .action(async (opts: OperatorOptions & { against?: string }) => {
       if (opts.against !== undefined && !existsSync(opts.against)) throw new CodedError('NOT_FOUND', `"--against" expected an export file, got ${JSON.stringify(opts.against)}, which does not exist`, { hint: 'write one with `coldpool audit export --out FILE`' });
       await withStore(opts, async (store) => {
-        const v = await store.verifyAudit();
+        const { live: v, against: c } = await verifyAuditLog(store, opts.against === undefined ? undefined : readExport(opts.against));
         if (!v.ok) return broken(out, opts.json, v.count, v.seq, v.problem, v.message);
         let against: Record<string, unknown> | undefined;
-        if (opts.against !== undefined) {
-          const c = await compareWithExport(store.auditEntries(), readExport(opts.against));
+        if (c) {
           if (!c.ok) return broken(out, opts.json, v.count, c.seq, c.problem, `against ${opts.against}: ${c.message}`);
           against = { file: opts.against, entries: c.count, last_seq: c.lastSeq };
         }
@@ -46,7 +46,7 @@ export function registerAudit(program: Command, out: Output): void {
         const file = opts.out ? openAtomicFile(opts.out, { overwrite: opts.force ?? false }) : undefined;
         let n = 0;
         try {
-          for await (const e of store.auditEntries()) {
+          for await (const e of auditEntries(store)) {
             const line = exportLine(e);
             if (file) file.write(line);
             else out.data(line);

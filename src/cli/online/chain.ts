@@ -3,6 +3,7 @@ import type { ChainSource, ChainStore } from '../../core/ports.js';
 import { formatBtc } from '../../core/amount.js';
 import { isCoded } from '../../core/errors.js';
 import type { ChainFollower, SyncEvent, SyncOptions, SyncResult } from '../../flows/chain-sync.js';
+import { chainStatus, listDeposits } from '../../flows/chain-status.js';
 import { withDatabase } from './database.js';
 import { table, toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
@@ -188,15 +189,14 @@ export function registerChain(program: Command, out: Output): void {
     .option('--json', 'print as JSON')
     .action(async (opts: { minConf: string; json?: boolean }, cmd: Command) => {
       const minConf = parseIntegerOption('--min-conf', opts.minConf, 1, 1_000_000);
-      await withDatabase(dbUrlOf(cmd), async ({ chain: store }) => {
-        const s = await store.summary(minConf);
-        const coins = await store.coins(minConf);
+      await withDatabase(dbUrlOf(cmd), async (db) => {
+        const { summary: s, coins } = await chainStatus(db.chain, minConf);
         if (opts.json) {
-          out.data(toJson({ db: store.label, synced: s.synced ?? null, firstHeight: s.firstHeight ?? null, minConf, confirmedSat: s.confirmedSat, spendableSat: s.spendableSat, unconfirmedSat: s.unconfirmedSat, coins }));
+          out.data(toJson({ db: db.label, synced: s.synced ?? null, firstHeight: s.firstHeight ?? null, minConf, confirmedSat: s.confirmedSat, spendableSat: s.spendableSat, unconfirmedSat: s.unconfirmedSat, coins }));
           return;
         }
         out.data([
-          `db        ${store.label}`,
+          `db        ${db.label}`,
           `synced    ${s.synced ? `${s.synced.height} ${s.synced.hash} (${new Date(s.synced.time * 1000).toISOString()}), from ${s.firstHeight}` : 'never: run coldpool chain sync'}`,
           `coins     ${s.coins}: ${formatBtc(s.confirmedSat)} BTC confirmed, ${formatBtc(s.spendableSat)} BTC spendable (>= ${minConf} conf), ${formatBtc(s.unconfirmedSat)} BTC unconfirmed`,
           '',
@@ -217,8 +217,8 @@ export function registerDeposits(program: Command, out: Output): void {
     .option('--db <url>', DB_OPTION_HELP)
     .option('--json', 'print as JSON')
     .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
-      await withDatabase(dbUrlOf(cmd), async ({ chain: store }) => {
-        const deposits = await store.deposits(opts.user === undefined ? {} : { user: opts.user });
+      await withDatabase(dbUrlOf(cmd), async (db) => {
+        const deposits = await listDeposits(db.chain, opts.user === undefined ? {} : { user: opts.user });
         if (opts.json) {
           out.data(toJson(deposits.map((d) => ({ ...d, user: d.user ?? null, height: d.height ?? null, blockHash: d.blockHash ?? null, spentBy: d.spentBy ?? null }))));
           return;

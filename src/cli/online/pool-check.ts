@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import {
-  forecast, formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, rateWindowStart, round1, type Forecast,
+  formatDaysLeft, formatRate, formatWindow, levelOf, nextDeriveCommand, nextLoadCommand, round1, type Forecast,
 } from '../../core/low-water.js';
 import type { AlertLevel } from '../../core/ports.js';
+import { poolForecast } from '../../flows/watch.js';
 import { resolveDbUrl } from '../../store/db-url.js';
 import { withDatabase } from './database.js';
 import { poolGroupOf } from './options.js';
@@ -29,11 +30,7 @@ export interface PoolCheckResult {
 
 /** Read the pool once: available count, claim rate, next index. */
 export async function checkPool(url: string, now: Date = new Date()): Promise<{ db: string; forecast: Forecast }> {
-  return withDatabase(url, async (db) => {
-    const available = await db.pool.countAvailable();
-    const gauge = await db.watcher.gauge(rateWindowStart(now));
-    return { db: db.label, forecast: forecast(available, gauge, now) };
-  });
+  return withDatabase(url, async (db) => ({ db: db.label, forecast: await poolForecast(db.pool, db.watcher, now) }));
 }
 
 function report(config: WatchConfig, level: AlertLevel, db: string, f: Forecast): { json: Record<string, unknown>; text: string } {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { PoolStatus } from '../../core/ports.js';
 import { recoveryAdvice } from '../../core/recovery-gap.js';
+import { poolStatus } from '../../flows/pool-status.js';
 import { table, toJson, type Output } from '../output.js';
 import { dbUrlOf } from './db-option.js';
 import { withDatabase } from './database.js';
@@ -26,10 +27,9 @@ export function registerPoolStatus(program: Command, out: Output): void {
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withDatabase(dbUrlOf(cmd), async (db) => {
-        const store = db.pool;
-        const status = await store.status();
-        if (opts.json) out.data(toJson(statusJson(store.label, status)));
-        else out.data(statusText(store.label, status));
+        const status = await poolStatus(db.pool);
+        if (opts.json) out.data(toJson(statusJson(db.label, status)));
+        else out.data(statusText(db.label, status));
       });
     });
 }

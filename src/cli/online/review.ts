@@ -4,9 +4,12 @@ import type { Separator } from '@inquirer/prompts';
 let prompts: typeof import('@inquirer/prompts');
 import { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
-import { CodedError, isCoded } from '../../core/errors.js';
+import { CodedError } from '../../core/errors.js';
 import type { WithdrawalPolicy } from '../../core/withdrawal-policy.js';
 import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
+import {
+  approveUnflagged, approveWithdrawal, isRefusal, observeQueue, pendingPage, rejectPending, unflaggedPending, withdrawalDetail,
+} from '../../flows/review-withdrawals.js';
 import type { Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { addOperatorOptions, resolveOperator, resolvePolicy, withStore, type OperatorOptions } from './withdrawal-context.js';
@@ -61,12 +64,11 @@ function line(w: ReviewedWithdrawal): string {
 async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<void> {
   const starts: (bigint | undefined)[] = [undefined];
   let page = 0;
-  const observed = await store.observe(ctx.operator);
+  const observed = await observeQueue(store, ctx.operator);
   for (const i of observed.invalid) ctx.out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
   ctx.out.say(`operator ${ctx.operator}, policy ${ctx.policySource}, ${ctx.policy.approvalsRequired} approval(s) required`);
   for (;;) {
-    const totals = await store.totals('requested');
-    const rows = await store.list({ status: 'requested', afterId: starts[page], limit: ctx.pageSize + 1 }, ctx.policy);
+    const { totals, rows } = await pendingPage(store, ctx.policy, starts[page], ctx.pageSize + 1);
     const more = rows.length > ctx.pageSize;
     const shown = rows.slice(0, ctx.pageSize);
     const flagged = shown.filter((w) => w.flags.length > 0).length;
@@ -87,15 +89,16 @@ async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<v
     if (choice.kind === 'quit') return;
     if (choice.kind === 'next') (starts[page + 1] = shown[shown.length - 1]?.id, page++);
     else if (choice.kind === 'prev') page--;
-    else if (choice.kind === 'refresh') await store.observe(ctx.operator);
-    else if (choice.kind === 'unflagged') await approveUnflagged(store, ctx);
+    else if (choice.kind === 'refresh') await observeQueue(store, ctx.operator);
+    else if (choice.kind === 'unflagged') await confirmUnflagged(store, ctx);
     else if (choice.kind === 'open') await detail(store, ctx, choice.id);
   }
 }
 
 async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): Promise<void> {
-  const w = await store.get(id, ctx.policy);
-  if (!w) return ctx.out.say(`withdrawal ${id} is gone`);
+  const found = await withdrawalDetail(store, ctx.policy, id);
+  if (!found) return ctx.out.say(`withdrawal ${id} is gone`);
+  const { withdrawal: w, userHistory: history, destinationHistory: dest } = found;
   const say = (s: string) => ctx.out.say(s);
   say('');
   say(`Withdrawal #${w.id} (app id ${w.appId})`);
@@ -105,10 +108,8 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
   say(`  created      ${w.createdAt}`);
   say(`  status       ${w.status}; approvals ${w.approvals.length}/${ctx.policy.approvalsRequired}${w.approvals.length ? ` (${w.approvals.join(', ')})` : ''}`);
   say(w.flags.length === 0 ? '  flags        none' : `  flags:\n${w.flags.map((f) => `    ! ${f.code}: ${f.detail}`).join('\n')}`);
-  const history = (await store.list({ user: w.user, limit: 10_000 }, ctx.policy)).filter((x) => x.id !== w.id).slice(-10);
   say(`  user history (${history.length} shown, latest last):`);
   for (const h of history) say(`    #${h.id} ${h.createdAt} ${formatBtc(h.amountSat)} BTC → ${h.destination} ${h.status}`);
-  const dest = (await store.list({ destination: w.destination, limit: 10_000 }, ctx.policy)).filter((x) => x.id !== w.id).slice(-10);
   say(`  destination history (${dest.length} shown):`);
   for (const h of dest) say(`    #${h.id} ${h.createdAt} ${h.user} ${formatBtc(h.amountSat)} BTC ${h.status}`);
   say('');
@@ -128,39 +129,30 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
         override = await prompts.confirm({ message: `#${w.id} CHANGED since first seen. Approve anyway? (override, recorded in the audit log)`, default: false });
         if (!override) return say(`#${w.id}: not approved`);
       }
-      const r = await store.approve(w.id, ctx.operator, ctx.policy, { overrideChanged: override });
+      const r = await approveWithdrawal(store, ctx.operator, ctx.policy, w.id, { overrideChanged: override });
       say(`#${w.id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals)`);
     } else if (decision === 'reject') {
       const reason = await prompts.input({ message: `Reason for rejecting #${w.id}:`, validate: (v) => v.trim() !== '' || 'a reason is required' });
-      await store.reject(w.id, ctx.operator, reason);
+      await rejectPending(store, ctx.operator, w.id, reason);
       say(`#${w.id}: rejected`);
     }
   } catch (e) {
-    if (!isCoded(e) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') throw e;
+    if (!isRefusal(e)) throw e;
     say(`#${w.id}: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
   }
 }
 
-async function approveUnflagged(store: WithdrawalStore, ctx: ReviewContext): Promise<void> {
-  const ids: ReviewedWithdrawal[] = [];
-  for (let after: bigint | undefined; ;) {
-    const rows = await store.list({ status: 'requested', afterId: after, limit: 500 }, ctx.policy);
-    if (rows.length === 0) break;
-    ids.push(...rows.filter((w) => w.flags.length === 0 && !w.approvals.includes(ctx.operator)));
-    after = rows[rows.length - 1]!.id;
-  }
+async function confirmUnflagged(store: WithdrawalStore, ctx: ReviewContext): Promise<void> {
+  const ids = await unflaggedPending(store, ctx.operator, ctx.policy);
   if (ids.length === 0) return ctx.out.say('no pending request is free of flags');
   const total = ids.reduce((s, w) => s + w.amountSat, 0n);
   if (!(await prompts.confirm({ message: `Approve ${ids.length} unflagged request(s), ${formatBtc(total)} BTC in total?`, default: false }))) return;
   let done = 0;
-  for (const w of ids) {
-    try {
-      await store.approve(w.id, ctx.operator, ctx.policy, { onlyIfUnflagged: true });
-      done++;
-    } catch (e) {
-      if (!isCoded(e) || e.code === 'UNAVAILABLE' || e.code === 'INTERNAL') throw e;
-      ctx.out.say(`#${w.id}: ${e.message}`);
-    }
-  }
+  await approveUnflagged(store, ctx.operator, ctx.policy, ids.map((w) => w.id), {
+    onResult: (r) => {
+      if (r.error) ctx.out.say(`#${r.id}: ${r.error.message}`);
+      else done++;
+    },
+  });
   ctx.out.say(`approved ${done} of ${ids.length}`);
 }

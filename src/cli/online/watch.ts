@@ -8,6 +8,7 @@ import { LogNotifier } from '../../notify/log.js';
 import { WebhookNotifier } from '../../notify/webhook.js';
 import type { Output } from '../output.js';
 import { CONFIG_OPTION_HELP, DB_OPTION_HELP, channelsOf, checkCron, configOf, type AlertChannels, type Config } from './config.js';
+import { withDatabase } from './database.js';
 
 /** Build the configured notifiers and check each one now (SMTP handshake): a bad channel stops the start, exit 3. */
 export async function startNotifiers(config: Config, channels: AlertChannels, out: Output): Promise<Notifier[]> {
@@ -96,31 +97,32 @@ export function registerWatch(program: Command, out: Output): void {
       const log: EventLog = (event) => out.data(JSON.stringify(event));
       // One handle for the daemon's life: nothing connects until the first check, and a
       // check that finds the database unreachable is retried on the next tick.
-      const { openDatabase } = await import('../../store/db.js');
-      const database = openDatabase(config.db, { mustExist: true });
-      const watcher = new Watcher({
-        pool: database.pool, state: database.watcher, notifiers, clock: systemClock, log,
-        policy: { threshold: settings.threshold, warning: settings.warning, repeatMs: settings.repeatMs },
-        derive: { keystore: settings.keystore, count: settings.batchCount },
-        failuresBeforeAlert: settings.failuresBeforeAlert,
+      const { signal, pending } = await withDatabase(config.db, async (database) => {
+        const watcher = new Watcher({
+          pool: database.pool, state: database.watcher, notifiers, clock: systemClock, log,
+          policy: { threshold: settings.threshold, warning: settings.warning, repeatMs: settings.repeatMs },
+          derive: { keystore: settings.keystore, count: settings.batchCount },
+          failuresBeforeAlert: settings.failuresBeforeAlert,
+        });
+        const stop = stopSignal();
+        log({
+          event: 'started', at: new Date().toISOString(), pid: process.pid, db: database.label, cron: schedule, threshold: settings.threshold,
+          warning: settings.warning, repeat_s: settings.repeatMs / 1000, channels: notifiers.map((n) => n.channel), config: config.file,
+        });
+        const task = cron.schedule(schedule, () => watcher.tick(), {
+          noOverlap: true,
+          name: 'coldpool-watch',
+          // node-cron's own notes (missed or overlapping runs) go to stderr: stdout is JSON lines only.
+          logger: { info: () => {}, debug: () => {}, warn: (m) => out.say(`cron: ${m}`), error: (m) => out.say(`cron: ${String(m)}`) },
+        });
+        void watcher.tick();
+        const received = await stop.promise;
+        stop.dispose();
+        await task.destroy();
+        await watcher.idle();
+        await Promise.all(notifiers.map((n) => n.close()));
+        return { signal: received, pending: watcher.pendingDeliveries };
       });
-      const stop = stopSignal();
-      log({
-        event: 'started', at: new Date().toISOString(), pid: process.pid, db: database.label, cron: schedule, threshold: settings.threshold,
-        warning: settings.warning, repeat_s: settings.repeatMs / 1000, channels: notifiers.map((n) => n.channel), config: config.file,
-      });
-      const task = cron.schedule(schedule, () => watcher.tick(), {
-        noOverlap: true,
-        name: 'coldpool-watch',
-        // node-cron's own notes (missed or overlapping runs) go to stderr: stdout is JSON lines only.
-        logger: { info: () => {}, debug: () => {}, warn: (m) => out.say(`cron: ${m}`), error: (m) => out.say(`cron: ${String(m)}`) },
-      });
-      void watcher.tick();
-      const signal = await stop.promise;
-      stop.dispose();
-      await task.destroy();
-      await watcher.idle();
-      await Promise.all([database.close(), ...notifiers.map((n) => n.close())]);
-      log({ event: 'stopped', at: new Date().toISOString(), signal, pending_deliveries: watcher.pendingDeliveries });
+      log({ event: 'stopped', at: new Date().toISOString(), signal, pending_deliveries: pending });
     });
 }

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { formatBtc, parseBtc, parseSat } from '../../core/amount.js';
-import { CodedError, isCoded } from '../../core/errors.js';
-import { isWithdrawalStatus, WITHDRAWAL_STATUSES } from '../../core/withdrawal-state.js';
+import { CodedError } from '../../core/errors.js';
+import { isWithdrawalStatus, WITHDRAWAL_STATUSES, type WithdrawalStatus } from '../../core/withdrawal-state.js';
 import type { ReviewedWithdrawal } from '../../core/ports.js';
 import { requestWithdrawal } from '../../flows/request-withdrawal.js';
+import { approveWithdrawals, cancelReason, cancelWithdrawal, listQueue, rejectWithdrawal } from '../../flows/review-withdrawals.js';
 import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import {
@@ -89,20 +90,18 @@ function registerList(group: Command, out: Output): void {
       const { policy } = resolvePolicy(opts.policy);
       const operator = resolveOperator(opts.operator);
       await withStore(opts, async (store) => {
-        const observed = await store.observe(operator);
-        for (const i of observed.invalid) out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
-        const rows = await store.list({
-          ...(opts.status === 'all' ? {} : { status: opts.status as never }),
+        const { rows, totals, invalid } = await listQueue(store, operator, policy, {
+          status: opts.status as WithdrawalStatus | 'all',
           ...(opts.user !== undefined ? { user: opts.user } : {}),
           ...(opts.after !== undefined ? { afterId: parseId(opts.after) } : {}),
           limit,
-        }, policy);
-        const totals = opts.status === 'all' ? undefined : await store.totals(opts.status as never);
+        });
+        for (const i of invalid) out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
         if (opts.json) {
           out.data(toJson({
             withdrawals: rows.map(withdrawalJson),
             totals: totals ? { status: opts.status, count: totals.count, amount_sat: totals.amountSat } : null,
-            marked_invalid: observed.invalid.map((i) => ({ id: i.id, reason: i.reason, message: i.message })),
+            marked_invalid: invalid.map((i) => ({ id: i.id, reason: i.reason, message: i.message })),
           }));
           return;
         }
@@ -125,22 +124,20 @@ function registerApprove(group: Command, out: Output): void {
       const { policy } = resolvePolicy(opts.policy);
       const operator = resolveOperator(opts.operator);
       await withStore(opts, async (store) => {
-        await store.observe(operator);
-        const results: Record<string, unknown>[] = [];
-        let firstError: unknown;
-        for (const id of parsed) {
-          try {
-            const r = await store.approve(id, operator, policy, { overrideChanged: opts.overrideChanged ?? false });
-            results.push({ id, status: r.status, approvals: r.approvals, approvals_required: r.approvalsRequired });
-            if (!opts.json) out.data(`withdrawal ${id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals: ${r.approvals.join(', ')})`);
-          } catch (e) {
-            if (!isCoded(e)) throw e;
-            firstError ??= e;
-            results.push({ id, error: { code: e.code, message: e.message } });
-            if (!opts.json) out.say(`withdrawal ${id}: not approved: ${e.message}`);
-          }
+        const results = await approveWithdrawals(store, operator, policy, parsed, {
+          overrideChanged: opts.overrideChanged ?? false,
+          onResult: ({ id, outcome: r, error: e }) => {
+            if (opts.json) return;
+            if (r) out.data(`withdrawal ${id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals: ${r.approvals.join(', ')})`);
+            else out.say(`withdrawal ${id}: not approved: ${e.message}`);
+          },
+        });
+        if (opts.json) {
+          out.data(toJson(results.map(({ id, outcome: r, error: e }) => (r
+            ? { id, status: r.status, approvals: r.approvals, approvals_required: r.approvalsRequired }
+            : { id, error: { code: e.code, message: e.message } }))));
         }
-        if (opts.json) out.data(toJson(results));
+        const firstError = results.find((r) => r.error)?.error;
         if (firstError) throw firstError;
       });
     });
@@ -156,8 +153,7 @@ function registerReject(group: Command, out: Output): void {
       const wid = parseId(id);
       const operator = resolveOperator(opts.operator);
       await withStore(opts, async (store) => {
-        await store.observe(operator);
-        const r = await store.reject(wid, operator, opts.reason);
+        const r = await rejectWithdrawal(store, operator, wid, opts.reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: rejected`);
       });
     });
@@ -177,13 +173,10 @@ function registerCancel(group: Command, out: Output): void {
     .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals cancel 42 --reason "user withdrew the request" --operator alice\n')
     .action(async (id: string, opts: OperatorOptions & { reason: string }) => {
       const wid = parseId(id);
-      const reason = opts.reason.trim();
-      if (reason === '') throw new CodedError('USAGE', '"--reason" expected a non-empty reason for the cancellation, got ""', { hint: 'the reason is shown to whoever reads the audit log' });
-      if (reason.length > 1000) throw new CodedError('USAGE', `"--reason" expected at most 1000 characters, got ${reason.length}`);
+      const reason = cancelReason(opts.reason); // before the database opens: a bad reason is a usage error wherever the database is
       const operator = resolveOperator(opts.operator);
       await withStore(opts, async (store) => {
-        await store.observe(operator);
-        const r = await store.move(wid, 'cancelled', operator, { reason }); // locks the row; the audit entry records the state it left
+        const r = await cancelWithdrawal(store, operator, wid, reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: cancelled`);
       });
     });
