@@ -7,7 +7,7 @@
  * Only our own sources are walked (from each program's main.ts); a package
  * counts as imported when one of those files imports it directly.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,8 +94,17 @@ describe('layers: the CLI reaches data through one door, flows through ports onl
     expect(crossings(online, 'src/cli/', ['src/store/'])).toContain('src/cli/online/database.ts -> src/store/db.ts');
   });
 
-  it('the CLI imports no store module: only the handle (store/db.ts) and the URL parser (store/db-url.ts)', () => {
-    expect(crossings(online, 'src/cli/', ['src/store/'], ['src/store/db.ts', 'src/store/db-url.ts'])).toEqual([]);
+  it('the CLI imports no store module but the handle (store/db.ts): the configuration owns the URL, the handle parses it', () => {
+    expect(crossings(online, 'src/cli/', ['src/store/'], ['src/store/db.ts'])).toEqual([]);
+  });
+
+  it('one configuration: no file of the online program but cli/online/config.ts reads COLDPOOL_* or config.json', () => {
+    // Code without comments; a read is `env.COLDPOOL_…`, `process.env.X` or the file name as a literal
+    // (help texts that name the variables are not reads). COLDPOOL_DEBUG (stack traces) is not configuration.
+    const reads = (f: string): boolean => /\benv\.COLDPOOL_(?!DEBUG\b)|\bprocess\.env\.(?!COLDPOOL_DEBUG\b)\w|\benv\[|'config\.json'/
+      .test(readFileSync(join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, ''));
+    expect(reads('src/cli/online/config.ts')).toBe(true);
+    expect([...online.files].filter((f) => f !== 'src/cli/online/config.ts' && reads(f))).toEqual([]);
   });
 
   it('the CLI opens the database in one place: only cli/online/database.ts (withDatabase) imports store/db.ts', () => {
@@ -116,8 +125,8 @@ describe('layers: the CLI reaches data through one door, flows through ports onl
     expect([...new Set(edges)]).toEqual([]);
   });
 
-  it('commands do not import each other: shared groups and options come from cli/online/options.ts', () => {
-    const shared = ['main', 'options', 'database', 'db-option', 'withdrawal-context', 'watch-config'].map((n) => `src/cli/online/${n}.ts`);
+  it('commands do not import each other: shared groups and options come from cli/online/options.ts and config.ts', () => {
+    const shared = ['main', 'options', 'database', 'config', 'withdrawal-context'].map((n) => `src/cli/online/${n}.ts`);
     const commandFiles = [...online.files].filter((f) => f.startsWith('src/cli/online/') && !shared.includes(f));
     expect(commandFiles.length).toBeGreaterThan(10);
     const edges = commandFiles.flatMap((f) => (online.edges.get(f) ?? []).filter((t) => commandFiles.includes(t)).map((t) => `${f} -> ${t}`));

@@ -22,9 +22,9 @@ export function registerAudit(program: Command, out: Output): void {
     .option('--against <export.jsonl>', 'an earlier export to compare the live chain with')
     .option('--json', 'print {"ok":true,"entries":N,"last_seq":"…","last_hash":"…"[,"against":{"file","entries":M,"last_seq":"…"}]} or {"ok":false,"seq":"…","problem":"edited|deleted|out_of_order|inserted|truncated|rewritten|missing|export_broken","message":"…"}', false)
     .addHelpText('after', '\nExamples:\n  $ coldpool audit verify\n  $ coldpool audit export --out /media/usb/audit-2024-06.jsonl        # later, elsewhere: keep it\n  $ coldpool audit verify --against /media/usb/audit-2024-06.jsonl --json\n')
-    .action(async (opts: OperatorOptions & { against?: string }) => {
+    .action(async (opts: OperatorOptions & { against?: string }, cmd: Command) => {
       if (opts.against !== undefined && !existsSync(opts.against)) throw new CodedError('NOT_FOUND', `"--against" expected an export file, got ${JSON.stringify(opts.against)}, which does not exist`, { hint: 'write one with `coldpool audit export --out FILE`' });
-      await withStore(opts, async (store) => {
+      await withStore(cmd, async (store) => {
         const { live: v, against: c } = await verifyAuditLog(store, opts.against === undefined ? undefined : readExport(opts.against));
         if (!v.ok) return broken(out, opts.json, v.count, v.seq, v.problem, v.message);
         let against: Record<string, unknown> | undefined;
@@ -40,9 +40,9 @@ export function registerAudit(program: Command, out: Output): void {
     .summary('write the audit log as JSON lines (stdout, or --out F)')
     .option('--out <file>', 'write to this file (atomically) instead of stdout')
     .option('--force', 'replace --out if it exists', false)
-    .action(async (opts: OperatorOptions & { out?: string; force?: boolean }) => {
+    .action(async (opts: OperatorOptions & { out?: string; force?: boolean }, cmd: Command) => {
       if (opts.out) assertWritable(opts.out, opts.force ?? false);
-      await withStore(opts, async (store) => {
+      await withStore(cmd, async (store) => {
         const file = opts.out ? openAtomicFile(opts.out, { overwrite: opts.force ?? false }) : undefined;
         let n = 0;
         try {

@@ -8,7 +8,7 @@ import { withDatabase } from './database.js';
 import { table, toJson, type Output } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 import { parseIntegerOption } from '../run.js';
-import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
+import { DB_OPTION_HELP, configOf } from './config.js';
 import { NODE_HELP, addNodeOptions, sourceOf, type NodeOptions } from './options.js';
 
 /** The `chain` command group. */
@@ -85,9 +85,9 @@ function syncJson(db: string, node: string, r: SyncResult): Record<string, unkno
 }
 
 async function withChain<T>(cmd: Command, opts: NodeOptions, fn: (source: ChainSource, store: ChainStore) => Promise<T>): Promise<T> {
-  const source = sourceOf(opts);
+  const source = sourceOf(configOf(cmd), opts);
   try {
-    return await withDatabase(dbUrlOf(cmd), (db) => fn(source, db.chain));
+    return await withDatabase(configOf(cmd).db, (db) => fn(source, db.chain));
   } finally {
     await source.close();
   }
@@ -189,7 +189,7 @@ export function registerChain(program: Command, out: Output): void {
     .option('--json', 'print as JSON')
     .action(async (opts: { minConf: string; json?: boolean }, cmd: Command) => {
       const minConf = parseIntegerOption('--min-conf', opts.minConf, 1, 1_000_000);
-      await withDatabase(dbUrlOf(cmd), async (db) => {
+      await withDatabase(configOf(cmd).db, async (db) => {
         const { summary: s, coins } = await chainStatus(db.chain, minConf);
         if (opts.json) {
           out.data(toJson({ db: db.label, synced: s.synced ?? null, firstHeight: s.firstHeight ?? null, minConf, confirmedSat: s.confirmedSat, spendableSat: s.spendableSat, unconfirmedSat: s.unconfirmedSat, coins }));
@@ -217,7 +217,7 @@ export function registerDeposits(program: Command, out: Output): void {
     .option('--db <url>', DB_OPTION_HELP)
     .option('--json', 'print as JSON')
     .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
-      await withDatabase(dbUrlOf(cmd), async (db) => {
+      await withDatabase(configOf(cmd).db, async (db) => {
         const deposits = await listDeposits(db.chain, opts.user === undefined ? {} : { user: opts.user });
         if (opts.json) {
           out.data(toJson(deposits.map((d) => ({ ...d, user: d.user ?? null, height: d.height ?? null, blockHash: d.blockHash ?? null, spentBy: d.spentBy ?? null }))));

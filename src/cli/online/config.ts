@@ -451,5 +451,8 @@ export function addGlobalOptions(program: Command): void {
         action.setOptionValueWithSource(name, value, 'cli');
       }
     }
+    // Every command checks the whole configuration before it does anything,
+    // so a bad file is the same error whichever command meets it first.
+    configOf(action);
   });
 }

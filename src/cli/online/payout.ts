@@ -12,8 +12,7 @@ import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
 import { addNodeOptions, sourceOf } from './options.js';
-import { DB_OPTION_HELP, dbUrlOf } from './db-option.js';
-import { resolveOperator } from './withdrawal-context.js';
+import { DB_OPTION_HELP, configOf } from './config.js';
 
 /**
  * The payout flows and PSBT parsing pull in bitcoinjs-lib (a sixth of the
@@ -36,8 +35,8 @@ export function registerPayout(program: Command, out: Output): void {
   registerBump(group, out);
 }
 
-async function withSource<T>(opts: Common, fn: (source: ChainSource) => Promise<T>): Promise<T> {
-  const source = sourceOf(opts);
+async function withSource<T>(cmd: Command, opts: Common, fn: (source: ChainSource) => Promise<T>): Promise<T> {
+  const source = sourceOf(configOf(cmd), opts);
   try {
     return await fn(source);
   } finally {
@@ -116,8 +115,8 @@ function registerBuild(group: Command, out: Output): void {
         if (!/^\d{1,19}$/.test(s.trim())) throw new CodedError('USAGE', `"--ids" expected comma-separated withdrawal ids, got ${JSON.stringify(opts.ids)}`);
         return BigInt(s.trim());
       });
-      const actor = resolveOperator(opts.operator);
-      const records = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, async (source) =>
+      const actor = configOf(cmd).operator;
+      const records = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, async (source) =>
         (await payoutFlows()).buildPayouts(db.payouts, db.chain, source, {
             actor, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
@@ -190,14 +189,14 @@ function registerBroadcast(group: Command, out: Output): void {
     .action(async (file: string, opts: BroadcastOpts, cmd: Command) => {
       const { parsePsbt } = await import('../../core/psbt-inspect.js');
       const signed = parsePsbt(readFileSync(file));
-      const actor = resolveOperator(opts.operator);
+      const actor = configOf(cmd).operator;
       const { Transaction } = await import('bitcoinjs-lib');
       const txid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
       if (opts.confirm === undefined || opts.confirm.length < 8 || !txid.startsWith(opts.confirm.toLowerCase())) {
         throw new CodedError('USAGE', `"--confirm" expected the first 8 or more characters of txid ${txid}, got ${JSON.stringify(opts.confirm ?? '')}`, { hint: `--confirm ${txid.slice(0, 8)}` });
       }
       const { broadcastPayout } = await payoutFlows();
-      const r = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, (source) => broadcastPayout(db.payouts, source, signed, actor, { warn: (m) => out.say(`warning: ${m}`) })));
+      const r = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, (source) => broadcastPayout(db.payouts, source, signed, actor, { warn: (m) => out.say(`warning: ${m}`) })));
       if (opts.json) return out.data(toJson({ id: r.id, txid: r.txid, recorded: r.recorded, test_accept: r.testAccept ?? null }));
       out.data(`payout ${r.id} ${r.recorded ? 'broadcast' : 'already broadcast (sent again)'}: ${r.txid}`);
     });
@@ -212,9 +211,9 @@ function registerStatus(group: Command, out: Output): void {
     .option('--operator <name>', 'who records (audit log)')
     .option('--json', 'print [{"id","status","unsigned_txid","txid","fee_sat","confirmations","replaces","conflict","withdrawals":[…]}]', false)
     .action(async (opts: StatusOpts, cmd: Command) => {
-      const actor = resolveOperator(opts.operator);
+      const actor = configOf(cmd).operator;
       const { followPayouts } = await payoutFlows();
-      const states = await withDatabase(dbUrlOf(cmd), (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
+      const states = await withDatabase(configOf(cmd).db, (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
       if (opts.json) {
         return out.data(toJson(states.map((s) => ({
           id: s.id, status: s.status, unsigned_txid: s.unsignedTxid, txid: s.txid ?? null, fee_sat: s.feeSat, fee_rate_sat_kvb: s.feeRateSatKvb, confirmations: s.confirmations,
@@ -243,8 +242,8 @@ function registerBump(group: Command, out: Output): void {
       if (!/^\d{1,19}$/.test(idText)) throw new CodedError('USAGE', `"ID" expected a payout id, got ${JSON.stringify(idText)}`);
       assertWritable(opts.out, opts.force);
       assertWritable(manifestPath(opts.out), opts.force);
-      const actor = resolveOperator(opts.operator);
-      const rec = await withDatabase(dbUrlOf(cmd), (db) => withSource(opts, async (source) =>
+      const actor = configOf(cmd).operator;
+      const rec = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, async (source) =>
         (await payoutFlows()).bumpPayout(db.payouts, db.chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000))));
       const row = builtJson(rec, writeFiles(opts.out, rec, Boolean(opts.force)));
       if (opts.json) return out.data(toJson(row));

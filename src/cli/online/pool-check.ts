@@ -5,12 +5,11 @@ import {
 } from '../../core/low-water.js';
 import type { AlertLevel } from '../../core/ports.js';
 import { poolForecast } from '../../flows/watch.js';
-import { resolveDbUrl } from '../../store/db-url.js';
 import { withDatabase } from './database.js';
 import { poolGroupOf } from './options.js';
 import { ExitCode } from '../exit-codes.js';
 import { toJson, type Output } from '../output.js';
-import { loadWatchConfig, type WatchConfig } from './watch-config.js';
+import { CONFIG_OPTION_HELP, DB_OPTION_HELP, configOf, type WatchSettings } from './config.js';
 
 interface PoolCheckOptions {
   db?: string;
@@ -33,7 +32,7 @@ export async function checkPool(url: string, now: Date = new Date()): Promise<{ 
   return withDatabase(url, async (db) => ({ db: db.label, forecast: await poolForecast(db.pool, db.watcher, now) }));
 }
 
-function report(config: WatchConfig, level: AlertLevel, db: string, f: Forecast): { json: Record<string, unknown>; text: string } {
+function report(config: WatchSettings, level: AlertLevel, db: string, f: Forecast): { json: Record<string, unknown>; text: string } {
   const command = nextDeriveCommand(f.nextIndex, { keystore: config.keystore, count: config.batchCount });
   const json = {
     status: level,
@@ -80,11 +79,11 @@ export function registerPoolCheck(program: Command, out: Output): void {
         'Exit codes: 0 at or above the threshold (a warning level still exits 0, and says WARNING),\n' +
         '            6 below the threshold, 5 database unreachable, 4 schema not migrated, 2/3 bad flag/config.',
     )
-    .option('--db <url>', 'database: sqlite:PATH or mysql://user:pass@host:port/db (default: COLDPOOL_DB, then sqlite:./coldpool.db)')
+    .option('--db <url>', DB_OPTION_HELP)
     .option('--threshold <n>', 'low-water mark: fewer available addresses than this exits 6 (default 1000)')
     .option('--warn <n>', 'earlier warning level, above the threshold (reported, exit 0)')
     .option('--keystore <path>', 'keystore path on the signer, for the suggested derive command (default cold.keystore)')
-    .option('--config <file>', 'config file (default $XDG_CONFIG_HOME/coldpool/config.json)')
+    .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--json', 'print the result as JSON on stdout (errors as JSON on stderr)', false)
     .addHelpText(
       'after',
@@ -98,12 +97,7 @@ export function registerPoolCheck(program: Command, out: Output): void {
         '(days_left is absent when nothing was claimed in the window)\n',
     )
     .action(async (opts: PoolCheckOptions, cmd: Command) => {
-      const config = loadWatchConfig(
-        { config: opts.config, threshold: opts.threshold, warning: opts.warn, keystore: opts.keystore },
-        process.env,
-        { withChannels: false },
-      );
-      const url = resolveDbUrl((cmd.optsWithGlobals().db as string | undefined) ?? config.db);
+      const { db: url, watch: config } = configOf(cmd);
       const { db, forecast: f } = await checkPool(url);
       const level = levelOf(f.available, config);
       const { json, text } = report(config, level, db, f);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { claimAddress } from '../../flows/claim-address.js';
 import { toJson, type Output } from '../output.js';
-import { dbUrlOf } from './db-option.js';
+import { configOf } from './config.js';
 import { withDatabase } from './database.js';
 import { poolGroupOf } from './options.js';
 
@@ -24,7 +24,7 @@ export function registerPoolClaim(program: Command, out: Output): void {
     .option('--ref <id>', 'the app\'s deposit-request id: makes the claim idempotent')
     .option('--json', 'print the claim as JSON')
     .action(async (opts: { user: string; ref?: string; json?: boolean }, cmd: Command) => {
-      await withDatabase(dbUrlOf(cmd), async (db) => {
+      await withDatabase(configOf(cmd).db, async (db) => {
         const c = await claimAddress(db.pool, opts.user, opts.ref);
         if (opts.json) {
           out.data(toJson({ address: c.address, index: c.index, user: c.user, ref: c.ref ?? null, assignedAt: c.assignedAt.toISOString(), reused: c.reused }));

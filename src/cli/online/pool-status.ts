@@ -3,7 +3,7 @@ import type { PoolStatus } from '../../core/ports.js';
 import { recoveryAdvice } from '../../core/recovery-gap.js';
 import { poolStatus } from '../../flows/pool-status.js';
 import { table, toJson, type Output } from '../output.js';
-import { dbUrlOf } from './db-option.js';
+import { configOf } from './config.js';
 import { withDatabase } from './database.js';
 import { poolGroupOf } from './options.js';
 
@@ -26,7 +26,7 @@ export function registerPoolStatus(program: Command, out: Output): void {
     )
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withDatabase(dbUrlOf(cmd), async (db) => {
+      await withDatabase(configOf(cmd).db, async (db) => {
         const status = await poolStatus(db.pool);
         if (opts.json) out.data(toJson(statusJson(db.label, status)));
         else out.data(statusText(db.label, status));

@@ -12,7 +12,8 @@ import {
 } from '../../flows/review-withdrawals.js';
 import type { Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
-import { addOperatorOptions, resolveOperator, resolvePolicy, withStore, type OperatorOptions } from './withdrawal-context.js';
+import { addOperatorOptions, withStore, type OperatorOptions } from './withdrawal-context.js';
+import { configOf, policyOf } from './config.js';
 
 type MenuChoice = { kind: 'open'; id: bigint } | { kind: 'next' | 'prev' | 'unflagged' | 'refresh' | 'quit' };
 type Decision = 'approve' | 'reject' | 'skip';
@@ -28,15 +29,15 @@ export function registerReview(program: Command, out: Output): void {
         'Scripts use `coldpool withdrawals list|approve|reject` instead.',
     )
     .option('--page-size <n>', 'requests per page', '20')
-    .action(async (opts: OperatorOptions & { pageSize: string }) => {
+    .action(async (opts: OperatorOptions & { pageSize: string }, cmd: Command) => {
       const pageSize = parseIntegerOption('--page-size', opts.pageSize, 1, 500);
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
         throw new CodedError('USAGE', '`coldpool review` needs a terminal', { hint: 'in scripts use `coldpool withdrawals list --json`, `approve ID…`, `reject ID --reason R`' });
       }
-      const { policy, source } = resolvePolicy(opts.policy);
-      const operator = resolveOperator(opts.operator);
+      const { policy, source } = policyOf(configOf(cmd));
+      const operator = configOf(cmd).operator;
       prompts = await import('@inquirer/prompts');
-      await withStore(opts, async (store) => {
+      await withStore(cmd, async (store) => {
         try {
           await reviewLoop(store, { operator, policy, pageSize, out, policySource: source });
         } catch (e) {

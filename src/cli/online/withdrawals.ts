@@ -7,8 +7,9 @@ import { requestWithdrawal } from '../../flows/request-withdrawal.js';
 import { approveWithdrawals, cancelReason, cancelWithdrawal, listQueue, rejectWithdrawal } from '../../flows/review-withdrawals.js';
 import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
+import { configOf, policyOf } from './config.js';
 import {
-  addDbOptions, addOperatorOptions, parseId, resolveOperator, resolvePolicy, withStore, withdrawalJson, type OperatorOptions,
+  addDbOptions, addOperatorOptions, parseId, withStore, withdrawalJson, type OperatorOptions,
 } from './withdrawal-context.js';
 
 interface RequestOptions extends OperatorOptions {
@@ -52,10 +53,10 @@ function registerRequest(group: Command, out: Output): void {
     .option('--amount-sat <sat>', 'amount in satoshis, e.g. 150000')
     .option('--json', 'print the request as JSON: {"id","app_id","user","destination","amount_sat":"150000","status","created":true}', false)
     .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals request --app-id w-981 --user alice --address bc1q… --amount 0.0015\n  $ coldpool withdrawals request --app-id w-982 --user bob --address 3J98t1… --amount-sat 150000 --json\n')
-    .action(async (opts: RequestOptions) => {
+    .action(async (opts: RequestOptions, cmd: Command) => {
       if ((opts.amount === undefined) === (opts.amountSat === undefined)) throw new CodedError('USAGE', 'give exactly one of "--amount <btc>" or "--amount-sat <sat>"');
       const amountSat = opts.amount !== undefined ? parseBtc(opts.amount, '--amount') : parseSat(opts.amountSat, '--amount-sat');
-      await withStore(opts, async (store) => {
+      await withStore(cmd, async (store) => {
         const r = await requestWithdrawal(store, { appId: opts.appId, user: opts.user, address: opts.address, amountSat });
         const w = r.withdrawal;
         if (opts.json) {
@@ -84,12 +85,12 @@ function registerList(group: Command, out: Output): void {
     .option('--limit <n>', 'at most this many rows', '100')
     .option('--after <id>', 'rows with an id greater than this (paging)')
     .option('--json', 'print {"withdrawals":[{"id","amount_sat":"…","flags":[{"code","detail"}],…}],"totals":{…},"marked_invalid":[…]}', false)
-    .action(async (opts: ListOptions) => {
+    .action(async (opts: ListOptions, cmd: Command) => {
       if (opts.status !== 'all' && !isWithdrawalStatus(opts.status)) throw new CodedError('USAGE', `"--status" expected all or one of ${WITHDRAWAL_STATUSES.join(', ')}, got ${JSON.stringify(opts.status)}`);
       const limit = parseIntegerOption('--limit', opts.limit, 1, 10_000);
-      const { policy } = resolvePolicy(opts.policy);
-      const operator = resolveOperator(opts.operator);
-      await withStore(opts, async (store) => {
+      const { policy } = policyOf(configOf(cmd));
+      const operator = configOf(cmd).operator;
+      await withStore(cmd, async (store) => {
         const { rows, totals, invalid } = await listQueue(store, operator, policy, {
           status: opts.status as WithdrawalStatus | 'all',
           ...(opts.user !== undefined ? { user: opts.user } : {}),
@@ -119,11 +120,11 @@ function registerApprove(group: Command, out: Output): void {
     .option('--override-changed', 'approve even when a request changed since first seen (recorded in the audit log)', false)
     .option('--json', 'print [{"id","status","approvals":[…],"approvals_required"} or {"id","error":{code,message}}]', false)
     .addHelpText('after', '\nWith approvalsRequired 2 in the policy, a request stays "requested" until a second, different operator approves it.\n\nExamples:\n  $ coldpool withdrawals approve 41 42 --operator alice\n')
-    .action(async (ids: string[], opts: OperatorOptions & { overrideChanged?: boolean }) => {
+    .action(async (ids: string[], opts: OperatorOptions & { overrideChanged?: boolean }, cmd: Command) => {
       const parsed = ids.map(parseId);
-      const { policy } = resolvePolicy(opts.policy);
-      const operator = resolveOperator(opts.operator);
-      await withStore(opts, async (store) => {
+      const { policy } = policyOf(configOf(cmd));
+      const operator = configOf(cmd).operator;
+      await withStore(cmd, async (store) => {
         const results = await approveWithdrawals(store, operator, policy, parsed, {
           overrideChanged: opts.overrideChanged ?? false,
           onResult: ({ id, outcome: r, error: e }) => {
@@ -149,10 +150,10 @@ function registerReject(group: Command, out: Output): void {
     .argument('<id>', 'withdrawal id')
     .requiredOption('--reason <text>', 'why (required; goes to the audit log)')
     .option('--json', 'print {"id","status":"rejected"}', false)
-    .action(async (id: string, opts: OperatorOptions & { reason: string }) => {
+    .action(async (id: string, opts: OperatorOptions & { reason: string }, cmd: Command) => {
       const wid = parseId(id);
-      const operator = resolveOperator(opts.operator);
-      await withStore(opts, async (store) => {
+      const operator = configOf(cmd).operator;
+      await withStore(cmd, async (store) => {
         const r = await rejectWithdrawal(store, operator, wid, opts.reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: rejected`);
       });
@@ -171,11 +172,11 @@ function registerCancel(group: Command, out: Output): void {
     .requiredOption('--reason <text>', 'why (required; goes to the audit log)')
     .option('--json', 'print {"id","status":"cancelled"}', false)
     .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals cancel 42 --reason "user withdrew the request" --operator alice\n')
-    .action(async (id: string, opts: OperatorOptions & { reason: string }) => {
+    .action(async (id: string, opts: OperatorOptions & { reason: string }, cmd: Command) => {
       const wid = parseId(id);
       const reason = cancelReason(opts.reason); // before the database opens: a bad reason is a usage error wherever the database is
-      const operator = resolveOperator(opts.operator);
-      await withStore(opts, async (store) => {
+      const operator = configOf(cmd).operator;
+      await withStore(cmd, async (store) => {
         const r = await cancelWithdrawal(store, operator, wid, reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: cancelled`);
       });
