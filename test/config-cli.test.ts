@@ -82,16 +82,18 @@ describe('a key no command knows is refused by every command, naming it and the 
     ['db', 'migrate'], ['pool', 'status'], ['pool', 'check'], ['pool', 'claim', '--user', 'u1'], ['pool', 'load', join(dir, 'batch.csv')],
     ['watch'], ['withdrawals', 'list'], ['withdrawals', 'approve', '2'], ['withdrawals', 'reject', '2', '--reason', 'r'],
     ['withdrawals', 'cancel', '2', '--reason', 'r'], ['withdrawals', 'request', '--app-id', 'w3', '--user', 'u', '--address', P2WSH, '--amount-sat', '1000'],
-    ['audit', 'verify'], ['audit', 'show'], ['chain', 'status'], ['deposits', 'list'], ['chain', 'sync', '--esplora', 'http://127.0.0.1:9'],
-    ['payout', 'follow'],
+    ['audit', 'verify'], ['audit', 'export', '--out', join(dir, 'export.jsonl')], ['chain', 'status'], ['deposits', 'list'],
+    ['chain', 'sync', '--esplora', 'http://127.0.0.1:9'], ['payout', 'status'], ['payout', 'build', '--fee-rate', '5', '--out', join(dir, 'p.psbt'), '--esplora', 'http://127.0.0.1:9'],
+    ['payout', 'bump', '1', '--fee-rate', '5', '--out', join(dir, 'b.psbt'), '--esplora', 'http://127.0.0.1:9'],
   ];
-  it.each(commands)('coldpool %s …', async (...args) => {
+  it.each(commands.map((args) => [args.join(' '), args] as const))('coldpool %s', async (_, args) => {
     const cfg = join(dir, `typo-${args.join('-').replace(/\W+/g, '_')}.json`);
     writeFileSync(cfg, JSON.stringify({ db: `sqlite:${dbPath}`, operater: 'carol' }));
     const r = await runCli('coldpool', ['--config', cfg, ...args], { cwd, env });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`config ${cfg}: unknown key "operater"`);
     expect(r.stdout).toBe('');
+    expect(readdirSync(dir).filter((f) => /^(p|b)\.psbt|export\.jsonl|^batch/.test(f))).toEqual([]);
   });
 
   it('the pool and the queue are as they were', async () => {
