@@ -246,14 +246,20 @@ function keysOf(trust: Trust): Map<string, { operator: TrustedOperator; key: Key
   return keys;
 }
 
+/** An operator name: 1..64 printable characters without surrounding spaces; INVALID_INPUT naming `field` otherwise. */
+export function checkOperatorName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || !NAME.test(name)) throw bad(field, '1..64 printable characters without surrounding spaces', name);
+  return name;
+}
+
 function parseOperator(v: unknown, path: string): TrustedOperator {
   const o = record(v, path);
   onlyKeys(o, OPERATOR_KEYS, `${path}.`);
-  if (typeof o.name !== 'string' || !NAME.test(o.name)) throw bad(`${path}.name`, '1..64 printable characters without surrounding spaces', o.name);
+  checkOperatorName(o.name, `${path}.name`);
   publicKeyFromHex(o.publicKey, `${path}.publicKey`);
   const id = keyIdOf(o.publicKey as string);
   if (o.id !== id) throw bad(`${path}.id`, `${JSON.stringify(id)} (the first 16 hex of sha256 of its publicKey)`, o.id);
-  return { name: o.name, publicKey: o.publicKey as string, id };
+  return { name: o.name as string, publicKey: o.publicKey as string, id };
 }
 
 function refuseDuplicates(operators: readonly TrustedOperator[]): void {
