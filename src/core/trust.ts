@@ -175,6 +175,11 @@ export function withOperator(trust: Trust, operator: { name: string; publicKey: 
   return parseTrust(JSON.parse(serializeTrust(next)));
 }
 
+/** `trust` with another base requirement; refused (INVALID_INPUT) when above the operators listed or a tier's. */
+export function withRequired(trust: Trust, required: number): Trust {
+  return parseTrust(JSON.parse(serializeTrust({ ...trust, approvals: { ...trust.approvals, required } })));
+}
+
 /**
  * How many distinct operators must approve `amountSat`: the highest tier
  * whose `aboveSat` is strictly below the amount, else `approvals.required`.
