@@ -17,21 +17,26 @@ export function registerOperator(program: Command, out: Output): void {
     .command('operator')
     .summary('operator signing keys: create one (keygen), show its public part (show)')
     .description(
-      'Each operator approves withdrawals with an Ed25519 key of their own. The key lives in an\n' +
-        'encrypted file on the operator box (scrypt + AES-256-GCM, mode 0600), never in a database,\n' +
-        'so a compromised web host cannot approve anything. Its public key goes in the trust file\n' +
-        '(`coldpool trust add-operator`) of the operator box and of the signer.',
+      'Each operator approves withdrawals with an Ed25519 key of their own. The key\n' +
+        'lives in an encrypted file on the operator box (scrypt + AES-256-GCM, mode\n' +
+        '0600), never in a database, so a compromised web host cannot approve\n' +
+        'anything. Its public key goes in the trust file (`coldpool trust\n' +
+        'add-operator`) of the operator box and of the signer.',
     );
 
   group
     .command('keygen')
     .summary('create an operator key file and print its public key and id')
     .description(
-      'Create a new Ed25519 operator key, encrypted with a password, in a new file (never\n' +
-        'over an existing one). The password is asked twice on the terminal, or read from the\n' +
-        'first line of --password-file; it is never taken from the command line or the environment.\n\n' +
-        'Prints the public key (64 hex) and its id (the first 16 hex of its sha256): read the id\n' +
-        'aloud when whoever keeps the signer\'s trust file adds you, and compare.\n\n' +
+      'Create a new Ed25519 operator key, encrypted with a password, in a new file\n' +
+        '(never over an existing one). The password is asked twice on the terminal,\n' +
+        'or read from the first line of --password-file; it is never taken from the\n' +
+        'command line or the environment.\n' +
+        '\n' +
+        'Prints the public key (64 hex) and its id (the first 16 hex of its sha256):\n' +
+        'read the id aloud when whoever keeps the signer\'s trust file adds you, and\n' +
+        'compare.\n' +
+        '\n' +
         'JSON: {"name", "id", "publicKey", "file", "created"}',
     )
     .requiredOption('--name <name>', 'who this key belongs to, as review screens and the trust file show it (1..64 characters)')
@@ -61,9 +66,11 @@ export function registerOperator(program: Command, out: Output): void {
     .argument('<file>', 'an operator key file')
     .summary('print the name, public key and id of an operator key file (no password needed)')
     .description(
-      'Print the clear part of an operator key file: name, public key, id, creation time. No\n' +
-        'password is asked: the private key stays sealed. The header is checked for form only; that\n' +
-        'it belongs to the sealed key is proven when the key is unlocked to sign.\n\n' +
+      'Print the clear part of an operator key file: name, public key, id, creation\n' +
+        'time. No password is asked: the private key stays sealed. The header is\n' +
+        'checked for form only; that it belongs to the sealed key is proven when the\n' +
+        'key is unlocked to sign.\n' +
+        '\n' +
         'JSON: {"name", "id", "publicKey", "file", "created"}',
     )
     .option('--json', 'print as JSON')

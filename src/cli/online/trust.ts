@@ -13,22 +13,26 @@ export function registerTrust(program: Command, out: Output): void {
     .command('trust')
     .summary('the trust file: operators whose approvals count, and how many it takes')
     .description(
-      'The trust file (coldpool-trust.json) lists the operators\' public keys and how many distinct\n' +
-        'operators must approve a withdrawal (per amount tier). The operator box and the signer each\n' +
-        'keep their own copy; the signer\'s copy decides. It holds public keys only.',
+      'The trust file (coldpool-trust.json) lists the operators\' public keys and\n' +
+        'how many distinct operators must approve a withdrawal (per amount tier). The\n' +
+        'operator box and the signer each keep their own copy; the signer\'s copy\n' +
+        'decides. It holds public keys only.',
     );
 
   group
     .command('add-operator')
     .summary('add an operator\'s public key from their key file (creates the trust file if needed)')
     .description(
-      'Add the public key of an operator key file (made by `coldpool operator keygen`; no password\n' +
-        'needed) to a trust file, creating the file when it does not exist yet (then --network is\n' +
-        'required). The file is replaced atomically. A name or key already listed is refused: one key\n' +
-        'is one operator, so adding the same person twice cannot make two approvals out of one.\n\n' +
-        'A new trust file requires 1 approval; raise it with --required once enough operators are in.\n' +
-        'Tiers (more approvals above an amount) are edited in the file: "approvals": {"required": 2,\n' +
-        '"tiers": [{"aboveSat": "100000000", "required": 3}]}; `coldpool trust show` checks the result.',
+      'Add the public key of an operator key file (made by `coldpool operator\n' +
+        'keygen`; no password needed) to a trust file, creating the file when it does\n' +
+        'not exist yet (then --network is required). The file is replaced atomically.\n' +
+        'A name or key already listed is refused: one key is one operator, so adding\n' +
+        'the same person twice cannot make two approvals out of one.\n' +
+        '\n' +
+        'A new trust file requires 1 approval; raise it with --required once enough\n' +
+        'operators are in. Tiers (more approvals above an amount) are edited in the\n' +
+        'file: "approvals": {"required": 2, "tiers": [{"aboveSat": "100000000",\n' +
+        '"required": 3}]}; `coldpool trust show` checks the result.',
     )
     .requiredOption('--trust <file>', 'the trust file to update or create, e.g. coldpool-trust.json')
     .requiredOption('--key <operator-key-file>', 'the operator\'s key file (only its public part is read)')
