@@ -69,6 +69,16 @@ describe('import graph of the two programs', () => {
     expect(violations(importGraph(ROOT, entry), entry, rule)).toEqual([]);
   });
 
+  it('operator keys and the trust file (src/trust) reach neither src/keys nor the store: both programs may import them', () => {
+    const online = importGraph(ROOT, 'src/cli/online/main.ts');
+    expect(online.files.has('src/trust/operator-key.ts')).toBe(true);
+    for (const entry of ['src/trust/operator-key.ts', 'src/trust/trust-file.ts']) {
+      const graph = importGraph(ROOT, entry);
+      expect(violations(graph, entry, ONLINE)).toEqual([]);
+      expect(violations(graph, entry, OFFLINE)).toEqual([]);
+    }
+  });
+
   it('the signer reaches src/keys and its derivation worker (the walker sees what it must)', () => {
     const graph = importGraph(ROOT, 'src/cli/offline/main.ts');
     expect([...graph.files].some((f) => f.startsWith('src/keys/'))).toBe(true);

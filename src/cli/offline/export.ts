@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Output } from '../output.js';
 import { accountReport, printAccountReport } from './account-report.js';
-import { closeStdin } from './terminal.js';
+import { closeStdin } from '../terminal.js';
 import { unlockAccount } from './unlock.js';
 
 interface ExportOptions {

@@ -8,7 +8,7 @@ import type { Output } from '../output.js';
 import { accountReport, printAccountReport } from './account-report.js';
 import { sealSeed } from './seal.js';
 import { assertPasswordSource, bip39Passphrase, MIN_PASSWORD_LENGTH, newPassword } from './secrets.js';
-import { closeStdin, readStdinLine, readTerminalLine, stdinIsTerminal } from './terminal.js';
+import { closeStdin, readStdinLine, readTerminalLine, stdinIsTerminal } from '../terminal.js';
 
 /** How many words the operator is asked back before anything is written. */
 export const BACKUP_CHECK_WORDS = 3;

@@ -5,7 +5,7 @@ import { parseNetwork, type Network } from '../../core/network.js';
 import { inspectPsbt } from '../../core/psbt-inspect.js';
 import type { Output } from '../output.js';
 import { accountFromDescriptor, formatReview, loadManifest, loadPolicy, loadPsbt, policySummary, reviewJson } from './psbt-review.js';
-import { closeStdin } from './terminal.js';
+import { closeStdin } from '../terminal.js';
 import { unlockAccount } from './unlock.js';
 
 interface InspectOptions {

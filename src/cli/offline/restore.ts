@@ -6,7 +6,7 @@ import type { Output } from '../output.js';
 import { accountReport, printAccountReport } from './account-report.js';
 import { sealSeed } from './seal.js';
 import { assertPasswordSource, bip39Passphrase, MIN_PASSWORD_LENGTH, newPassword } from './secrets.js';
-import { closeStdin, readStdinLine, readTerminalLine, stdinIsTerminal } from './terminal.js';
+import { closeStdin, readStdinLine, readTerminalLine, stdinIsTerminal } from '../terminal.js';
 
 interface RestoreOptions {
   keystore: string;

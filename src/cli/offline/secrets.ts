@@ -1,21 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { CodedError } from '../../core/errors.js';
 import type { Output } from '../output.js';
-import { readTerminalLine, stdinIsTerminal } from './terminal.js';
+import { existingPasswordFor, MIN_PASSWORD_LENGTH, newPasswordFor, readSecretFile, requireTerminal, type PasswordUse } from '../secrets.js';
+import { readTerminalLine, stdinIsTerminal } from '../terminal.js';
 
 /**
- * How secrets reach the offline program. They come from a file named on the
- * command line or from the terminal without echo, and NEVER from argv or the
- * environment: both leak (`ps`, shell history, /proc/PID/environ, crash
- * reports). There is deliberately no `--password` or `--mnemonic` option.
- *
- * When stdin is not a terminal and a needed secret has no file option, the
- * command fails with USAGE naming the missing option instead of hanging or
- * reading a secret from a pipe it cannot prompt on.
+ * The offline program's secrets: the keystore password and the BIP39
+ * passphrase. How any secret is read (a file or the terminal, never argv or
+ * the environment) lives in ../secrets.ts, shared with the online program.
  */
 
-/** New keystore passwords must be at least this long (the scrypt cost buys time, not entropy). */
-export const MIN_PASSWORD_LENGTH = 8;
+export { MIN_PASSWORD_LENGTH, readSecretFile };
 
 export interface SecretFiles {
   /** `--password-file`: the keystore password is its first line. */
@@ -24,30 +18,10 @@ export interface SecretFiles {
   readonly passphraseFile?: string | undefined;
 }
 
-/**
- * The first line of a secret file, without its line ending. Only a trailing
- * newline is stripped: spaces are part of the secret.
- */
-export function readSecretFile(path: string, option: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CodedError('NOT_FOUND', `"${option}" file ${JSON.stringify(path)} does not exist`);
-    throw new CodedError('USAGE', `"${option}" file ${JSON.stringify(path)} cannot be read: ${code ?? 'error'}`, { cause: e });
-  }
-  const newline = text.search(/\r?\n/);
-  return newline < 0 ? text : text.slice(0, newline);
-}
-
-function requireTerminal(option: string, what: string): void {
-  if (!stdinIsTerminal()) {
-    throw new CodedError('USAGE', `${what} is needed but stdin is not a terminal and no ${option} was given`, {
-      hint: `pass ${option} FILE (first line is used); secrets are never read from argv or the environment`,
-    });
-  }
-}
+const KEYSTORE: PasswordUse = {
+  noun: 'keystore',
+  intro: `Choose a keystore password (at least ${MIN_PASSWORD_LENGTH} characters). It encrypts the seed on this machine; the seed itself is the backup.`,
+};
 
 /**
  * Fail early (before a seed is shown or read) when the keystore password
@@ -59,9 +33,7 @@ export function assertPasswordSource(files: SecretFiles): void {
 
 /** The password of an existing keystore: `--password-file`, else asked once without echo. */
 export async function existingPassword(files: SecretFiles, keystore: string): Promise<string> {
-  if (files.passwordFile !== undefined) return readSecretFile(files.passwordFile, '--password-file');
-  requireTerminal('--password-file', 'the keystore password');
-  return readTerminalLine(`password for ${keystore}: `, { echo: false });
+  return existingPasswordFor(files.passwordFile, KEYSTORE, keystore);
 }
 
 /**
@@ -69,28 +41,7 @@ export async function existingPassword(files: SecretFiles, keystore: string): Pr
  * without echo (they must match). At least MIN_PASSWORD_LENGTH characters.
  */
 export async function newPassword(files: SecretFiles, out: Output): Promise<string> {
-  if (files.passwordFile !== undefined) return checkNewPassword(readSecretFile(files.passwordFile, '--password-file'));
-  requireTerminal('--password-file', 'a password for the new keystore');
-  out.say(`Choose a keystore password (at least ${MIN_PASSWORD_LENGTH} characters). It encrypts the seed on this machine; the seed itself is the backup.`);
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const first = await readTerminalLine('new keystore password: ', { echo: false });
-    if (Array.from(first).length < MIN_PASSWORD_LENGTH) {
-      out.say(`too short: at least ${MIN_PASSWORD_LENGTH} characters, try again`);
-      continue;
-    }
-    const second = await readTerminalLine('repeat the password: ', { echo: false });
-    if (first === second) return first;
-    out.say('the two passwords differ, try again');
-  }
-  throw new CodedError('CANCELLED', 'no matching password after 3 attempts; nothing was written');
-}
-
-function checkNewPassword(password: string): string {
-  const length = Array.from(password).length;
-  if (length < MIN_PASSWORD_LENGTH) {
-    throw new CodedError('USAGE', `"--password-file" password expected at least ${MIN_PASSWORD_LENGTH} characters, got ${length}`);
-  }
-  return password;
+  return newPasswordFor(files.passwordFile, KEYSTORE, out);
 }
 
 /**

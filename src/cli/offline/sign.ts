@@ -8,7 +8,7 @@ import { mnemonicToSeed } from '../../keys/seed.js';
 import { signPsbt } from '../../keys/sign.js';
 import { toJson, type Output } from '../output.js';
 import { findingWire, formatReview, loadManifest, loadPolicy, loadPsbt, policySummary, reviewWire } from './psbt-review.js';
-import { closeStdin, readTerminalLine, stdinIsTerminal } from './terminal.js';
+import { closeStdin, readTerminalLine, stdinIsTerminal } from '../terminal.js';
 import { accountOf, unlockKeystore } from './unlock.js';
 
 interface SignOptions {

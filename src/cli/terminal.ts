@@ -1,8 +1,8 @@
 import { createInterface, type Interface } from 'node:readline';
-import { CodedError } from '../../core/errors.js';
+import { CodedError } from '../core/errors.js';
 
 /**
- * The offline program's two ways to read a person or a script:
+ * How both programs read a person or a script:
  *
  * - on a terminal (stdin is a TTY), one line in raw mode, with or without
  *   echo, so a password or mnemonic never appears on screen or in the

@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { CodedError } from '../../core/errors.js';
+import { parseNetwork } from '../../core/network.js';
+import { emptyTrust, serializeTrust, withOperator, withRequired, type Trust } from '../../core/trust.js';
+import { readOperatorKeyPublic } from '../../trust/operator-key.js';
+import { readTrustFile, trustFileExists, writeTrustFile } from '../../trust/trust-file.js';
+import { table, type Output } from '../output.js';
+import { parseIntegerOption } from '../run.js';
+
+/** `coldpool trust add-operator|show`: the file that says whose approvals count. */
+export function registerTrust(program: Command, out: Output): void {
+  const group = program
+    .command('trust')
+    .summary('the trust file: operators whose approvals count, and how many it takes')
+    .description(
+      'The trust file (coldpool-trust.json) lists the operators\' public keys and\n' +
+        'how many distinct operators must approve a withdrawal (per amount tier). The\n' +
+        'operator box and the signer each keep their own copy; the signer\'s copy\n' +
+        'decides. It holds public keys only.',
+    );
+
+  group
+    .command('add-operator')
+    .summary('add an operator\'s public key from their key file (creates the trust file if needed)')
+    .description(
+      'Add the public key of an operator key file (made by `coldpool operator\n' +
+        'keygen`; no password needed) to a trust file, creating the file when it does\n' +
+        'not exist yet (then --network is required). The file is replaced atomically.\n' +
+        'A name or key already listed is refused: one key is one operator, so adding\n' +
+        'the same person twice cannot make two approvals out of one.\n' +
+        '\n' +
+        'A new trust file requires 1 approval; raise it with --required once enough\n' +
+        'operators are in. Tiers (more approvals above an amount) are edited in the\n' +
+        'file: "approvals": {"required": 2, "tiers": [{"aboveSat": "100000000",\n' +
+        '"required": 3}]}; `coldpool trust show` checks the result.',
+    )
+    .requiredOption('--trust <file>', 'the trust file to update or create, e.g. coldpool-trust.json')
+    .requiredOption('--key <operator-key-file>', 'the operator\'s key file (only its public part is read)')
+    .option('--network <network>', 'network of a new trust file: mainnet, testnet, signet, regtest (checked against an existing one)')
+    .option('--required <n>', 'distinct operators that must approve each withdrawal (at most the number listed)')
+    .addHelpText('after',
+      '\nExamples:\n' +
+        '  $ coldpool trust add-operator --trust coldpool-trust.json --key alice.operator-key --network mainnet\n' +
+        '  $ coldpool trust add-operator --trust coldpool-trust.json --key bob.operator-key --required 2\n' +
+        '  $ coldpool trust show --trust coldpool-trust.json\n')
+    .action(async (opts: { trust: string; key: string; network?: string; required?: string }) => {
+      const operator = readOperatorKeyPublic(opts.key);
+      const network = opts.network === undefined ? undefined : parseNetwork(opts.network).name;
+      const existed = trustFileExists(opts.trust);
+      let trust: Trust;
+      if (existed) {
+        trust = readTrustFile(opts.trust);
+        if (network !== undefined && network !== trust.network) {
+          throw new CodedError('NETWORK_MISMATCH', `"--network" is ${network}, but trust file ${JSON.stringify(opts.trust)} is for ${trust.network}`);
+        }
+      } else {
+        if (network === undefined) {
+          throw new CodedError('USAGE', `trust file ${JSON.stringify(opts.trust)} does not exist yet: "--network" is needed to create it`, { hint: 'add --network mainnet (or testnet, signet, regtest)' });
+        }
+        trust = emptyTrust(network);
+      }
+      trust = withOperator(trust, { name: operator.name, publicKey: operator.publicKey });
+      if (opts.required !== undefined) trust = withRequired(trust, parseIntegerOption('--required', opts.required, 1, trust.operators.length));
+      writeTrustFile(opts.trust, trust, { replace: existed });
+      out.say(`${existed ? 'updated' : 'created'} ${opts.trust}: added ${JSON.stringify(operator.name)} (key id ${operator.id})`);
+      out.data(trustText(trust));
+    });
+
+  group
+    .command('show')
+    .summary('check a trust file and print its operators and requirements')
+    .description('Parse a trust file strictly (an unknown or misspelt field is refused with its path) and print it.\nWith --json, the canonical file itself.')
+    .requiredOption('--trust <file>', 'the trust file, e.g. coldpool-trust.json')
+    .option('--json', 'print the canonical trust file')
+    .addHelpText('after', '\nExamples:\n  $ coldpool trust show --trust coldpool-trust.json\n  $ coldpool trust show --trust /media/usb/coldpool-trust.json --json\n')
+    .action(async (opts: { trust: string; json?: boolean }) => {
+      const trust = readTrustFile(opts.trust);
+      out.data(opts.json ? serializeTrust(trust).trimEnd() : trustText(trust));
+    });
+}
+
+function trustText(t: Trust): string {
+  const tiers = t.approvals.tiers.map((x) => `; ${x.required} above ${x.aboveSat} sat`).join('');
+  return [
+    `network    ${t.network}`,
+    `approvals  ${t.approvals.required} distinct operator${t.approvals.required === 1 ? '' : 's'}${tiers}`,
+    `verifier   ${t.verifier === null ? 'none' : t.verifier.publicKey}`,
+    '',
+    table(['name', 'key id', 'public key'], t.operators.map((o) => [o.name, o.id, o.publicKey])),
+  ].join('\n');
+}
