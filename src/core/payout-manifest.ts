@@ -1,7 +1,9 @@
 import { parseAddress } from './address.js';
+import { approvalContentJson, parseApprovalContent, type ApprovalContent } from './approval.js';
 import { parseSat } from './amount.js';
 import { CodedError, show } from './errors.js';
 import { NETWORK_NAMES, type Network, type NetworkName } from './network.js';
+import type { Approval } from './trust.js';
 
 /**
  * The payout manifest: what the operator approved, written by `coldpool payout
@@ -20,7 +22,11 @@ import { NETWORK_NAMES, type Network, type NetworkName } from './network.js';
  *   "network": "regtest",
  *   "unsigned_txid": "<64 hex, display order: the txid of the unsigned transaction>",
  *   "outputs": [
- *     { "withdrawal_id": "w-1001", "address": "bcrt1q…", "amount_sat": "150000" }
+ *     { "withdrawal_id": "1001", "address": "bcrt1q…", "amount_sat": "150000",
+ *       "approval": {
+ *         "content": { "network": "regtest", "withdrawalId": "1001", "appId": "w-1001", "user": "alice",
+ *                      "script": "0014…", "amountSat": "150000", "fingerprint": "<64 hex>" },
+ *         "signatures": [ { "key_id": "<16 hex>", "signature": "<128 hex>" } ] } }
  *   ],
  *   "change": [
  *     { "address": "bcrt1q…", "amount_sat": "48000", "path": "m/84'/1'/0'/1/7" }
@@ -32,6 +38,12 @@ import { NETWORK_NAMES, type Network, type NetworkName } from './network.js';
  * - `amount_sat` is a decimal string of satoshis (1..2.1e15), never a float.
  * - `outputs` are the withdrawals paid, one entry per PSBT output; the same
  *   address may appear twice (two withdrawals to one address are two outputs).
+ * - `approval` (optional for the format, required by a signer with a trust
+ *   file): the content the operators signed, exactly as signed (the JSON form
+ *   of core/approval.ts, whose keys are part of the signed bytes), and their
+ *   Ed25519 signatures with the ids of the keys that made them. The signer
+ *   checks them against its own trust file and that the content's script and
+ *   amount are exactly this output's.
  * - `change` lists the change outputs the builder added (may be empty); the
  *   signer checks them against the outputs it recognises by derivation.
  *
@@ -47,7 +59,17 @@ export interface ManifestOutput {
   readonly withdrawalId: string;
   readonly address: string;
   readonly amountSat: bigint;
+  /** What the operators signed for this output, and their signatures; absent in a manifest without proof. */
+  readonly approval?: ManifestApproval | undefined;
 }
+
+export interface ManifestApproval {
+  readonly content: ApprovalContent;
+  readonly signatures: readonly Approval[];
+}
+
+/** At most this many signatures per output: more operators than any trust file lists is not an approval, it is padding. */
+const MAX_SIGNATURES = 100;
 
 export interface ManifestChange {
   readonly address: string;
@@ -123,8 +145,9 @@ export function parseManifest(input: string | unknown): PayoutManifest {
   }
   if (!Array.isArray(rec.outputs) || rec.outputs.length === 0) throw bad(`"outputs" expected a non-empty array, got ${show(rec.outputs)}`);
   const outputs = rec.outputs.map((o: unknown, i: number): ManifestOutput => {
-    const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat'], ['withdrawal_id', 'address', 'amount_sat']);
-    return { withdrawalId: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amountSat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
+    const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat', 'approval'], ['withdrawal_id', 'address', 'amount_sat']);
+    const out: ManifestOutput = { withdrawalId: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amountSat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
+    return r.approval === undefined ? out : { ...out, approval: parseApproval(r.approval, `outputs[${i}].approval`) };
   });
   const ids = new Set<string>();
   for (const o of outputs) {
@@ -139,6 +162,24 @@ export function parseManifest(input: string | unknown): PayoutManifest {
   });
   const manifest: PayoutManifest = { version: MANIFEST_VERSION, network, unsignedTxid: rec.unsigned_txid, outputs, change };
   return manifest;
+}
+
+function parseApproval(value: unknown, where: string): ManifestApproval {
+  const r = object(value, where, ['content', 'signatures'], ['content', 'signatures']);
+  let content: ApprovalContent;
+  try {
+    content = parseApprovalContent(r.content, `${where}.content`);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  if (!Array.isArray(r.signatures) || r.signatures.length > MAX_SIGNATURES) throw bad(`"${where}.signatures" expected an array of at most ${MAX_SIGNATURES} signatures, got ${show(Array.isArray(r.signatures) ? `${r.signatures.length} entries` : r.signatures)}`);
+  const signatures = r.signatures.map((s: unknown, k: number): Approval => {
+    const e = object(s, `${where}.signatures[${k}]`, ['key_id', 'signature'], ['key_id', 'signature']);
+    if (typeof e.key_id !== 'string' || !/^[0-9a-f]{16}$/.test(e.key_id)) throw bad(`"${where}.signatures[${k}].key_id" expected 16 lower-case hex characters, got ${show(e.key_id)}`);
+    if (typeof e.signature !== 'string' || !/^[0-9a-f]{128}$/.test(e.signature)) throw bad(`"${where}.signatures[${k}].signature" expected 128 lower-case hex characters, got ${show(e.signature)}`);
+    return { keyId: e.key_id, signature: e.signature };
+  });
+  return { content, signatures };
 }
 
 /**
@@ -164,7 +205,12 @@ export function formatManifest(manifest: PayoutManifest): string {
     version: MANIFEST_VERSION,
     network: manifest.network,
     unsigned_txid: manifest.unsignedTxid,
-    outputs: manifest.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat.toString() })),
+    outputs: manifest.outputs.map((o) => ({
+      withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat.toString(),
+      ...(o.approval === undefined ? {} : {
+        approval: { content: approvalContentJson(o.approval.content), signatures: o.approval.signatures.map((s) => ({ key_id: s.keyId, signature: s.signature })) },
+      }),
+    })),
     change: manifest.change.map((c) => ({ address: c.address, amount_sat: c.amountSat.toString(), ...(c.path === undefined ? {} : { path: c.path }) })),
   };
   return `${JSON.stringify(value, null, 2)}\n`;
