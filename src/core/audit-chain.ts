@@ -22,6 +22,9 @@ export interface AuditEntry extends AuditFields {
   readonly seq: bigint;
   readonly prevHash: string;
   readonly hash: string;
+  /** The key that signed `hash` (audit-signature.ts), absent on an unsigned entry. Outside the hash: the signature covers it. */
+  readonly keyId?: string | undefined;
+  readonly signature?: string | undefined;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -126,7 +129,8 @@ export class ChainVerifier {
 
 /** One line of `coldpool audit export` (JSON, seq as a string, snake_case hashes), newline included. */
 export function exportLine(e: AuditEntry): string {
-  return `${JSON.stringify({ seq: e.seq.toString(), at: e.at, actor: e.actor, action: e.action, subject: e.subject, data: e.data, prev_hash: e.prevHash, hash: e.hash })}\n`;
+  const signed = e.keyId === undefined ? {} : { key_id: e.keyId, signature: e.signature };
+  return `${JSON.stringify({ seq: e.seq.toString(), at: e.at, actor: e.actor, action: e.action, subject: e.subject, data: e.data, prev_hash: e.prevHash, hash: e.hash, ...signed })}\n`;
 }
 
 /**
@@ -149,9 +153,13 @@ export function parseExportLine(text: string, lineNo: number, source = 'export')
     if (typeof o[k] !== 'string') throw bad(`"${k}" is missing or not a string`);
   }
   if (!/^[1-9]\d{0,18}$/.test(o.seq as string)) throw bad(`"seq" expected a positive integer, got ${JSON.stringify(o.seq)}`);
+  for (const k of ['key_id', 'signature']) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw bad(`"${k}" is not a string`);
+  }
   return {
     seq: BigInt(o.seq as string), at: o.at as string, actor: o.actor as string, action: o.action as string, subject: o.subject as string,
     data: o.data as string, prevHash: o.prev_hash as string, hash: o.hash as string,
+    ...(o.key_id === undefined ? {} : { keyId: o.key_id as string, signature: o.signature as string | undefined }),
   };
 }
 

@@ -222,6 +222,16 @@ export interface ApproveOptions {
 }
 
 /** The audit log: every decision, hash-chained (src/core/audit-chain.ts). */
+/**
+ * Signs the audit entries a handle writes: `sign(hash)` is the Ed25519
+ * signature (128 hex) of audit-signature.ts's message over the entry's hash.
+ * The CLI makes one from the operator's key (or the operator box's).
+ */
+export interface AuditSigner {
+  readonly keyId: string;
+  sign(hash: string): string;
+}
+
 export interface AuditLog {
   /** Append one audit entry in its own transaction (for actions without a state change). */
   audit(actor: string, action: string, subject: string, data: Record<string, unknown>): Promise<AuditEntry>;

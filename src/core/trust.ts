@@ -33,7 +33,12 @@ import { NETWORK_NAMES, type NetworkName } from './network.js';
  *   tier raises that for amounts strictly above `aboveSat` (satoshis as a
  *   decimal string), the highest matching tier wins;
  * - `verifier` is the verifier's public key (`{"publicKey": "<64 hex>"}`),
- *   or null until one is set up.
+ *   or null until one is set up;
+ * - `auditors` (optional, same shape as `operators`) are the keys of the
+ *   programs that write audit entries of their own (the operator box's
+ *   follower, a cron job): their signature makes an entry theirs, it never
+ *   counts as an approval, and a decision (approve, reject, cancel) must be
+ *   signed by the operator who made it.
  *
  * Parsing is strict: an unknown key anywhere is refused with its path (a
  * misspelt "tiers" must not silently mean "no tiers"), as are duplicate
@@ -68,12 +73,15 @@ export interface Trust {
   readonly operators: readonly TrustedOperator[];
   readonly approvals: { readonly required: number; readonly tiers: readonly ApprovalTier[] };
   readonly verifier: { readonly publicKey: string } | null;
+  /** Program keys that may sign audit entries (never approvals). */
+  readonly auditors: readonly TrustedOperator[];
 }
 
 /** Operator names: what review screens and audit entries show. */
 const NAME = /^[^\p{Cc}\p{Cf}\s](?:[^\p{Cc}\p{Cf}]{0,62}[^\p{Cc}\p{Cf}\s])?$/u;
 
-const TOP_KEYS = ['format', 'version', 'network', 'operators', 'approvals', 'verifier'] as const;
+const TOP_KEYS = ['format', 'version', 'network', 'operators', 'approvals', 'verifier', 'auditors'] as const;
+const OPTIONAL_TOP_KEYS: readonly string[] = ['auditors'];
 const OPERATOR_KEYS = ['name', 'publicKey', 'id'] as const;
 const APPROVALS_KEYS = ['required', 'tiers'] as const;
 const TIER_KEYS = ['aboveSat', 'required'] as const;
@@ -101,7 +109,7 @@ export function parseTrustText(text: string, source = 'trust file'): Trust {
 /** Check a parsed trust object; see the module comment for every rule. */
 export function parseTrust(v: unknown): Trust {
   const top = record(v, '(top level)');
-  onlyKeys(top, TOP_KEYS, '');
+  onlyKeys(top, TOP_KEYS, '', OPTIONAL_TOP_KEYS);
   if (top.format !== TRUST_FORMAT) throw bad('format', `"${TRUST_FORMAT}"`, top.format);
   if (top.version !== TRUST_VERSION) throw bad('version', String(TRUST_VERSION), top.version);
   if (typeof top.network !== 'string' || !(NETWORK_NAMES as readonly string[]).includes(top.network)) {
@@ -138,7 +146,16 @@ export function parseTrust(v: unknown): Trust {
     publicKeyFromHex(ver.publicKey, 'verifier.publicKey');
     verifier = { publicKey: ver.publicKey as string };
   }
-  return { format: TRUST_FORMAT, version: TRUST_VERSION, network: top.network as NetworkName, operators, approvals: { required, tiers }, verifier };
+  const rawAuditors = top.auditors ?? [];
+  if (!Array.isArray(rawAuditors) || rawAuditors.length > MAX_OPERATORS) throw bad('auditors', `an array of at most ${MAX_OPERATORS} {name, publicKey, id}`, rawAuditors);
+  const auditors = rawAuditors.map((o, i) => parseOperator(o, `auditors[${i}]`));
+  refuseDuplicates(auditors, 'auditors');
+  // One key is one party: a program key that is also an operator's would let the program sign decisions as that person.
+  auditors.forEach((a, i) => {
+    const o = operators.find((p) => p.publicKey === a.publicKey || p.name === a.name);
+    if (o) throw bad(`auditors[${i}]`, `a name and key no operator has (${o.name} has ${o.publicKey === a.publicKey ? 'this key' : 'this name'})`, a.name);
+  });
+  return { format: TRUST_FORMAT, version: TRUST_VERSION, network: top.network as NetworkName, operators, approvals: { required, tiers }, verifier, auditors };
 }
 
 /** The canonical text of a trust file: fixed key order, two-space indent, one trailing newline. */
@@ -150,13 +167,15 @@ export function serializeTrust(t: Trust): string {
     operators: t.operators.map((o) => ({ name: o.name, publicKey: o.publicKey, id: o.id })),
     approvals: { required: t.approvals.required, tiers: t.approvals.tiers.map((x) => ({ aboveSat: x.aboveSat.toString(), required: x.required })) },
     verifier: t.verifier === null ? null : { publicKey: t.verifier.publicKey },
+    // Written only when there are some, so a file without auditors keeps its bytes.
+    ...(t.auditors.length === 0 ? {} : { auditors: t.auditors.map((o) => ({ name: o.name, publicKey: o.publicKey, id: o.id })) }),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
 /** A trust file with no operators yet; `required` is checked when the first operators are added. */
 export function emptyTrust(network: NetworkName): Trust {
-  return { format: TRUST_FORMAT, version: TRUST_VERSION, network, operators: [], approvals: { required: 1, tiers: [] }, verifier: null };
+  return { format: TRUST_FORMAT, version: TRUST_VERSION, network, operators: [], approvals: { required: 1, tiers: [] }, verifier: null, auditors: [] };
 }
 
 /**
@@ -267,12 +286,12 @@ function parseOperator(v: unknown, path: string): TrustedOperator {
   return { name: o.name as string, publicKey: o.publicKey as string, id };
 }
 
-function refuseDuplicates(operators: readonly TrustedOperator[]): void {
+function refuseDuplicates(operators: readonly TrustedOperator[], list = 'operators'): void {
   operators.forEach((o, i) => {
     const j = operators.findIndex((p) => p.name === o.name);
-    if (j < i) throw bad(`operators[${i}].name`, `a name not already used by operators[${j}]`, o.name);
+    if (j < i) throw bad(`${list}[${i}].name`, `a name not already used by ${list}[${j}]`, o.name);
     const k = operators.findIndex((p) => p.publicKey === o.publicKey);
-    if (k < i) throw bad(`operators[${i}].publicKey`, `a key not already listed as operators[${k}] (${operators[k]!.name}): one key is one operator`, o.publicKey);
+    if (k < i) throw bad(`${list}[${i}].publicKey`, `a key not already listed as ${list}[${k}] (${operators[k]!.name}): one key is one party`, o.publicKey);
   });
 }
 
@@ -291,12 +310,26 @@ function record(v: unknown, path: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function onlyKeys(r: Record<string, unknown>, allowed: readonly string[], prefix: string): void {
+function onlyKeys(r: Record<string, unknown>, allowed: readonly string[], prefix: string, optional: readonly string[] = []): void {
   for (const k of Object.keys(r)) {
     if (!allowed.includes(k)) throw new CodedError('INVALID_INPUT', `"${prefix}${k}" is not a field of a trust file (expected ${allowed.map((a) => prefix + a).join(', ')})`);
   }
-  for (const k of allowed) if (!(k in r)) throw new CodedError('INVALID_INPUT', `"${prefix}${k}" is missing`);
+  for (const k of allowed) if (!(k in r) && !optional.includes(k)) throw new CodedError('INVALID_INPUT', `"${prefix}${k}" is missing`);
 }
+
+/** The party a key id names for the audit log: an operator or an auditor (program) key, with its KeyObject; undefined when neither. */
+export function auditKeyOf(trust: Trust, keyId: string): { party: TrustedOperator; kind: 'operator' | 'auditor'; key: KeyObject } | undefined {
+  const op = keysOf(trust).get(keyId);
+  if (op) return { party: op.operator, kind: 'operator', key: op.key };
+  let auditors = auditorCache.get(trust);
+  if (!auditors) {
+    auditors = new Map(trust.auditors.map((o) => [o.id, { operator: o, key: publicKeyFromHex(o.publicKey) }]));
+    auditorCache.set(trust, auditors);
+  }
+  const a = auditors.get(keyId);
+  return a ? { party: a.operator, kind: 'auditor', key: a.key } : undefined;
+}
+const auditorCache = new WeakMap<Trust, Map<string, { operator: TrustedOperator; key: KeyObject }>>();
 
 function bad(path: string, expected: string, got: unknown): CodedError {
   return new CodedError('INVALID_INPUT', `"${path}" expected ${expected}, got ${show(got)}`);

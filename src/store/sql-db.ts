@@ -1,4 +1,4 @@
-import type { MigrateOutcome } from '../core/ports.js';
+import type { AuditSigner, MigrateOutcome } from '../core/ports.js';
 import { assertCurrent, loadMigrations, type AppliedMigration } from './migrate.js';
 
 /**
@@ -23,6 +23,8 @@ export interface OpenOptions {
   readonly mustExist?: boolean;
   /** Where the schema files are (default: the package's sql/; tests point it at an edited copy). */
   readonly sqlDir?: string;
+  /** Signs every audit entry this handle writes (audit-signature.ts); without one, entries go in unsigned. */
+  readonly auditSigner?: AuditSigner | undefined;
 }
 
 export interface TxOptions {
@@ -43,6 +45,8 @@ export interface SqlDb extends SqlExec {
   readonly insertIgnore: string;
   /** The schema files' directory (OpenOptions.sqlDir), or undefined for the package's own. */
   readonly sqlDir: string | undefined;
+  /** OpenOptions.auditSigner. */
+  readonly auditSigner: AuditSigner | undefined;
   /** One transaction; deadlocks are retried on MySQL (fn must only touch the database). */
   tx<T>(fn: (t: SqlExec) => Promise<T>, opts?: TxOptions): Promise<T>;
   /** A time as a query parameter. */

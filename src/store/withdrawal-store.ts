@@ -380,12 +380,13 @@ export class SqlWithdrawalStore implements WithdrawalStore {
   async *auditEntries(): AsyncIterable<AuditEntry> {
     await this.ready();
     for (let after = -1n; ;) {
-      const rows = await this.db.all(`SELECT seq, at, actor, action, subject, data, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ${AUDIT_SLICE}`, [after]);
+      const rows = await this.db.all(`SELECT l.seq, l.at, l.actor, l.action, l.subject, l.data, l.prev_hash, l.hash, s.key_id, s.signature FROM audit_log l LEFT JOIN audit_signatures s ON s.seq = l.seq WHERE l.seq > ? ORDER BY l.seq LIMIT ${AUDIT_SLICE}`, [after]);
       if (rows.length === 0) return;
       for (const r of rows) {
         const e: AuditEntry = {
           seq: BigInt(String(r.seq)), at: this.db.readTime(r.at), actor: String(r.actor), action: String(r.action), subject: String(r.subject),
           data: String(r.data), prevHash: String(r.prev_hash), hash: String(r.hash),
+          ...(r.key_id == null ? {} : { keyId: String(r.key_id), signature: r.signature == null ? undefined : String(r.signature) }),
         };
         after = e.seq;
         yield e;

@@ -132,11 +132,13 @@ export class MysqlConnection implements SqlDb {
   readonly forUpdate = ' FOR UPDATE';
   readonly insertIgnore = 'INSERT IGNORE';
   readonly sqlDir: string | undefined;
+  readonly auditSigner: OpenOptions['auditSigner'];
   private pinnedPool: PinnedPool | undefined;
 
   constructor(readonly target: MysqlTarget, options: OpenOptions = {}) {
     this.label = target.label;
     this.sqlDir = options.sqlDir;
+    this.auditSigner = options.auditSigner;
   }
 
   /**

@@ -38,10 +38,12 @@ export class SqliteConnection implements SqlDb {
   private handle: Database.Database | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   readonly sqlDir: string | undefined;
+  readonly auditSigner: OpenOptions['auditSigner'];
 
   constructor(readonly path: string, private readonly options: OpenOptions = {}) {
     this.label = `sqlite:${path}`;
     this.sqlDir = options.sqlDir;
+    this.auditSigner = options.auditSigner;
   }
 
   /** The open better-sqlite3 handle, opened on first use. */
