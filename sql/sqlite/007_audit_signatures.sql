@@ -1,5 +1,5 @@
--- coldpool schema 006, SQLite: who signed each audit entry.
--- Never edit after it shipped; add 007_*.sql.
+-- coldpool schema 007, SQLite: who signed each audit entry.
+-- Never edit after it shipped; add 008_*.sql.
 --
 -- One row per signed audit_log entry, written in the same transaction as the
 -- entry: the Ed25519 signature of the entry's hash by its author's key (an

@@ -1,5 +1,5 @@
--- coldpool schema 006, MySQL/MariaDB: who signed each audit entry.
--- Never edit after it shipped; add 007_*.sql. See sql/sqlite/006_audit_signatures.sql.
+-- coldpool schema 007, MySQL/MariaDB: who signed each audit entry.
+-- Never edit after it shipped; add 008_*.sql. See sql/sqlite/007_audit_signatures.sql.
 CREATE TABLE IF NOT EXISTS audit_signatures (
   seq        BIGINT    NOT NULL,
   key_id     CHAR(16)  NOT NULL,
