@@ -116,7 +116,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const dir = workDir(opts.keep);
   const kept = opts.keep !== undefined;
   let n = 0;
-  const step = (what: string, proves: string): void => opts.say(`[${String(++n).padStart(2)}/16] ${what} — ${proves}`);
+  const step = (what: string, proves: string): void => opts.say(`[${String(++n).padStart(2)}/17] ${what} — ${proves}`);
   opts.say(`${DEMO_LABEL}`);
   opts.say(`working in ${dir}${kept ? ' (kept)' : ' (removed at the end)'}`);
   try {
