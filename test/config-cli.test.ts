@@ -5,6 +5,7 @@ import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { runCli, tempDir } from './support/cli.js';
 import { openStore, openWithdrawalStore } from './support/open-repos.js';
 import { fakeBatch } from './support/pool-fixtures.js';
+import { writeCliOperators, type CliOperator } from './support/approvers.js';
 
 /**
  * One config.json, as a new operator writes it from the help texts, read
@@ -21,6 +22,8 @@ const xdg = join(dir, 'xdg');
 /** The environment of an operator with nothing but the config file: no COLDPOOL_* set. */
 const env = { XDG_CONFIG_HOME: xdg, COLDPOOL_DB: '', COLDPOOL_OPERATOR: '', COLDPOOL_POLICY: '', COLDPOOL_NETWORK: '' };
 
+let carol: CliOperator;
+
 function writeConfig(body: unknown): void {
   writeFileSync(join(xdg, 'coldpool', 'config.json'), JSON.stringify(body));
 }
@@ -36,16 +39,18 @@ beforeAll(async () => {
   for (const appId of ['w1', 'w2']) await requestWithdrawal(store, { appId, user: 'alice', address: P2WSH, amountSat: 100_000n });
   await store.close();
   writeFileSync(join(dir, 'policy.json'), JSON.stringify({ approvalsRequired: 2 }));
-  writeConfig({ db: `sqlite:${dbPath}`, operator: 'carol', policy: join(dir, 'policy.json'), network: 'testnet', threshold: 50, keystore: '/media/usb/cold.keystore' });
+  carol = (await writeCliOperators(dir, 'testnet', ['carol'])).operators.carol!;
+  // paths may come from the file; the key's password never does
+  writeConfig({ db: `sqlite:${dbPath}`, operator: 'carol', policy: join(dir, 'policy.json'), network: 'testnet', threshold: 50, keystore: '/media/usb/cold.keystore', key: carol.args[1], trust: carol.args[5] });
 });
 
 describe('one config.json shared by approve, pool status and pool check', () => {
   it('withdrawals approve takes the operator, the policy and the database from it', async () => {
-    const r = await runCli('coldpool', ['withdrawals', 'approve', '1', '--json'], { cwd, env });
+    const r = await runCli('coldpool', ['withdrawals', 'approve', '1', '--json', '--password-file', carol.args[3]!], { cwd, env });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    // policy.json asks two approvals: one from "carol" (the file's operator) leaves it requested.
-    expect(JSON.parse(r.stdout)).toEqual([{ id: '1', status: 'requested', approvals: ['carol'], approvals_required: 2 }]);
+    // policy.json asks two approvals: one by carol's key (the file's key and trust file) leaves it requested.
+    expect(JSON.parse(r.stdout)).toEqual([{ id: '1', status: 'requested', approvals: ['carol'], approvals_required: 2, key_id: carol.keyId }]);
   });
 
   it('pool status reads the same database', async () => {

@@ -34,7 +34,7 @@ describe('coldpool demo', () => {
     const r = await runCli('coldpool', ['demo', '--json'], { cwd, env: { TMPDIR: tmp }, timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}`);
     expect(r.stderr.split('\n').filter((l) => l.includes('DEMO — regtest, throw-away keys, nothing here is real money'))).toHaveLength(2);
-    expect(r.stderr).toMatch(/\[16\/16\] audit verify: ok/);
+    expect(r.stderr).toMatch(/\[17\/17\] audit verify: ok/);
 
     const d = JSON.parse(r.stdout) as DemoJson;
     expect(d).toMatchObject({ status: 'confirmed', balanced: true, verified: true, kept: false, audit: { ok: true } });

@@ -23,6 +23,7 @@ import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { bbqrJoin } from '../src/core/bbqr.js';
 import { qrModules, readDrawing } from '../src/cli/qr.js';
+import { writeCliOperators } from './support/approvers.js';
 
 const PASSWORD = 'correct horse battery';
 const NET = toBitcoinjs(NETWORKS.regtest);
@@ -31,6 +32,9 @@ let chain: RegtestChain;
 let dir: string;
 let keystore: string;
 let passwordFile: string;
+/** Two operators with their own key files; the trust file asks both. */
+let ops: Awaited<ReturnType<typeof writeCliOperators>>;
+let trustArgs: string[];
 
 beforeAll(async () => {
   dir = tempDir('coldpool-payout-e2e-');
@@ -38,6 +42,8 @@ beforeAll(async () => {
   passwordFile = join(dir, 'pw.txt');
   writeFileSync(passwordFile, `${PASSWORD}\n`);
   await writeFixtureKeystore(keystore, PASSWORD);
+  ops = await writeCliOperators(dir, 'regtest', ['op1', 'op2'], 2);
+  trustArgs = ['--trust', ops.trustFile];
   chain = RegtestChain.create();
   chain.mineEmpty(3);
   node = await new FakeNode(chain).start();
@@ -83,7 +89,7 @@ async function requestAndApprove(db: string, specs: { app: string; address: stri
     ids.push(String(json(await runCli('coldpool', ['withdrawals', 'request', '--app-id', s.app, '--user', 'alice', '--address', s.address, '--amount-sat', String(s.sat), '--json', '--db', db])).id));
   }
   ok(await runCli('coldpool', ['withdrawals', 'list', '--db', db, '--operator', 'op1']));
-  for (const id of ids) ok(await runCli('coldpool', ['withdrawals', 'approve', id, '--db', db, '--operator', 'op1']));
+  for (const op of ['op1', 'op2']) ok(await runCli('coldpool', ['withdrawals', 'approve', ...ids, '--db', db, ...ops.operators[op]!.args]));
   return ids;
 }
 
@@ -106,8 +112,13 @@ describe('payout end to end through the CLIs', () => {
       { app: 'w-2', address: externalAddress(1), sat: 200_000n },
     ]);
     const psbtFile = join(dir, 'payout-1.psbt');
-    const [built] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', '--fee-rate', '5', '--out', psbtFile, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    const [built] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '5', '--out', psbtFile, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
     expect(built!.manifest).toBe(join(dir, 'payout-1.manifest.json'));
+    // each output carries what both operators signed: its own id and amount, their two key ids
+    const manifest = JSON.parse(readFileSync(join(dir, 'payout-1.manifest.json'), 'utf8')) as { outputs: { approval: { content: { withdrawalId: string; amountSat: string }; signatures: { key_id: string }[] } }[] };
+    expect(manifest.outputs.map((o) => [o.approval.content.withdrawalId, o.approval.content.amountSat, o.approval.signatures.map((x) => x.key_id)])).toEqual([
+      [ids[0], '150000', [ops.operators.op1!.keyId, ops.operators.op2!.keyId]], [ids[1], '200000', [ops.operators.op1!.keyId, ops.operators.op2!.keyId]],
+    ]);
 
     const review = json<{ input_total_sat: string; output_total_sat: string; fee_sat: string; outputs: { kind: string; amount_sat: string; withdrawal_id: string | null }[]; findings: { severity: string }[]; unsigned_txid: string }>(
       await runCli('coldpool-offline', ['inspect', psbtFile, '--descriptor', testAccount('regtest').descriptor, '--network', 'regtest', '--manifest', join(dir, 'payout-1.manifest.json'), '--json']));
@@ -148,7 +159,7 @@ describe('payout end to end through the CLIs', () => {
     const { db } = await fundedPool('bump', [300_000n, 500_000n]);
     const ids = await requestAndApprove(db, [{ app: 'b-1', address: externalAddress(2), sat: 280_000n }]);
     const p1 = join(dir, 'bump-1.psbt');
-    const [first] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', '--fee-rate', '1', '--out', p1, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    const [first] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '1', '--out', p1, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
     await sign(p1, join(dir, 'bump-1.manifest.json'), join(dir, 'bump-1.signed.psbt'));
     const t1 = String(first!.unsigned_txid);
     ok(await runCli('coldpool', ['payout', 'broadcast', join(dir, 'bump-1.signed.psbt'), '--confirm', t1.slice(0, 8), '--node', node.rpcUrl, '--db', db]));
@@ -156,7 +167,7 @@ describe('payout end to end through the CLIs', () => {
 
     const p2 = join(dir, 'bump-2.psbt');
     const second = json<Record<string, unknown> & { outputs: { withdrawal_id: string; amount_sat: string }[] }>(
-      await runCli('coldpool', ['payout', 'bump', String(first!.id), '--fee-rate', '20', '--out', p2, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+      await runCli('coldpool', ['payout', 'bump', ...trustArgs, String(first!.id), '--fee-rate', '20', '--out', p2, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
     expect(second.outputs).toEqual(first!.outputs);
     expect(BigInt(String(second.fee_sat))).toBeGreaterThan(BigInt(String(first!.fee_sat)));
     const oldIns = Psbt.fromBase64(readFileSync(p1, 'utf8').trim()).txInputs.map((i) => Buffer.from(i.hash).toString('hex'));
@@ -181,7 +192,7 @@ describe('payout end to end through the CLIs', () => {
     const { db } = await fundedPool('tamper', [300_000n]);
     await requestAndApprove(db, [{ app: 't-1', address: externalAddress(3), sat: 100_000n }]);
     const p = join(dir, 'tamper.psbt');
-    json(await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+    json(await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
     const signedFile = join(dir, 'tamper.signed.psbt');
     await sign(p, join(dir, 'tamper.manifest.json'), signedFile);
     const signed = Psbt.fromBase64(readFileSync(signedFile, 'utf8').trim());
@@ -233,7 +244,7 @@ describe('payout end to end through the CLIs', () => {
     const { db } = await fundedPool('qr', [300_000n, 200_000n]);
     await requestAndApprove(db, [{ app: 'q-1', address: externalAddress(4), sat: 120_000n }]);
     const p = join(dir, 'qr.psbt');
-    const r = await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json', '--qr']);
+    const r = await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json', '--qr']);
     const [built] = json<Record<string, unknown>[]>(r); // stdout: the JSON only
     expect(built!.psbt).toBe(p);
     const fileBytes = Buffer.from(readFileSync(p, 'utf8').trim(), 'base64');
@@ -260,7 +271,7 @@ describe('payout end to end through the CLIs', () => {
     // too large for the allowed number of parts: USAGE (exit 2), after the files are written and reported
     await requestAndApprove(db, [{ app: 'q-2', address: externalAddress(5), sat: 50_000n }]);
     const p2 = join(dir, 'qr-2.psbt');
-    const big = await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p2, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json', '--qr', '--qr-max-parts', '1']);
+    const big = await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '2', '--out', p2, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json', '--qr', '--qr-max-parts', '1']);
     expect(big.code).toBe(2);
     expect(big.stderr).toMatch(/too large for QR \(\d+ BBQr parts, at most 1\): use the file/);
     expect(big.stderr).not.toMatch(/BBQr part 1 of/);
@@ -274,7 +285,7 @@ async function signedPayout(name: string, k: number): Promise<{ db: string; sign
   const { db } = await fundedPool(name, [300_000n]);
   await requestAndApprove(db, [{ app: `${name}-1`, address: externalAddress(k), sat: 100_000n }]);
   const p = join(dir, `${name}.psbt`);
-  const [built] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
+  const [built] = json<Record<string, unknown>[]>(await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '2', '--out', p, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']));
   const signedFile = join(dir, `${name}.signed.psbt`);
   await sign(p, join(dir, `${name}.manifest.json`), signedFile);
   return { db, signedFile, txid: String(built!.unsigned_txid), id: String(built!.id) };
@@ -333,7 +344,7 @@ describe('nodes that answer otherwise than Core', () => {
       node.faults = { noTxIndex: notFound };
       const from = node.log.length;
       try {
-        const r = await runCli('coldpool', ['payout', 'build', '--fee-rate', '2', '--out', join(dir, `no-txindex${notFound.code}.psbt`), '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']);
+        const r = await runCli('coldpool', ['payout', 'build', ...trustArgs, '--fee-rate', '2', '--out', join(dir, `no-txindex${notFound.code}.psbt`), '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']);
         expect(r.code, r.stderr).toBe(0);
         const [built] = JSON.parse(r.stdout) as { inputs: number }[];
         expect(built!.inputs).toBe(1);

@@ -19,6 +19,7 @@ import { FakeNode } from './support/fake-node.js';
 import { createMariaDb, tempSqliteUrl } from './support/pool-fixtures.js';
 import { externalAddress } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, poolKey, spend } from './support/regtest-chain.js';
+import { approver, testTrust } from './support/approvers.js';
 
 let node: FakeNode;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -62,7 +63,7 @@ async function approved(url: string, n: number): Promise<bigint[]> {
     const ids: bigint[] = [];
     for (let k = 0; k < n; k++) ids.push((await requestWithdrawal(store, { appId: `r-${k}`, user: `u${k}`, address: externalAddress(k), amountSat: 100_000n + BigInt(k) })).withdrawal.id);
     await store.observe('op');
-    for (const id of ids) await store.approve(id, 'op', DEFAULT_POLICY);
+    for (const id of ids) await store.approve(id, approver('op', testTrust('regtest')), DEFAULT_POLICY);
     return ids;
   } finally {
     await store.close();
@@ -74,7 +75,7 @@ async function build(url: string, ids?: bigint[]) {
   const chain = openChainStore(url);
   const source = new BitcoindRpc({ url: node.rpcUrl, retryDelayMs: 20 });
   try {
-    return await buildPayouts(store, chain, source, { actor: 'op', feeRateSatKvb: 2_000n, ...(ids ? { ids } : {}) });
+    return await buildPayouts(store, chain, source, { actor: 'op', trust: testTrust('regtest'), feeRateSatKvb: 2_000n, ...(ids ? { ids } : {}) });
   } finally {
     await source.close();
     await chain.close();

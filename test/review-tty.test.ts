@@ -10,13 +10,14 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bech32 } from 'bech32';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../src/core/withdrawal-policy.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openWithdrawalStore } from './support/open-repos.js';
 import { ROOT, tempDir } from './support/cli.js';
 import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
+import { writeCliOperators } from './support/approvers.js';
 
 const socket = tmuxSocket('coldpool-review');
 const tmux = (...args: string[]) => tmuxOn(socket, ...args);
@@ -38,8 +39,12 @@ async function waitFor(pattern: RegExp, timeoutMs = 20_000, read = pane): Promis
 /** A distinct testnet P2WPKH address per number. */
 const dest = (i: number) => bech32.encode('tb', [0, ...bech32.toWords(Buffer.from(i.toString(16).padStart(40, '0'), 'hex'))]);
 const pause = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+let carolKey = '';
+beforeAll(async () => {
+  carolKey = (await writeCliOperators(tempDir('coldpool-review-tty-keys-'), 'testnet', ['carol'])).operators.carol!.args.join(' ');
+});
 const start = (url: string, extra = '') => {
-  const cmd = `cd ${ROOT} && node bin/coldpool.js review --db ${url} --network testnet --operator carol ${extra}; echo EXIT=$?; sleep 30`;
+  const cmd = `cd ${ROOT} && node bin/coldpool.js review --db ${url} --network testnet --operator carol ${carolKey} ${extra}; echo EXIT=$?; sleep 30`;
   tmux('new-session', '-d', '-s', 'review', '-x', '200', '-y', '50', cmd);
 };
 

@@ -16,6 +16,7 @@ import {
 } from '../src/flows/review-withdrawals.js';
 import { openDatabase } from '../src/store/db.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
+import { approver } from './support/approvers.js';
 
 /** A distinct testnet P2WPKH address per number. */
 const dest = (i: number) => bech32.encode('tb', [0, ...bech32.toWords(Buffer.from(i.toString(16).padStart(40, '0'), 'hex'))]);
@@ -91,15 +92,15 @@ describe.each([sqliteBackend(), mariadbBackend()])('review flows on $name', (bac
       await backend.exec(url, 'UPDATE withdrawals SET amount_sat = ? WHERE id = ?', ['350000', String(changed)]);
 
       const seen: ApproveResult[] = [];
-      const results = await approveWithdrawals(db.withdrawals, 'op1', policy, [ok1, 99n, rejected, changed, tooBig, ok2], { onResult: (r) => seen.push(r) });
+      const results = await approveWithdrawals(db.withdrawals, approver('op1'), policy, [ok1, 99n, rejected, changed, tooBig, ok2], { onResult: (r) => seen.push(r) });
       expect(summary(results)).toEqual(['1 approved op1', '99 NOT_FOUND', '2 STATE_CONFLICT', '3 REFUSED', '4 REFUSED', '5 approved op1']);
       expect(seen).toEqual(results); // reported as each lands
-      expect(results[3]!.error!.message).toBe('withdrawal 3 changed since the operator tool first saw it; refusing to approve');
+      expect(results[3]!.error!.message).toBe('withdrawal 3 changed since the operator tool first saw it; refusing to sign an approval of it');
       expect(results[4]!.error!.message).toMatch(/^withdrawal 4 is refused by policy: over_withdrawal_limit/);
       expect(await statuses(url)).toEqual(['1 approved', '2 rejected', '3 requested', '4 requested', '5 approved']);
 
       // the override is passed through, and only the named ids are touched
-      expect(summary(await approveWithdrawals(db.withdrawals, 'op1', policy, [changed], { overrideChanged: true }))).toEqual(['3 approved op1']);
+      expect(summary(await approveWithdrawals(db.withdrawals, approver('op1'), policy, [changed], { overrideChanged: true }))).toEqual(['3 approved op1']);
       expect((await actions(db)).filter((a) => a.startsWith('withdrawal.override_changed'))).toEqual(['withdrawal.override_changed withdrawal:3']);
     });
   });
@@ -108,9 +109,9 @@ describe.each([sqliteBackend(), mariadbBackend()])('review flows on $name', (bac
     await withDb(async (db, url) => {
       const id = await ask(db, 'a', 'alice', 1, 100_000n);
       const policy = parsePolicy('{"approvalsRequired": 2}');
-      expect(summary(await approveWithdrawals(db.withdrawals, 'op1', policy, [id]))).toEqual(['1 requested op1']);
-      expect(summary(await approveWithdrawals(db.withdrawals, 'op1', policy, [id]))).toEqual(['1 STATE_CONFLICT']); // the same operator twice
-      expect(summary(await approveWithdrawals(db.withdrawals, 'op2', policy, [id]))).toEqual(['1 approved op1,op2']);
+      expect(summary(await approveWithdrawals(db.withdrawals, approver('op1'), policy, [id]))).toEqual(['1 requested op1']);
+      expect(summary(await approveWithdrawals(db.withdrawals, approver('op1'), policy, [id]))).toEqual(['1 STATE_CONFLICT']); // the same operator twice
+      expect(summary(await approveWithdrawals(db.withdrawals, approver('op2'), policy, [id]))).toEqual(['1 approved op1,op2']);
       expect(await statuses(url)).toEqual(['1 approved']);
       expect((await actions(db))[0]).toBe('withdrawals.seen withdrawals');
     });
@@ -120,13 +121,13 @@ describe.each([sqliteBackend(), mariadbBackend()])('review flows on $name', (bac
     await withDb(async (db, url) => {
       const [a, b, c] = [await ask(db, 'a', 'alice', 1, 100_000n), await ask(db, 'b', 'bob', 2, 200_000n), await ask(db, 'c', 'carol', 3, 300_000n)];
       const lost = failingOn(db.withdrawals, b, new CodedError('UNAVAILABLE', 'database went away'));
-      expect(summary(await approveWithdrawals(lost, 'op1', DEFAULT_POLICY, [a, b, c]))).toEqual(['1 approved op1', '2 UNAVAILABLE', '3 approved op1']);
+      expect(summary(await approveWithdrawals(lost, approver('op1'), DEFAULT_POLICY, [a, b, c]))).toEqual(['1 approved op1', '2 UNAVAILABLE', '3 approved op1']);
 
       const d = await ask(db, 'd', 'dave', 4, 100_000n);
       const e = await ask(db, 'e', 'erin', 5, 100_000n);
       const seen: ApproveResult[] = [];
       const buggy = failingOn(db.withdrawals, e, new TypeError('boom'));
-      await expect(approveWithdrawals(buggy, 'op1', DEFAULT_POLICY, [d, e, b], { onResult: (r) => seen.push(r) })).rejects.toThrow(TypeError);
+      await expect(approveWithdrawals(buggy, approver('op1'), DEFAULT_POLICY, [d, e, b], { onResult: (r) => seen.push(r) })).rejects.toThrow(TypeError);
       expect(summary(seen)).toEqual(['4 approved op1']);
       expect(await statuses(url)).toEqual(['1 approved', '2 requested', '3 approved', '4 approved', '5 requested']);
     });
@@ -146,7 +147,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('review flows on $name', (bac
 
       await ask(db, 'b3', 'bob', 2, 150_000n); // #7: a near duplicate of #4, which now has a flag too
       await listQueue(db.withdrawals, 'op1', policy, { status: 'requested', limit: 10 });
-      const results = await approveUnflagged(db.withdrawals, 'op1', policy, [2n, 4n, 6n]);
+      const results = await approveUnflagged(db.withdrawals, approver('op1'), policy, [2n, 4n, 6n]);
       expect(summary(results)).toEqual(['2 requested op1', '4 REFUSED', '6 requested op1']);
       expect(results[1]!.error!.message).toMatch(/^withdrawal 4 has flags now \(.*near_duplicate.*\); not approved as unflagged$/);
       // what op1 approved already is not offered to op1 again; op2 still sees it
@@ -155,7 +156,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('review flows on $name', (bac
 
       const seen: ApproveResult[] = [];
       const lost = failingOn(db.withdrawals, 6n, new CodedError('UNAVAILABLE', 'database went away'));
-      await expect(approveUnflagged(lost, 'op2', policy, [2n, 6n, 4n], { onResult: (r) => seen.push(r) })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await expect(approveUnflagged(lost, approver('op2'), policy, [2n, 6n, 4n], { onResult: (r) => seen.push(r) })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
       expect(summary(seen)).toEqual(['2 approved op1,op2']);
       expect((await statuses(url)).filter((s) => s.endsWith('approved'))).toEqual(['2 approved']);
     });
@@ -200,7 +201,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('review flows on $name', (bac
       const [row] = await backend.query(url, 'SELECT reason FROM withdrawals WHERE id = ?', [String(b)]);
       expect(row!.reason).toBe('user withdrew');
 
-      await approveWithdrawals(db.withdrawals, 'op1', DEFAULT_POLICY, [c]);
+      await approveWithdrawals(db.withdrawals, approver('op1'), DEFAULT_POLICY, [c]);
       await db.withdrawals.move(c, 'in_payout', 'op1', { payout: 1 });
       const held = await cancelWithdrawal(db.withdrawals, 'op1', c, 'too late').then(() => undefined, (e: unknown) => e);
       expect(isCoded(held, 'STATE_CONFLICT') && isRefusal(held)).toBe(true);

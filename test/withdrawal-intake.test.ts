@@ -9,6 +9,7 @@ import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openWithdrawalStore } from './support/open-repos.js';
 import { segwitVectors } from './support/segwit-vectors.js';
 import { mariadbBackend, runOnline, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
+import { approver, testTrust } from './support/approvers.js';
 
 /**
  * One set of intake rules, three doors: the library (requestWithdrawal), the
@@ -177,7 +178,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('intake on $name', (backend: 
         const seen = await store.observe('operator-1');
         expect(seen.invalid.map((x) => x.reason)).toEqual(rows.filter((r) => r.network === network).map((r) => r.reason));
         for (const x of seen.invalid) {
-          const e = await store.approve(x.id, 'operator-1', DEFAULT_POLICY).catch((err: unknown) => err);
+          const e = await store.approve(x.id, approver('operator-1', testTrust(network)), DEFAULT_POLICY).catch((err: unknown) => err);
           expect(isCoded(e, 'STATE_CONFLICT') && /is invalid/.test((e as Error).message)).toBe(true);
         }
         expect((await store.observe('operator-1')).seen).toBe(0); // only the first read marks

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openWithdrawalStore, type Opened } from './support/open-repos.js';
 import { tempDir } from './support/cli.js';
 import { mariadbBackend, runOnline, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
+import { approver, writeCliOperators } from './support/approvers.js';
 
 const P2WSH = 'tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7';
 const P2TR = 'tb1pqqqqp399et2xygdj5xreqhjjvcmzhxw4aywxecjdzew6hylgvsesf3hn0c';
@@ -58,7 +60,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
       const a = (await requestWithdrawal(store, { appId: 'a', user: 'alice', address: P2WSH, amountSat: 100_000n })).withdrawal.id;
       const b = (await requestWithdrawal(store, { appId: 'b', user: 'bob', address: P2TR, amountSat: 200_000n })).withdrawal.id;
       await store.observe('op1');
-      expect((await store.approve(a, 'op1', DEFAULT_POLICY)).status).toBe('approved');
+      expect((await store.approve(a, approver('op1'), DEFAULT_POLICY)).status).toBe('approved');
       expect(isCoded(await errorOf(store.reject(b, 'op1', '  ')), 'USAGE')).toBe(true);
       expect((await store.reject(b, 'op1', 'unknown destination')).status).toBe('rejected');
       const e = await errorOf(store.reject(a, 'op2', 'late'));
@@ -92,13 +94,13 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
       expect(await flags(blocked)).toEqual(['blocked_address', 'first_time_destination']);
       expect(await flags(fine)).toEqual(['first_time_destination', 'shared_destination', 'near_duplicate']);
       expect(await flags(dup)).toEqual(['shared_destination', 'near_duplicate']);
-      expect(isCoded(await errorOf(store.approve(big, 'op1', policy)), 'REFUSED')).toBe(true);
-      expect(isCoded(await errorOf(store.approve(blocked, 'op1', policy)), 'REFUSED')).toBe(true);
-      expect((await store.approve(fine, 'op1', policy)).status).toBe('requested');
-      const twice = await errorOf(store.approve(fine, 'op1', policy));
+      expect(isCoded(await errorOf(store.approve(big, approver('op1'), policy)), 'REFUSED')).toBe(true);
+      expect(isCoded(await errorOf(store.approve(blocked, approver('op1'), policy)), 'REFUSED')).toBe(true);
+      expect((await store.approve(fine, approver('op1'), policy)).status).toBe('requested');
+      const twice = await errorOf(store.approve(fine, approver('op1'), policy));
       expect(isCoded(twice, 'STATE_CONFLICT') && /already approved/.test((twice as Error).message)).toBe(true);
       expect((await store.get(fine, policy))!.status).toBe('requested');
-      expect(await store.approve(fine, 'op2', policy)).toMatchObject({ status: 'approved', approvals: ['op1', 'op2'] });
+      expect(await store.approve(fine, approver('op2'), policy)).toMatchObject({ status: 'approved', approvals: ['op1', 'op2'] });
     } finally {
       await store.close();
     }
@@ -114,10 +116,12 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
       expect((await store.get(id, DEFAULT_POLICY))!.flags.map((f) => f.code)).toContain('changed_since_first_seen');
       const cli = await runOnline(['withdrawals', 'list', '--db', url, '--network', 'testnet', '--operator', 'op1', '--json']);
       expect(JSON.parse(cli.stdout).withdrawals[0].flags.map((f: { code: string }) => f.code)).toContain('changed_since_first_seen');
-      const refused = await runOnline(['withdrawals', 'approve', String(id), '--db', url, '--network', 'testnet', '--operator', 'op1']);
+      const { operators } = await writeCliOperators(mkdtempSync(join(tmpdir(), 'coldpool-review-keys-')), 'testnet', ['op1']);
+      const key = operators.op1!.args;
+      const refused = await runOnline(['withdrawals', 'approve', String(id), '--db', url, '--network', 'testnet', ...key]);
       expect(refused.code).toBe(3);
       expect(refused.stderr).toMatch(/changed since the operator tool first saw it/);
-      const ok = await runOnline(['withdrawals', 'approve', String(id), '--db', url, '--network', 'testnet', '--operator', 'op1', '--override-changed', '--json']);
+      const ok = await runOnline(['withdrawals', 'approve', String(id), '--db', url, '--network', 'testnet', ...key, '--override-changed', '--json']);
       expect(ok.code, ok.stderr).toBe(0);
       const audit = await backend.query(url, "SELECT actor, data FROM audit_log WHERE action = 'withdrawal.override_changed'");
       expect(audit.length).toBe(1);
@@ -134,9 +138,9 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
     try {
       for (let i = 1; i <= 4; i++) await requestWithdrawal(store, { appId: `c${i}`, user: `u${i}`, address: P2WSH, amountSat: 100_000n });
       await store.observe('op1');
-      await store.approve(2n, 'op1', DEFAULT_POLICY);
+      await store.approve(2n, approver('op1'), DEFAULT_POLICY);
       await store.reject(3n, 'op1', 'no');
-      await store.approve(4n, 'op1', DEFAULT_POLICY);
+      await store.approve(4n, approver('op1'), DEFAULT_POLICY);
       await store.move(4n, 'in_payout', 'op1', { payout: 1 });
     } finally {
       await store.close();
@@ -173,7 +177,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
       const { url, store } = await open();
       for (let i = 0; i < 4; i++) await requestWithdrawal(store, { appId: `t${i}`, user: `u${i}`, address: P2WSH, amountSat: 100_000n });
       await store.observe('op1');
-      for (let i = 1n; i <= 3n; i++) await store.approve(i, 'op1', DEFAULT_POLICY);
+      for (let i = 1n; i <= 3n; i++) await store.approve(i, approver('op1'), DEFAULT_POLICY);
       await store.reject(4n, 'op1', 'no');
       await store.close();
       const ok = await runOnline(['audit', 'verify', '--db', url, '--json']);
@@ -264,7 +268,7 @@ describe.each([sqliteBackend(), mariadbBackend()])('review and audit on $name', 
         const s = openWithdrawalStore(url, { network: 'testnet' });
         await requestWithdrawal(s, { appId: 'later', user: 'u9', address: P2WSH, amountSat: 100_000n });
         await s.observe('op2');
-        await s.approve(5n, 'op2', DEFAULT_POLICY);
+        await s.approve(5n, approver('op2'), DEFAULT_POLICY);
         await s.close();
         const r = await against(url, file);
         expect(r.code, r.stderr).toBe(0);
@@ -329,8 +333,8 @@ describe('races on MariaDB (separate connections)', () => {
     try {
       for (const [k, id] of ids.entries()) {
         const results = await Promise.allSettled([
-          op1.approve(id, 'alice', DEFAULT_POLICY),
-          k % 2 === 0 ? op2.approve(id, 'bob', DEFAULT_POLICY) : op2.reject(id, 'bob', 'looks wrong'),
+          op1.approve(id, approver('alice'), DEFAULT_POLICY),
+          k % 2 === 0 ? op2.approve(id, approver('bob'), DEFAULT_POLICY) : op2.reject(id, 'bob', 'looks wrong'),
         ]);
         const won = results.filter((r) => r.status === 'fulfilled');
         const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -392,11 +396,11 @@ describe('races on MariaDB (separate connections)', () => {
     const s1 = openWithdrawalStore(url, { network: 'testnet' });
     const s2 = openWithdrawalStore(url, { network: 'testnet' });
     try {
-      const same = await Promise.allSettled([s1.approve(a, 'alice', policy), s2.approve(a, 'alice', policy)]);
+      const same = await Promise.allSettled([s1.approve(a, approver('alice'), policy), s2.approve(a, approver('alice'), policy)]);
       expect(same.filter((r) => r.status === 'fulfilled').length).toBe(1);
       expect(isCoded((same.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason, 'STATE_CONFLICT')).toBe(true);
       expect((await s1.get(a, policy))!.status).toBe('requested');
-      const two = await Promise.all([s1.approve(b, 'alice', policy), s2.approve(b, 'bob', policy)]);
+      const two = await Promise.all([s1.approve(b, approver('alice'), policy), s2.approve(b, approver('bob'), policy)]);
       expect(two.map((r) => r.status).sort()).toEqual(['approved', 'requested']);
       expect((await s1.get(b, policy))!.status).toBe('approved');
       expect((await s1.verifyAudit()).ok).toBe(true);

@@ -15,7 +15,9 @@
 -- What each account may do (see sql/README.md):
 --   coldpool_web       claim addresses (UPDATE of the claim columns only) and
 --                      insert withdrawal requests; read both. Nothing else:
---                      no payout, no audit log, no other column.
+--                      no payout, no audit log, no other column; nothing on
+--                      withdrawal_seen, withdrawal_approvals,
+--                      withdrawal_signatures or payout_exclusions.
 --   coldpool_watcher   read counts: the pool_counts view, and status / slot /
 --                      assigned_at of addresses (no address, no user); its own
 --                      alert memory (watcher_state).

@@ -8,6 +8,9 @@ import type { AuditEntry, ChainVerdict } from './audit-chain.js';
 import type { Network, NetworkName } from './network.js';
 import type { BuiltPayout } from './psbt-build.js';
 import type { RiskFlag, WithdrawalPolicy } from './withdrawal-policy.js';
+import type { ApprovalContent } from './approval.js';
+import type { ApprovalEvidence, LeftOutReason } from './approval-standing.js';
+import type { Trust, TrustedOperator } from './trust.js';
 import type { ValidRequest } from './withdrawal-rules.js';
 import type { PayoutStatus } from './payout-state.js';
 import type { WithdrawalStatus } from './withdrawal-state.js';
@@ -214,6 +217,19 @@ export interface DecisionOutcome {
   readonly approvalsRequired: number;
 }
 
+/**
+ * Who approves: an operator of the operator box's trust file, holding the
+ * unlocked key (the CLI checked it is that operator's). The store asks it to
+ * sign the content it read inside the approval's transaction, so what is
+ * signed is what was locked and checked.
+ */
+export interface Approver {
+  /** From the trust file: its name is the approval's, whatever --operator says. */
+  readonly operator: TrustedOperator;
+  readonly trust: Trust;
+  sign(content: ApprovalContent): string;
+}
+
 export interface ApproveOptions {
   /** Approve although the request changed since first seen (audited). */
   readonly overrideChanged?: boolean;
@@ -258,7 +274,8 @@ export interface WithdrawalStore extends AuditLog {
   list(query: ListQuery, policy: WithdrawalPolicy): Promise<ReviewedWithdrawal[]>;
   get(id: bigint, policy: WithdrawalPolicy): Promise<ReviewedWithdrawal | undefined>;
   totals(status: WithdrawalStatus): Promise<Totals>;
-  approve(id: bigint, actor: string, policy: WithdrawalPolicy, opts?: ApproveOptions): Promise<DecisionOutcome>;
+  /** Sign and store one approval; `approved` once the valid signatures over the current content cover the trust file's (and policy's) requirement. */
+  approve(id: bigint, approver: Approver, policy: WithdrawalPolicy, opts?: ApproveOptions): Promise<DecisionOutcome>;
   reject(id: bigint, actor: string, reason: string): Promise<DecisionOutcome>;
   /** Any other arrow of the state table (cancel, payout moves), guarded and audited. */
   move(id: bigint, to: WithdrawalStatus, actor: string, data?: Record<string, unknown>): Promise<DecisionOutcome>;
@@ -576,6 +593,15 @@ export interface ApprovedWithdrawal {
   readonly id: bigint;
   readonly destination: string;
   readonly amountSat: bigint;
+  /** The row, its first sight and its stored approvals: what decides whether it may be paid. */
+  readonly evidence: ApprovalEvidence;
+}
+
+/** An approved withdrawal a build did not pay, and why. */
+export interface LeftOut {
+  readonly id: bigint;
+  readonly reason: LeftOutReason;
+  readonly detail: string;
 }
 
 /** What the chain record says about the coins a payout spends. */
@@ -597,6 +623,10 @@ export interface PayoutStore {
   account(): Promise<{ descriptor: string; network: string }>;
   /** Approved withdrawals not yet in a payout (all, or those of `ids`), oldest first. */
   approved(ids?: readonly bigint[]): Promise<ApprovedWithdrawal[]>;
+  /** The approval evidence of these withdrawals, whatever their status (a bump re-attaches the approvals). */
+  evidence(ids: readonly bigint[]): Promise<Map<bigint, ApprovalEvidence>>;
+  /** Record (schema 006 payout_exclusions) and audit the approved withdrawals a build left out; one transaction. */
+  leaveOut(items: readonly LeftOut[], actor: string): Promise<void>;
   /** Outpoints spent by a live payout (built, signed, broadcast). */
   lockedOutpoints(): Promise<Set<string>>;
   nextChangeIndex(): Promise<number>;

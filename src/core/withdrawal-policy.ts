@@ -87,6 +87,7 @@ export function normalAddress(a: string): string {
 export const FLAG_CODES = [
   'blocked_address', 'over_withdrawal_limit', 'over_user_24h_limit', 'over_payout_limit', 'below_minimum',
   'changed_since_first_seen', 'own_pool_address', 'first_time_destination', 'shared_destination', 'near_duplicate', 'unusual_output_type',
+  'left_out_of_payout',
 ] as const;
 export type FlagCode = (typeof FLAG_CODES)[number];
 
@@ -116,6 +117,8 @@ export interface RequestFacts {
   readonly unchangedSinceSeen: boolean;
   /** Output type of the destination, when it parses. */
   readonly outputType: string | undefined;
+  /** Why the last `payout build` left this approved request out, until a build pays it. */
+  readonly leftOut?: { readonly reason: string; readonly detail: string; readonly at: string } | undefined;
 }
 
 /**
@@ -142,6 +145,7 @@ export function computeFlags(req: { destination: string; amountSat: bigint; stat
   if (f.priorToDestination === 0) add('first_time_destination', 'first request of this user to this destination');
   if (f.otherUsersOnDestination > 0) add('shared_destination', `${f.otherUsersOnDestination} other user(s) asked for this destination`);
   if (f.nearDuplicates > 0) add('near_duplicate', `${f.nearDuplicates} other request(s) of this user, same destination and amount, within ${policy.nearDuplicateWindowHours} h`);
+  if (f.leftOut) add('left_out_of_payout', `payout build left it out at ${f.leftOut.at}: ${f.leftOut.reason} (${f.leftOut.detail})`);
   if (f.outputType === 'witness_unknown') add('unusual_output_type', 'witness version 2..16: not defined yet, anyone could spend it');
   return flags;
 }

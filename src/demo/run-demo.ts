@@ -19,6 +19,11 @@ import { formatManifest } from '../core/payout-manifest.js';
 import { PAYOUT } from '../core/payout-state.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
 import { DEFAULT_POLICY } from '../core/withdrawal-policy.js';
+import { signApproval } from '../core/approval.js';
+import type { Approver } from '../core/ports.js';
+import { emptyTrust, operatorById, TRUST_FILE_NAME, withOperator, withRequired } from '../core/trust.js';
+import { generateOperatorKey, readOperatorKey, writeOperatorKey } from '../trust/operator-key.js';
+import { readTrustFile, writeTrustFile } from '../trust/trust-file.js';
 import { ChainFollower } from '../flows/chain-sync.js';
 import { loadBatch } from '../flows/load-batch.js';
 import { broadcastPayout, buildPayouts, followPayouts } from '../flows/payout.js';
@@ -111,7 +116,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const dir = workDir(opts.keep);
   const kept = opts.keep !== undefined;
   let n = 0;
-  const step = (what: string, proves: string): void => opts.say(`[${String(++n).padStart(2)}/16] ${what} — ${proves}`);
+  const step = (what: string, proves: string): void => opts.say(`[${String(++n).padStart(2)}/17] ${what} — ${proves}`);
   opts.say(`${DEMO_LABEL}`);
   opts.say(`working in ${dir}${kept ? ' (kept)' : ' (removed at the end)'}`);
   try {
@@ -170,20 +175,39 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
     for (const [app, user, sat] of asks) ids.push((await requestWithdrawal(withdrawals, { appId: app, user, address: destination(app), amountSat: sat })).withdrawal.id);
     step(`withdrawals request: ${asks.map(([app, , sat]) => `${app} ${formatBtc(sat)} BTC`).join(', ')}`, 'the web host can only queue requests, checked against the intake rules');
 
-    await withdrawals.observe(OPERATOR);
-    for (const id of ids) {
-      const r = await withdrawals.approve(id, OPERATOR, DEFAULT_POLICY);
-      if (r.status !== 'approved') throw new CodedError('INTERNAL', `demo: withdrawal ${id} is ${r.status} after approval`);
+    // Two operators, each with a key file sealed by a password file, and a trust file asking both: the approvals are signatures, not names.
+    const operators = ['demo-op1', 'demo-op2'];
+    let trust = emptyTrust('regtest');
+    for (const name of operators) {
+      writeFileSync(join(dir, `${name}.password`), `${name} demo password\n`, { mode: 0o600 });
+      const key = await writeOperatorKey(join(dir, `${name}.operator-key`), generateOperatorKey(name), `${name} demo password`);
+      trust = withOperator(trust, { name, publicKey: key.publicKey });
     }
-    step(`withdrawals approve ${ids.join(' ')} --operator ${OPERATOR}`, 'nothing is paid without an operator\'s recorded decision');
+    const trustFile = join(dir, TRUST_FILE_NAME);
+    writeTrustFile(trustFile, withRequired(trust, 2), { replace: false });
+    trust = readTrustFile(trustFile);
+    step(`operator keygen --name ${operators.join(' / ')}; trust add-operator ×2 --required 2 → ${TRUST_FILE_NAME}`, 'each operator\'s Ed25519 key is sealed in a file of its own; the trust file lists their public keys and asks for 2 distinct signatures');
 
-    const [rec] = await buildPayouts(payouts, chainStore, chain, { actor: OPERATOR, feeRateSatKvb: 2_000n });
+    await withdrawals.observe(OPERATOR);
+    for (const name of operators) {
+      const key = await readOperatorKey(join(dir, `${name}.operator-key`), readFileSync(join(dir, `${name}.password`), 'utf8').split('\n')[0]!);
+      const approver: Approver = { operator: operatorById(trust, key.id)!, trust, sign: (c) => signApproval(c, key.privateKey) };
+      for (const id of ids) {
+        const r = await withdrawals.approve(id, approver, DEFAULT_POLICY);
+        const expected = name === operators[0] ? 'requested' : 'approved';
+        if (r.status !== expected) throw new CodedError('INTERNAL', `demo: withdrawal ${id} is ${r.status} after ${name}'s approval, expected ${expected}`);
+      }
+    }
+    step(`withdrawals approve ${ids.join(' ')} --key demo-op1.operator-key, then --key demo-op2.operator-key`, 'each approval is a signature over the request\'s exact content; approved only with two distinct trusted keys');
+
+    const [rec] = await buildPayouts(payouts, chainStore, chain, { actor: OPERATOR, feeRateSatKvb: 2_000n, trust });
     if (!rec) throw new CodedError('INTERNAL', 'demo: no payout built');
+    if (!rec.manifest.outputs.every((o) => o.approval?.signatures.length === 2)) throw new CodedError('INTERNAL', 'demo: a manifest output lacks its two approvals');
     const psbtFile = join(dir, 'payout.psbt');
     const manifestFile = join(dir, 'payout.manifest.json');
     writeFileSync(psbtFile, `${rec.built.psbt.toBase64()}\n`);
     writeFileSync(manifestFile, formatManifest(rec.manifest));
-    step(`payout build: payout ${rec.id}, ${rec.built.inputs.length} input(s), ${rec.built.outputs.length} withdrawal(s), fee ${rec.built.feeSat} sat, unsigned txid ${rec.built.unsignedTxid}`, 'one PSBT for the approved set; the withdrawals are locked to it');
+    step(`payout build: payout ${rec.id}, ${rec.built.inputs.length} input(s), ${rec.built.outputs.length} withdrawal(s), fee ${rec.built.feeSat} sat, unsigned txid ${rec.built.unsignedTxid}`, 'one PSBT for what the two operators signed, each output carrying its approvals; the withdrawals are locked to it');
 
     const review = JSON.parse(await offline(dir, ['inspect', psbtFile, '--descriptor', descriptor, '--network', 'regtest', '--manifest', manifestFile, '--json'])) as { findings: { severity: string; message?: string }[]; unsigned_txid: string };
     const refusals = review.findings.filter((f) => f.severity === 'refuse');

@@ -10,7 +10,10 @@ import {
   buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
-import type { PayoutRow, PayoutStore } from '../core/ports.js';
+import type { ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
+import { payability, type Payability } from '../core/approval-standing.js';
+import type { ManifestApproval } from '../core/payout-manifest.js';
+import type { Trust } from '../core/trust.js';
 
 /**
  * DESIGN flows 8 and 10: build a payout (approved withdrawals → one PSBT per
@@ -28,6 +31,10 @@ export interface BuildOptions {
   readonly maxOutputs?: number;
   /** Confirmations a coin needs to be spent (default 1). */
   readonly minConf?: number;
+  /** The operator box's trust file: whose approvals count, how many it takes. */
+  readonly trust: Trust;
+  /** Told about the approved withdrawals left out (after they are recorded and audited), before any payout is built. */
+  readonly onLeftOut?: (leftOut: readonly LeftOut[]) => void;
 }
 
 export interface BuiltRecord {
@@ -82,11 +89,15 @@ async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number)
     .map((c) => ({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, height: c.height }));
 }
 
-export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest {
+/** `approvals` by withdrawal id: each output carries the content signed and the signatures, for the signer to check against its own trust file. */
+export function manifestOf(network: Network, built: BuiltPayout, approvals: ReadonlyMap<bigint, ManifestApproval> = new Map()): PayoutManifest {
   return {
     version: MANIFEST_VERSION, network: network.name, unsignedTxid: built.unsignedTxid,
     // the manifest file carries the id as a string (its wire format)
-    outputs: built.outputs.map((o) => ({ withdrawalId: o.withdrawalId.toString(), address: o.address, amountSat: o.amountSat })),
+    outputs: built.outputs.map((o) => {
+      const approval = approvals.get(o.withdrawalId);
+      return { withdrawalId: o.withdrawalId.toString(), address: o.address, amountSat: o.amountSat, ...(approval ? { approval } : {}) };
+    }),
     change: built.change ? [{ address: built.change.address, amountSat: built.change.amountSat, path: built.change.path }] : [],
   };
 }
@@ -97,32 +108,68 @@ export function manifestOf(network: Network, built: BuiltPayout): PayoutManifest
  */
 export async function buildPayouts(store: PayoutStore, chain: ChainStore, source: PrevTxSource, opts: BuildOptions): Promise<BuiltRecord[]> {
   const { network, account } = await accountOf(store);
-  const approved = await store.approved(opts.ids);
+  if (opts.trust.network !== network.name) {
+    throw new CodedError('NETWORK_MISMATCH', `the trust file is for ${opts.trust.network}, the pool is ${network.name}`, { hint: 'use the trust file of this pool\'s network (--trust, config "trust")' });
+  }
+  const candidates = await store.approved(opts.ids);
   if (opts.ids && opts.ids.length > 0) {
-    const found = new Set(approved.map((w) => w.id));
+    const found = new Set(candidates.map((w) => w.id));
     const missing = opts.ids.filter((id) => !found.has(id));
     if (missing.length > 0) throw new CodedError('STATE_CONFLICT', `withdrawal(s) ${missing.join(', ')} are not approved (or do not exist)`, { hint: 'see coldpool withdrawals list --status approved' });
   }
-  if (approved.length === 0) throw new CodedError('STATE_CONFLICT', 'no approved withdrawal to pay', { hint: 'approve some first: coldpool withdrawals approve ID' });
+  if (candidates.length === 0) throw new CodedError('STATE_CONFLICT', 'no approved withdrawal to pay', { hint: 'approve some first: coldpool withdrawals approve ID' });
+  const { payable, leftOut, approvals } = screenApproved(network, opts.trust, candidates);
+  if (leftOut.length > 0) {
+    await store.leaveOut(leftOut, opts.actor);
+    opts.onLeftOut?.(leftOut);
+  }
+  if (payable.length === 0) {
+    throw new CodedError('REFUSED', `nothing left to pay: all ${candidates.length} approved withdrawal(s) were left out (${leftOut.map((l) => `${l.id}: ${l.reason}`).join('; ')})`, {
+      hint: 'see `coldpool withdrawals list --status approved`; reject or cancel what changed, have operators approve what is missing',
+    });
+  }
   const feeRateSatKvb = await feeRateOf(source, opts);
   let coins = await freeCoins(store, chain, opts.minConf ?? 1);
   let changeIndex = await store.nextChangeIndex();
   const records: BuiltRecord[] = [];
-  for (const group of splitPayments(approved, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
+  for (const group of splitPayments(payable, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
     const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
     const plan = selectCoins({ network, account, payments, coins, feeRateSatKvb, changeIndex });
     const chosen = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
     const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: plan.selection });
     const id = await store.insert(built, opts.actor);
-    records.push({ id, built, manifest: manifestOf(network, built) });
+    records.push({ id, built, manifest: manifestOf(network, built, approvals) });
     coins = coins.filter((c) => !chosen.includes(c));
     if (built.change) changeIndex++;
   }
   return records;
 }
 
+/**
+ * Split the approved withdrawals into what may be paid (the row now is what
+ * was signed, by enough distinct trusted operators) and what is left out,
+ * with its reason. Pure: the caller records and reports.
+ */
+export function screenApproved(network: Network, trust: Trust, candidates: readonly ApprovedWithdrawal[]): {
+  payable: ApprovedWithdrawal[]; leftOut: LeftOut[]; approvals: Map<bigint, ManifestApproval>;
+} {
+  const payable: ApprovedWithdrawal[] = [];
+  const leftOut: LeftOut[] = [];
+  const approvals = new Map<bigint, ManifestApproval>();
+  for (const w of candidates) {
+    const p: Payability = payability(network, trust, w.evidence);
+    if (p.payable) {
+      payable.push(w);
+      approvals.set(w.id, { content: p.content, signatures: p.signatures });
+    } else {
+      leftOut.push({ id: w.id, reason: p.reason, detail: p.detail });
+    }
+  }
+  return { payable, leftOut, approvals };
+}
+
 /** Replace payout `id` by a version paying the same withdrawals at a higher fee (BIP125). */
-export async function bumpPayout(store: PayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1): Promise<BuiltRecord> {
+export async function bumpPayout(store: PayoutStore, chain: ChainStore, source: PrevTxSource, id: bigint, feeRateSatKvb: bigint, actor: string, minConf = 1, trust?: Trust): Promise<BuiltRecord> {
   const old = await store.get(id);
   if (!old) throw new CodedError('NOT_FOUND', `payout ${id} does not exist`, { hint: 'see coldpool payout status' });
   if (!isLivePayout(old.status)) throw new CodedError('STATE_CONFLICT', `payout ${id} is ${old.status}; only a built, signed or broadcast payout can be bumped`);
@@ -145,7 +192,16 @@ export async function bumpPayout(store: PayoutStore, chain: ChainStore, source: 
     network, account, payments, coins: [], mustSpend: [...mustSpend, ...(await withPrev(source, extra))], feeRateSatKvb, replacesFeeSat: old.feeSat, changeIndex, selection: plan.selection,
   });
   const newId = await store.insert(built, actor, old);
-  return { id: newId, built, manifest: manifestOf(network, built) };
+  // The replacement pays what the first version paid; its manifest carries the approvals that still match (the signer checks them again).
+  const approvals = new Map<bigint, ManifestApproval>();
+  if (trust) {
+    const evidence = await store.evidence(payments.map((p) => p.withdrawalId));
+    for (const [wid, e] of evidence) {
+      const p = payability(network, trust, e);
+      if (p.payable) approvals.set(wid, { content: p.content, signatures: p.signatures });
+    }
+  }
+  return { id: newId, built, manifest: manifestOf(network, built, approvals) };
 }
 
 /** Every (pubkey, signature) of input i: partial signatures, or the final witness. */

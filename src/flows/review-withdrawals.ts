@@ -9,7 +9,7 @@
  */
 import { CodedError, isCoded } from '../core/errors.js';
 import type {
-  ApproveOptions, DecisionOutcome, ObserveOutcome, ReviewedWithdrawal, Totals, WithdrawalStore,
+  ApproveOptions, Approver, DecisionOutcome, ObserveOutcome, ReviewedWithdrawal, Totals, WithdrawalStore,
 } from '../core/ports.js';
 import type { WithdrawalPolicy } from '../core/withdrawal-policy.js';
 import type { WithdrawalStatus } from '../core/withdrawal-state.js';
@@ -104,8 +104,8 @@ export interface ApproveEachOptions extends ApproveOptions {
 }
 
 /** Approve one request (no observe): the outcome, or the store's refusal thrown. */
-export function approveWithdrawal(store: WithdrawalStore, actor: string, policy: WithdrawalPolicy, id: bigint, opts: ApproveOptions = {}): Promise<DecisionOutcome> {
-  return store.approve(id, actor, policy, opts);
+export function approveWithdrawal(store: WithdrawalStore, approver: Approver, policy: WithdrawalPolicy, id: bigint, opts: ApproveOptions = {}): Promise<DecisionOutcome> {
+  return store.approve(id, approver, policy, opts);
 }
 
 /**
@@ -115,14 +115,14 @@ export function approveWithdrawal(store: WithdrawalStore, actor: string, policy:
  * (bugs) are thrown.
  */
 async function approveEach(
-  store: WithdrawalStore, actor: string, policy: WithdrawalPolicy, ids: readonly bigint[], opts: ApproveEachOptions, stop: (e: CodedError) => boolean,
+  store: WithdrawalStore, approver: Approver, policy: WithdrawalPolicy, ids: readonly bigint[], opts: ApproveEachOptions, stop: (e: CodedError) => boolean,
 ): Promise<ApproveResult[]> {
   const { onResult, ...approve } = opts;
   const results: ApproveResult[] = [];
   for (const id of ids) {
     let r: ApproveResult;
     try {
-      r = { id, outcome: await store.approve(id, actor, policy, approve) };
+      r = { id, outcome: await store.approve(id, approver, policy, approve) };
     } catch (e) {
       if (!isCoded(e) || stop(e)) throw e;
       r = { id, error: e };
@@ -139,9 +139,9 @@ async function approveEach(
  * coded error, a lost database included, is that id's result: a script gets
  * the whole list and decides.
  */
-export async function approveWithdrawals(store: WithdrawalStore, actor: string, policy: WithdrawalPolicy, ids: readonly bigint[], opts: ApproveEachOptions = {}): Promise<ApproveResult[]> {
-  await store.observe(actor);
-  return approveEach(store, actor, policy, ids, opts, () => false);
+export async function approveWithdrawals(store: WithdrawalStore, approver: Approver, policy: WithdrawalPolicy, ids: readonly bigint[], opts: ApproveEachOptions = {}): Promise<ApproveResult[]> {
+  await store.observe(approver.operator.name);
+  return approveEach(store, approver, policy, ids, opts, () => false);
 }
 
 /** Every pending request without a flag that `actor` has not approved yet, oldest first. */
@@ -160,8 +160,8 @@ export async function unflaggedPending(store: WithdrawalStore, actor: string, po
  * Each is approved only if it still has no flag when decided; a refusal is
  * that id's result, a failure ends the batch.
  */
-export function approveUnflagged(store: WithdrawalStore, actor: string, policy: WithdrawalPolicy, ids: readonly bigint[], opts: Pick<ApproveEachOptions, 'onResult'> = {}): Promise<ApproveResult[]> {
-  return approveEach(store, actor, policy, ids, { ...opts, onlyIfUnflagged: true }, (e) => !isRefusal(e));
+export function approveUnflagged(store: WithdrawalStore, approver: Approver, policy: WithdrawalPolicy, ids: readonly bigint[], opts: Pick<ApproveEachOptions, 'onResult'> = {}): Promise<ApproveResult[]> {
+  return approveEach(store, approver, policy, ids, { ...opts, onlyIfUnflagged: true }, (e) => !isRefusal(e));
 }
 
 /** Reject one request with a reason (no observe; the store checks the reason: USAGE when blank or too long). */

@@ -2,7 +2,8 @@ import type { AuditEntry } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
 import { canMovePayout, isLivePayout, isPayoutStatus, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
-import type { ApprovedWithdrawal, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
+import type { ApprovalEvidence, StoredApproval } from '../core/approval-standing.js';
+import type { ApprovedWithdrawal, LeftOut, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
@@ -20,6 +21,8 @@ import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sq
 const LIVE_PAYOUT = `(${LIVE_PAYOUT_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 const PAYOUT_COLUMNS = 'id, status, psbt, signed_psbt, unsigned_txid, txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at, confirmations';
+/** Withdrawals per evidence read: far below any placeholder limit (SQLite 32,766, MySQL 65,535). */
+const EVIDENCE_SLICE = 1000;
 const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
 function payoutStatus(v: unknown, id: unknown): PayoutStatus {
@@ -60,8 +63,51 @@ export class SqlPayoutStore implements PayoutStore {
   async approved(ids?: readonly bigint[]): Promise<ApprovedWithdrawal[]> {
     await this.ready();
     const where = ids && ids.length > 0 ? ` AND id IN (${ids.map(() => '?').join(', ')})` : '';
-    const rows = await this.db.all(`SELECT id, destination, amount_sat FROM withdrawals WHERE status = 'approved'${where} ORDER BY id`, ids ?? []);
-    return rows.map((r) => ({ id: BigInt(String(r.id)), destination: String(r.destination), amountSat: BigInt(String(r.amount_sat)) }));
+    const rows = await this.db.all(`SELECT id FROM withdrawals WHERE status = 'approved'${where} ORDER BY id`, ids ?? []);
+    const evidence = await this.evidence(rows.map((r) => BigInt(String(r.id))));
+    return [...evidence.values()].map((e) => ({ id: e.request.id, destination: e.request.destination, amountSat: e.request.amountSat, evidence: e }));
+  }
+
+  /** Each withdrawal's row, first-sight fingerprint and stored approvals, in id order; read in slices so a large build stays a few round trips. */
+  async evidence(ids: readonly bigint[]): Promise<Map<bigint, ApprovalEvidence>> {
+    await this.ready();
+    const out = new Map<bigint, ApprovalEvidence>();
+    const sorted = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 0; i < sorted.length; i += EVIDENCE_SLICE) {
+      const slice = sorted.slice(i, i + EVIDENCE_SLICE);
+      const marks = slice.map(() => '?').join(', ');
+      const rows = await this.db.all(`SELECT w.id, w.app_id, w.user_id, w.destination, w.amount_sat, w.created_at, s.fingerprint FROM withdrawals w LEFT JOIN withdrawal_seen s ON s.withdrawal_id = w.id WHERE w.id IN (${marks}) ORDER BY w.id`, slice);
+      const sigs = await this.db.all(`SELECT withdrawal_id, key_id, operator, content, signature FROM withdrawal_signatures WHERE withdrawal_id IN (${marks}) ORDER BY withdrawal_id, signed_at, key_id`, slice);
+      const byId = new Map<string, StoredApproval[]>();
+      for (const r of sigs) {
+        const k = String(r.withdrawal_id);
+        if (!byId.has(k)) byId.set(k, []);
+        byId.get(k)!.push({ keyId: String(r.key_id), operator: String(r.operator), content: String(r.content), signature: String(r.signature) });
+      }
+      for (const r of rows) {
+        const id = BigInt(String(r.id));
+        out.set(id, {
+          request: { id, appId: String(r.app_id), user: String(r.user_id), destination: String(r.destination), amountSat: BigInt(String(r.amount_sat)), createdAt: this.db.readTime(r.created_at) },
+          seenFingerprint: opt(r.fingerprint),
+          approvals: byId.get(String(r.id)) ?? [],
+        });
+      }
+    }
+    return out;
+  }
+
+  async leaveOut(items: readonly LeftOut[], actor: string): Promise<void> {
+    await this.ready();
+    if (items.length === 0) return;
+    await this.db.tx(async (t) => {
+      await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
+      const now = this.db.time(new Date());
+      for (const i of items) {
+        await t.run('DELETE FROM payout_exclusions WHERE withdrawal_id = ?', [i.id]);
+        await t.run('INSERT INTO payout_exclusions (withdrawal_id, reason, detail, excluded_at, excluded_by) VALUES (?, ?, ?, ?, ?)', [i.id, i.reason, i.detail.slice(0, 1000), now, actor]);
+        await this.append(t, actor, 'withdrawal.left_out', `withdrawal:${i.id}`, { reason: i.reason, detail: i.detail });
+      }
+    });
   }
 
   /** Outpoints ("txid:vout") spent by a live payout. */
@@ -170,13 +216,20 @@ export class SqlPayoutStore implements PayoutStore {
       if (!replaces) {
         for (const o of built.outputs) {
           const wid = o.withdrawalId;
-          const u = await t.run("UPDATE withdrawals SET status = 'in_payout', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'approved'", [id, now, wid]);
+          // Destination and amount in the guard: a row edited between the approval check and this lock does not join.
+          const u = await t.run("UPDATE withdrawals SET status = 'in_payout', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'approved' AND destination = ? AND amount_sat = ?", [id, now, wid, o.address, o.amountSat]);
           if (u.changes !== 1) {
-            const [cur] = await t.all('SELECT status, payout_id FROM withdrawals WHERE id = ?', [wid]);
+            const [cur] = await t.all('SELECT status, payout_id, destination, amount_sat FROM withdrawals WHERE id = ?', [wid]);
+            if (cur && String(cur.status) === 'approved') {
+              throw new CodedError('STATE_CONFLICT', `withdrawal ${wid} changed while payout ${id} was being built (now ${String(cur.amount_sat)} sat to ${String(cur.destination)}); nothing was recorded`, {
+                hint: 'run the build again: it leaves out what changed after approval', context: { id: wid.toString() },
+              });
+            }
             throw new CodedError('STATE_CONFLICT', `withdrawal ${wid} is ${String(cur?.status ?? 'gone')}${cur?.payout_id ? ` (payout ${String(cur.payout_id)})` : ''}, not approved; it cannot join payout ${id}`, {
               hint: 'another build locked it first; run the build again for what is still approved', context: { id: wid.toString() },
             });
           }
+          await t.run('DELETE FROM payout_exclusions WHERE withdrawal_id = ?', [wid]);
           await this.append(t, actor, 'withdrawal.in_payout', `withdrawal:${wid}`, { from: 'approved', to: 'in_payout', payout: id, vout: o.vout });
         }
       }

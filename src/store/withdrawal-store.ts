@@ -1,10 +1,12 @@
 import { parseAddress } from '../core/address.js';
+import { approvalContentFor, approvalContentJson } from '../core/approval.js';
+import { approvalStanding, type StoredApproval } from '../core/approval-standing.js';
 import { ChainVerifier, type AuditEntry, type ChainVerdict } from '../core/audit-chain.js';
 import { CodedError, isCoded } from '../core/errors.js';
 import { NETWORKS, parseNetwork, type Network, type NetworkName } from '../core/network.js';
 import { BLOCKING_FLAGS, computeFlags, type RequestFacts, type WithdrawalPolicy } from '../core/withdrawal-policy.js';
 import type {
-  ApproveOptions, DecisionOutcome, ListQuery, ObserveOutcome, RequestOutcome, ReviewedWithdrawal, Totals, WithdrawalRecord, WithdrawalStore,
+  ApproveOptions, Approver, DecisionOutcome, ListQuery, ObserveOutcome, RequestOutcome, ReviewedWithdrawal, Totals, WithdrawalRecord, WithdrawalStore,
 } from '../core/ports.js';
 import { IntakeError, contentText, fingerprint, sameRequest, validateRequest, type RequestContent, type ValidRequest } from '../core/withdrawal-rules.js';
 import { assertMove, isWithdrawalStatus, stateConflict, type WithdrawalStatus } from '../core/withdrawal-state.js';
@@ -256,6 +258,7 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     const dups = await one("SELECT COUNT(*) AS n FROM withdrawals WHERE destination = ? AND user_id = ? AND amount_sat = ? AND id <> ? AND created_at > ? AND created_at < ? AND status <> 'invalid'",
       [w.destination, w.user, w.amountSat, w.id, t(created - window), t(created + window)]);
     const [seen] = await x.all('SELECT fingerprint FROM withdrawal_seen WHERE withdrawal_id = ?', [w.id]);
+    const [excluded] = await x.all('SELECT reason, detail, excluded_at FROM payout_exclusions WHERE withdrawal_id = ?', [w.id]);
     let outputType: string | undefined;
     try {
       outputType = parseAddress(w.destination, await this.network()).type;
@@ -272,6 +275,7 @@ export class SqlWithdrawalStore implements WithdrawalStore {
       nearDuplicates: Number(dups.n ?? 0),
       unchangedSinceSeen: seen === undefined || String(seen.fingerprint) === fingerprint(this.content(w)),
       outputType,
+      leftOut: excluded ? { reason: String(excluded.reason), detail: String(excluded.detail), at: this.db.readTime(excluded.excluded_at) } : undefined,
     };
   }
 
@@ -295,9 +299,14 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     }
   }
 
-  async approve(id: bigint, actor: string, policy: WithdrawalPolicy, opts: ApproveOptions = {}): Promise<DecisionOutcome> {
+  async approve(id: bigint, approver: Approver, policy: WithdrawalPolicy, opts: ApproveOptions = {}): Promise<DecisionOutcome> {
     await this.ready();
-    await this.network();
+    const network = await this.network();
+    const actor = approver.operator.name;
+    const keyId = approver.operator.id;
+    if (approver.trust.network !== network.name) {
+      throw new CodedError('NETWORK_MISMATCH', `the trust file is for ${approver.trust.network}, the pool ${this.label} is ${network.name}`, { hint: 'use the trust file of this pool\'s network' });
+    }
     return this.db.tx(async (t) => {
       const w = await this.lockRow(t, id);
       if (w.status !== 'requested') throw stateConflict(id, w.status, 'approved', 'requested');
@@ -309,8 +318,8 @@ export class SqlWithdrawalStore implements WithdrawalStore {
       }
       const changed = reviewed.flags.some((f) => f.code === 'changed_since_first_seen');
       if (changed && !opts.overrideChanged) {
-        throw new CodedError('REFUSED', `withdrawal ${id} changed since the operator tool first saw it; refusing to approve`, {
-          hint: 'look at it (`coldpool review`), reject it, or approve with --override-changed (audited)', context: { id: id.toString(), reason: 'changed_since_first_seen' },
+        throw new CodedError('REFUSED', `withdrawal ${id} changed since the operator tool first saw it; refusing to sign an approval of it`, {
+          hint: 'look at it (`coldpool review`), reject it, or approve with --override-changed (signs what it says now; audited)', context: { id: id.toString(), reason: 'changed_since_first_seen' },
         });
       }
       const blocking = reviewed.flags.filter((f) => BLOCKING_FLAGS.has(f.code));
@@ -319,25 +328,53 @@ export class SqlWithdrawalStore implements WithdrawalStore {
           hint: 'reject it, or change the policy file', context: { id: id.toString(), flags: blocking.map((f) => f.code) },
         });
       }
+      const stored = await this.storedApprovals(t, id);
+      if (stored.some((a) => a.keyId === keyId)) {
+        throw new CodedError('STATE_CONFLICT', `key ${keyId} (${actor}) already approved withdrawal ${id}; two approvals with one key are one approval`, {
+          hint: 'another operator, with their own key, must approve it', context: { id: id.toString(), keyId },
+        });
+      }
       if (reviewed.approvals.includes(actor)) {
-        throw new CodedError('STATE_CONFLICT', `operator "${actor}" already approved withdrawal ${id}; it needs ${policy.approvalsRequired} different operators`, {
+        throw new CodedError('STATE_CONFLICT', `operator "${actor}" already approved withdrawal ${id}; it needs different operators`, {
           hint: 'another operator must approve it', context: { id: id.toString(), approvals: reviewed.approvals },
         });
       }
-      await t.run('INSERT INTO withdrawal_approvals (withdrawal_id, operator, approved_at, override_changed) VALUES (?, ?, ?, ?)', [id, actor, this.db.time(new Date()), changed]);
-      const approvals = [...reviewed.approvals, actor];
+      // Signed over the row as locked now, with the first-sight fingerprint as the witness of what it said then.
+      const content = approvalContentFor(network, this.content(w), String(seen.fingerprint));
+      const signature = approver.sign(content);
+      const contentJson = JSON.stringify(approvalContentJson(content));
+      const now = this.db.time(new Date());
+      await t.run('INSERT INTO withdrawal_approvals (withdrawal_id, operator, approved_at, override_changed) VALUES (?, ?, ?, ?)', [id, actor, now, changed]);
+      await t.run('INSERT INTO withdrawal_signatures (withdrawal_id, key_id, operator, content, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?)', [id, keyId, actor, contentJson, signature, now]);
+      const standing = approvalStanding(approver.trust, content, [...stored, { keyId, operator: actor, content: contentJson, signature }], policy.approvalsRequired);
+      if (!standing.valid.some((o) => o.id === keyId)) {
+        // Our own fresh signature not verifying means the key is not the trust file's: never store that.
+        throw new CodedError('INTERNAL', `the approval just signed by key ${keyId} does not verify under the trust file`);
+      }
+      const approvals = standing.valid.map((o) => o.name);
       const flags = reviewed.flags.map((f) => f.code);
       if (changed) {
         await this.append(t, actor, 'withdrawal.override_changed', `withdrawal:${id}`, {
-          seen: String(seen.content), seenFingerprint: String(seen.fingerprint), now: contentText(this.content(w)), fingerprint: fingerprint(this.content(w)),
+          seen: String(seen.content), seenFingerprint: String(seen.fingerprint), now: contentText(this.content(w)), fingerprint: fingerprint(this.content(w)), keyId, signed: contentJson,
         });
       }
-      await this.append(t, actor, 'withdrawal.approval', `withdrawal:${id}`, { approvals: approvals.length, required: policy.approvalsRequired, flags, amountSat: w.amountSat, destination: w.destination });
-      if (approvals.length < policy.approvalsRequired) return { id, status: 'requested', approvals, approvalsRequired: policy.approvalsRequired };
+      const notCounted = standing.problems.map((p) => ({ keyId: p.keyId, problem: p.problem }));
+      await this.append(t, actor, 'withdrawal.approval', `withdrawal:${id}`, {
+        approvals: approvals.length, required: standing.required, flags, amountSat: w.amountSat, destination: w.destination, keyId, content: contentJson, signature,
+        ...(standing.mismatched > 0 || notCounted.length > 0 ? { notCounted, overOtherContent: standing.mismatched } : {}),
+      });
+      if (!standing.covered) return { id, status: 'requested', approvals, approvalsRequired: standing.required };
       await this.guardedMove(t, w, 'approved', actor);
-      await this.append(t, actor, 'withdrawal.approved', `withdrawal:${id}`, { from: w.status, to: 'approved', approvers: approvals, fingerprint: fingerprint(this.content(w)) });
-      return { id, status: 'approved', approvals, approvalsRequired: policy.approvalsRequired };
+      await this.append(t, actor, 'withdrawal.approved', `withdrawal:${id}`, {
+        from: w.status, to: 'approved', approvers: approvals, keyIds: standing.valid.map((o) => o.id), content: contentJson, fingerprint: fingerprint(this.content(w)),
+      });
+      return { id, status: 'approved', approvals, approvalsRequired: standing.required };
     });
+  }
+
+  private async storedApprovals(x: SqlExec, id: bigint): Promise<StoredApproval[]> {
+    const rows = await x.all('SELECT key_id, operator, content, signature FROM withdrawal_signatures WHERE withdrawal_id = ? ORDER BY signed_at, key_id', [id]);
+    return rows.map((r) => ({ keyId: String(r.key_id), operator: String(r.operator), content: String(r.content), signature: String(r.signature) }));
   }
 
   async reject(id: bigint, actor: string, reason: string): Promise<DecisionOutcome> {

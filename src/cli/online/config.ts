@@ -6,6 +6,8 @@ import { CodedError, show } from '../../core/errors.js';
 import { DEFAULT_BATCH_COUNT, DEFAULT_KEYSTORE, DEFAULT_REPEAT_MS, DEFAULT_THRESHOLD } from '../../core/low-water.js';
 import { parseNetwork, type NetworkName } from '../../core/network.js';
 import { DEFAULT_POLICY, parsePolicy, type WithdrawalPolicy } from '../../core/withdrawal-policy.js';
+import { TRUST_FILE_NAME, type Trust } from '../../core/trust.js';
+import { readTrustFile } from '../../trust/trust-file.js';
 import type { EmailChannelConfig } from '../../notify/email.js';
 import type { WebhookChannelConfig } from '../../notify/webhook.js';
 
@@ -52,7 +54,7 @@ const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
 const CHANNELS = ['email', 'webhook', 'log'] as const;
 type ChannelName = (typeof CHANNELS)[number];
 const TOP_KEYS = [
-  'db', 'network', 'operator', 'policy', 'node', 'rpcCookie', 'esplora',
+  'db', 'network', 'operator', 'policy', 'trust', 'key', 'node', 'rpcCookie', 'esplora',
   'threshold', 'warning', 'repeat', 'cron', 'keystore', 'batchCount', 'failuresBeforeAlert', 'channels',
 ] as const;
 const EMAIL_KEYS = ['host', 'port', 'secure', 'requireTls', 'user', 'password', 'passwordFile', 'from', 'to', 'timeoutMs'] as const;
@@ -88,6 +90,10 @@ export interface Config {
   readonly operator: string;
   /** The policy file, when one was given or `<dir>/policy.json` exists. */
   readonly policyFile: string | undefined;
+  /** The operator box's trust file, when one was given or `<dir>/coldpool-trust.json` exists. */
+  readonly trustFile: string | undefined;
+  /** The operator's own key file (its password never comes from here: the terminal or --password-file). */
+  readonly keyFile: string | undefined;
   readonly node: NodeChoice;
   readonly watch: WatchSettings;
   /** The file's "channels" as written, its keys checked; `channelsOf` parses them. */
@@ -101,6 +107,8 @@ export interface ConfigFlags {
   readonly network?: string;
   readonly operator?: string;
   readonly policy?: string;
+  readonly trust?: string;
+  readonly key?: string;
   readonly node?: string;
   readonly rpcCookie?: string;
   readonly esplora?: string;
@@ -223,6 +231,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     const fallback = join(dir, 'policy.json');
     return existsSync(fallback) ? fallback : undefined;
   });
+  const trustFile = pick<string | undefined>(flags.trust, 'COLDPOOL_TRUST', 'trust', (v, s) => text('trust', v, s, 'a trust file path'), () => {
+    const fallback = join(dir, TRUST_FILE_NAME);
+    return existsSync(fallback) ? fallback : undefined;
+  });
+  const keyFile = pick<string | undefined>(flags.key, 'COLDPOOL_KEY', 'key', (v, s) => text('key', v, s, 'an operator key file path'), () => undefined);
 
   // The node is one choice: a flag for any kind of node overrides the whole
   // environment, and the environment the whole file (a --esplora flag must not
@@ -262,7 +275,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (isObject(ch.email)) checkKeys('channels.email.', ch.email, EMAIL_KEYS, f);
   if (isObject(ch.webhook)) checkKeys('channels.webhook.', ch.webhook, WEBHOOK_KEYS, f);
 
-  return deepFreeze({ file, dir, db, network, operator, policyFile, node, watch, channels: structuredClone(ch) });
+  return deepFreeze({ file, dir, db, network, operator, policyFile, trustFile, keyFile, node, watch, channels: structuredClone(ch) });
 }
 
 function isObject(v: unknown): v is Json {
@@ -288,6 +301,17 @@ export function policyOf(config: Config): { policy: WithdrawalPolicy; source: st
     throw new CodedError('NOT_FOUND', `policy file ${path} cannot be read: ${(e as Error).message}`, { cause: e });
   }
   return { policy: parsePolicy(body, path), source: path };
+}
+
+/** The trust file the configuration names, read and checked now; USAGE when it names none. */
+export function trustOf(config: Config): { trust: Trust; source: string } {
+  const path = config.trustFile;
+  if (path === undefined) {
+    throw new CodedError('USAGE', 'no trust file: approvals are checked against the operator box\'s trust file', {
+      hint: `give --trust FILE (or COLDPOOL_TRUST, config "trust", or ${join(config.dir, TRUST_FILE_NAME)}); create it with \`coldpool trust add-operator\``,
+    });
+  }
+  return { trust: readTrustFile(path), source: path };
 }
 
 /** A cron expression node-cron accepts (5 fields, or 6 with seconds first); only the scheduling commands load the parser. */
@@ -424,7 +448,7 @@ export function configOf(cmd: Command): Config {
     const o = cmd.optsWithGlobals() as Record<string, unknown>;
     const s = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
     config = loadConfig({
-      config: s('config'), db: s('db'), network: s('network'), operator: s('operator'), policy: s('policy'),
+      config: s('config'), db: s('db'), network: s('network'), operator: s('operator'), policy: s('policy'), trust: s('trust'), key: s('key'),
       node: s('node'), rpcCookie: s('rpcCookie'), esplora: s('esplora'),
       threshold: s('threshold'), warn: s('warn'), repeat: s('repeat'), cron: s('cron'), keystore: s('keystore'),
     });

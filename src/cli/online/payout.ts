@@ -12,7 +12,7 @@ import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
 import { addNodeOptions, sourceOf } from './options.js';
-import { DB_OPTION_HELP, configOf } from './config.js';
+import { DB_OPTION_HELP, configOf, trustOf } from './config.js';
 
 /**
  * The payout flows and PSBT parsing pull in bitcoinjs-lib (a sixth of the
@@ -87,7 +87,11 @@ function registerBuild(group: Command, out: Output): void {
         'Coins: branch and bound for a changeless set, else largest first; change to the next unused …/1/j; RBF signalled.\n' +
         'Every input carries witness_utxo, non_witness_utxo (fetched from the node) and its BIP32 derivation. The withdrawals\n' +
         'are locked to the payout (approved → in_payout) in the transaction that records it. More than --max-outputs\n' +
-        'withdrawals are split into several payouts (F.psbt, F-2.psbt, …). Writes F.psbt (base64) and F.manifest.json.',
+        'withdrawals are split into several payouts (F.psbt, F-2.psbt, …). Writes F.psbt (base64) and F.manifest.json.\n' +
+        'An approved withdrawal is paid only if its row now is exactly what its approvals signed and enough distinct\n' +
+        'operators of the trust file (--trust) signed it; every other one is left out, named on stderr with its reason\n' +
+        '(changed after approval, never seen by an operator, approvals missing), audited, and flagged in review.\n' +
+        'Nothing left to pay: exit 3. Each manifest output carries its approval: the signed content and the signatures.',
     )
     .option('--db <url>', DB_OPTION_HELP)
     .option('--fee-rate <sat_per_vb>', 'fee rate in sat/vB (at most 3 decimals)')
@@ -97,6 +101,7 @@ function registerBuild(group: Command, out: Output): void {
     .option('--max-outputs <n>', 'withdrawals per payout', '250')
     .option('--min-conf <n>', 'confirmations a coin needs', '1')
     .option('--operator <name>', 'who builds (audit log)')
+    .option('--trust <file>', 'the operator box\'s trust file: only withdrawals signed by enough of its operators are paid (default: COLDPOOL_TRUST, config "trust")')
     .option('--force', 'replace existing output files', false)
     .option('--qr', 'also draw the PSBT on stderr as a series of BBQr QR codes (base32, level L, at most 500 characters ' +
       'each, one QR version for all, black on white on a terminal); with stdin a terminal one part at a time (Enter for ' +
@@ -116,9 +121,13 @@ function registerBuild(group: Command, out: Output): void {
         return BigInt(s.trim());
       });
       const actor = configOf(cmd).operator;
+      const { trust } = trustOf(configOf(cmd));
       const records = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, async (source) =>
         (await payoutFlows()).buildPayouts(db.payouts, db.chain, source, {
-            actor, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
+            actor, trust, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
+            onLeftOut: (leftOut) => {
+              for (const l of leftOut) out.say(`left out: withdrawal ${l.id}: ${l.reason}: ${l.detail}`);
+            },
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
           })));
@@ -236,6 +245,7 @@ function registerBump(group: Command, out: Output): void {
     .requiredOption('--out <file>', 'PSBT file to write')
     .option('--min-conf <n>', 'confirmations an added coin needs', '1')
     .option('--operator <name>', 'who bumps (audit log)')
+    .option('--trust <file>', 'the trust file whose approvals the new manifest carries (default: COLDPOOL_TRUST, config "trust")')
     .option('--force', 'replace existing output files', false)
     .option('--json', 'print the new payout as payout build --json does (one object)', false)
     .action(async (idText: string, opts: BumpOpts, cmd: Command) => {
@@ -243,8 +253,9 @@ function registerBump(group: Command, out: Output): void {
       assertWritable(opts.out, opts.force);
       assertWritable(manifestPath(opts.out), opts.force);
       const actor = configOf(cmd).operator;
+      const trust = configOf(cmd).trustFile === undefined ? undefined : trustOf(configOf(cmd)).trust;
       const rec = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, async (source) =>
-        (await payoutFlows()).bumpPayout(db.payouts, db.chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000))));
+        (await payoutFlows()).bumpPayout(db.payouts, db.chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000), trust)));
       const row = builtJson(rec, writeFiles(opts.out, rec, Boolean(opts.force)));
       if (opts.json) return out.data(toJson(row));
       out.data(`payout ${rec.id} replaces ${idText}: fee ${rec.built.feeSat} sat (${formatSatPerVb(rec.built.feeRateSatKvb)} sat/vB), unsigned txid ${rec.built.unsignedTxid}\n  ${opts.out}  ${manifestPath(opts.out)}`);

@@ -5,14 +5,15 @@ let prompts: typeof import('@inquirer/prompts');
 import { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
 import { CodedError } from '../../core/errors.js';
+import { requiredApprovals } from '../../core/trust.js';
 import type { WithdrawalPolicy } from '../../core/withdrawal-policy.js';
-import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
+import type { Approver, ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import {
   approveUnflagged, approveWithdrawal, isRefusal, observeQueue, pendingPage, rejectPending, unflaggedPending, withdrawalDetail,
 } from '../../flows/review-withdrawals.js';
 import type { Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
-import { addOperatorOptions, withStore, type OperatorOptions } from './withdrawal-context.js';
+import { addApproverOptions, addOperatorOptions, approverOf, withStore, type OperatorOptions } from './withdrawal-context.js';
 import { configOf, policyOf } from './config.js';
 
 type MenuChoice = { kind: 'open'; id: bigint } | { kind: 'next' | 'prev' | 'unflagged' | 'refresh' | 'quit' };
@@ -20,26 +21,29 @@ type Decision = 'approve' | 'reject' | 'skip';
 
 /** `coldpool review`: the operator's interactive screen over the pending requests. */
 export function registerReview(program: Command, out: Output): void {
-  addOperatorOptions(program.command('review'))
+  addApproverOptions(addOperatorOptions(program.command('review')))
     .summary('the interactive review screen: pending requests with flags; approve, reject with a reason, skip')
     .description(
       'Page through the pending withdrawal requests with their risk flags and totals; open one to see the\n' +
         'user\'s history and the destination\'s history, then approve, reject (a reason is required) or skip.\n' +
         '"Approve all unflagged" approves only requests with no flag at all. Every decision is audited.\n' +
+        'Approvals are signed with your operator key (--key, the password asked once when the screen opens) and\n' +
+        'count only under the trust file (--trust); rejecting needs no key.\n' +
         'Scripts use `coldpool withdrawals list|approve|reject` instead.',
     )
     .option('--page-size <n>', 'requests per page', '20')
-    .action(async (opts: OperatorOptions & { pageSize: string }, cmd: Command) => {
+    .action(async (opts: OperatorOptions & { pageSize: string; passwordFile?: string }, cmd: Command) => {
       const pageSize = parseIntegerOption('--page-size', opts.pageSize, 1, 500);
       if (!process.stdin.isTTY || !process.stdout.isTTY) {
         throw new CodedError('USAGE', '`coldpool review` needs a terminal', { hint: 'in scripts use `coldpool withdrawals list --json`, `approve ID…`, `reject ID --reason R`' });
       }
       const { policy, source } = policyOf(configOf(cmd));
-      const operator = configOf(cmd).operator;
+      const approver = await approverOf(cmd, opts.passwordFile);
+      const operator = approver.operator.name;
       prompts = await import('@inquirer/prompts');
       await withStore(cmd, async (store) => {
         try {
-          await reviewLoop(store, { operator, policy, pageSize, out, policySource: source });
+          await reviewLoop(store, { operator, approver, policy, pageSize, out, policySource: source });
         } catch (e) {
           if (e instanceof Error && e.name === 'ExitPromptError') throw new CodedError('CANCELLED', 'review cancelled');
           throw e;
@@ -50,6 +54,7 @@ export function registerReview(program: Command, out: Output): void {
 
 interface ReviewContext {
   readonly operator: string;
+  readonly approver: Approver;
   readonly policy: WithdrawalPolicy;
   readonly policySource: string;
   readonly pageSize: number;
@@ -67,7 +72,7 @@ async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<v
   let page = 0;
   const observed = await observeQueue(store, ctx.operator);
   for (const i of observed.invalid) ctx.out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
-  ctx.out.say(`operator ${ctx.operator}, policy ${ctx.policySource}, ${ctx.policy.approvalsRequired} approval(s) required`);
+  ctx.out.say(`operator ${ctx.operator} (key ${ctx.approver.operator.id}), policy ${ctx.policySource}, trust file: ${ctx.approver.trust.approvals.required} distinct operator(s); the policy asks ${ctx.policy.approvalsRequired}`);
   for (;;) {
     const { totals, rows } = await pendingPage(store, ctx.policy, starts[page], ctx.pageSize + 1);
     const more = rows.length > ctx.pageSize;
@@ -107,7 +112,7 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
   say(`  amount       ${formatBtc(w.amountSat)} BTC (${w.amountSat} sat)`);
   say(`  destination  ${w.destination} (${w.outputType ?? 'unparseable'})`);
   say(`  created      ${w.createdAt}`);
-  say(`  status       ${w.status}; approvals ${w.approvals.length}/${ctx.policy.approvalsRequired}${w.approvals.length ? ` (${w.approvals.join(', ')})` : ''}`);
+  say(`  status       ${w.status}; approvals ${w.approvals.length}/${Math.max(ctx.policy.approvalsRequired, requiredApprovals(ctx.approver.trust, w.amountSat))}${w.approvals.length ? ` (${w.approvals.join(', ')})` : ''}`);
   say(w.flags.length === 0 ? '  flags        none' : `  flags:\n${w.flags.map((f) => `    ! ${f.code}: ${f.detail}`).join('\n')}`);
   say(`  user history (${history.length} shown, latest last):`);
   for (const h of history) say(`    #${h.id} ${h.createdAt} ${formatBtc(h.amountSat)} BTC → ${h.destination} ${h.status}`);
@@ -130,7 +135,7 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
         override = await prompts.confirm({ message: `#${w.id} CHANGED since first seen. Approve anyway? (override, recorded in the audit log)`, default: false });
         if (!override) return say(`#${w.id}: not approved`);
       }
-      const r = await approveWithdrawal(store, ctx.operator, ctx.policy, w.id, { overrideChanged: override });
+      const r = await approveWithdrawal(store, ctx.approver, ctx.policy, w.id, { overrideChanged: override });
       say(`#${w.id}: ${r.status} (${r.approvals.length}/${r.approvalsRequired} approvals)`);
     } else if (decision === 'reject') {
       const reason = await prompts.input({ message: `Reason for rejecting #${w.id}:`, validate: (v) => v.trim() !== '' || 'a reason is required' });
@@ -149,7 +154,7 @@ async function confirmUnflagged(store: WithdrawalStore, ctx: ReviewContext): Pro
   const total = ids.reduce((s, w) => s + w.amountSat, 0n);
   if (!(await prompts.confirm({ message: `Approve ${ids.length} unflagged request(s), ${formatBtc(total)} BTC in total?`, default: false }))) return;
   let done = 0;
-  await approveUnflagged(store, ctx.operator, ctx.policy, ids.map((w) => w.id), {
+  await approveUnflagged(store, ctx.approver, ctx.policy, ids.map((w) => w.id), {
     onResult: (r) => {
       if (r.error) ctx.out.say(`#${r.id}: ${r.error.message}`);
       else done++;

@@ -2,7 +2,12 @@ import type { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
 import { CodedError } from '../../core/errors.js';
 import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
-import { DB_OPTION_HELP, configOf } from './config.js';
+import { signApproval } from '../../core/approval.js';
+import type { Approver } from '../../core/ports.js';
+import { operatorById } from '../../core/trust.js';
+import { readOperatorKey, readOperatorKeyPublic } from '../../trust/operator-key.js';
+import { existingPasswordFor } from '../secrets.js';
+import { DB_OPTION_HELP, configOf, trustOf } from './config.js';
 import { withDatabase } from './database.js';
 
 /** Options of the withdrawal and audit commands (resolved by the one configuration, `configOf`). */
@@ -45,4 +50,39 @@ export function withdrawalJson(w: ReviewedWithdrawal): Record<string, unknown> {
 export function parseId(text: string): bigint {
   if (!/^\d{1,19}$/.test(text) || BigInt(text) === 0n) throw new CodedError('USAGE', `"ID" expected a withdrawal id (a positive integer), got ${JSON.stringify(text)}`);
   return BigInt(text);
+}
+
+/** `--key`, `--password-file`, `--trust`: what signing an approval needs. */
+export function addApproverOptions(cmd: Command): Command {
+  return cmd
+    .option('--key <file>', 'your operator key file, which signs each approval (default: COLDPOOL_KEY, config "key")')
+    .option('--password-file <file>', 'the key\'s password from the first line of this file (default: asked once on the terminal)')
+    .option('--trust <file>', 'the operator box\'s trust file (default: COLDPOOL_TRUST, config "trust", then <config dir>/coldpool-trust.json)');
+}
+
+/**
+ * The operator key of the configuration, unlocked, as an Approver under the
+ * configured trust file. Everything that can be refused without the
+ * password (no key, no trust file, a key the trust file does not list) is
+ * refused before it is asked for, once for the whole command.
+ */
+export async function approverOf(cmd: Command, passwordFile: string | undefined): Promise<Approver> {
+  const config = configOf(cmd);
+  const { trust, source } = trustOf(config);
+  const path = config.keyFile;
+  if (path === undefined) {
+    throw new CodedError('USAGE', 'approving signs with your operator key: give "--key FILE" (or COLDPOOL_KEY, config "key")', {
+      hint: 'create one with `coldpool operator keygen --name NAME --out FILE` and add it to the trust file (`coldpool trust add-operator`)',
+    });
+  }
+  const header = readOperatorKeyPublic(path);
+  const operator = operatorById(trust, header.id);
+  if (!operator || operator.publicKey !== header.publicKey) {
+    throw new CodedError('REFUSED', `operator key ${header.id} (${JSON.stringify(header.name)}, ${path}) is not in trust file ${source}: its approvals would count for nothing`, {
+      hint: `add it on the operator box and on the signer: coldpool trust add-operator --trust ${source} --key ${path}`, context: { keyId: header.id },
+    });
+  }
+  const password = await existingPasswordFor(passwordFile, { noun: 'operator key', intro: '' }, path);
+  const key = await readOperatorKey(path, password);
+  return { operator, trust, sign: (content) => signApproval(content, key.privateKey) };
 }

@@ -9,7 +9,7 @@ import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { configOf, policyOf } from './config.js';
 import {
-  addDbOptions, addOperatorOptions, parseId, withStore, withdrawalJson, type OperatorOptions,
+  addApproverOptions, addDbOptions, addOperatorOptions, approverOf, parseId, withStore, withdrawalJson, type OperatorOptions,
 } from './withdrawal-context.js';
 
 interface RequestOptions extends OperatorOptions {
@@ -114,18 +114,28 @@ function registerList(group: Command, out: Output): void {
 }
 
 function registerApprove(group: Command, out: Output): void {
-  addOperatorOptions(group.command('approve'))
-    .summary('approve requests by id (operator)')
+  addApproverOptions(addOperatorOptions(group.command('approve')))
+    .summary('approve requests by id, each signed with your operator key (operator)')
+    .description(
+      'Sign the canonical content of each request (network, id, app id, user, destination script, amount, the\n' +
+        'fingerprint at first sight) with your operator key (--key; the password asked once, or --password-file) and\n' +
+        'store the signature with the approval. The key must be in the trust file (--trust); the approval carries its\n' +
+        'name, not --operator. A request becomes approved when the valid signatures of distinct trusted operators over\n' +
+        'what it says now reach the trust file\'s requirement for its amount (or the policy\'s approvalsRequired, if\n' +
+        'higher). A second approval with the same key is refused: one key is one approval. A request that changed since\n' +
+        'first seen is refused unless --override-changed (then what it says now is signed, and both texts are audited).',
+    )
     .argument('<id...>', 'withdrawal ids')
     .option('--override-changed', 'approve even when a request changed since first seen (recorded in the audit log)', false)
     .option('--json', 'print [{"id","status","approvals":[…],"approvals_required"} or {"id","error":{code,message}}]', false)
-    .addHelpText('after', '\nWith approvalsRequired 2 in the policy, a request stays "requested" until a second, different operator approves it.\n\nExamples:\n  $ coldpool withdrawals approve 41 42 --operator alice\n')
-    .action(async (ids: string[], opts: OperatorOptions & { overrideChanged?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals approve 41 42 --key ~/.coldpool/alice.operator-key --trust coldpool-trust.json\n' +
+      '  $ coldpool withdrawals approve 43 --key bob.operator-key --password-file /run/secrets/bob --json\n')
+    .action(async (ids: string[], opts: OperatorOptions & { overrideChanged?: boolean; passwordFile?: string }, cmd: Command) => {
       const parsed = ids.map(parseId);
       const { policy } = policyOf(configOf(cmd));
-      const operator = configOf(cmd).operator;
+      const approver = await approverOf(cmd, opts.passwordFile);
       await withStore(cmd, async (store) => {
-        const results = await approveWithdrawals(store, operator, policy, parsed, {
+        const results = await approveWithdrawals(store, approver, policy, parsed, {
           overrideChanged: opts.overrideChanged ?? false,
           onResult: ({ id, outcome: r, error: e }) => {
             if (opts.json) return;
@@ -135,7 +145,7 @@ function registerApprove(group: Command, out: Output): void {
         });
         if (opts.json) {
           out.data(toJson(results.map(({ id, outcome: r, error: e }) => (r
-            ? { id, status: r.status, approvals: r.approvals, approvals_required: r.approvalsRequired }
+            ? { id, status: r.status, approvals: r.approvals, approvals_required: r.approvalsRequired, key_id: approver.operator.id }
             : { id, error: { code: e.code, message: e.message } }))));
         }
         const firstError = results.find((r) => r.error)?.error;

@@ -1,0 +1,110 @@
+import { approvalContentFor, approvalContentJson, parseApprovalContent, sameApprovalContent, type ApprovalContent } from './approval.js';
+import { isCoded } from './errors.js';
+import type { Network } from './network.js';
+import { checkApprovals, type Approval, type ApprovalCheck, type TrustedOperator, type Trust } from './trust.js';
+import type { RequestContent } from './withdrawal-rules.js';
+
+/**
+ * What the stored approvals of one withdrawal are worth now, on the operator
+ * box: the approve command (does this approval complete it?) and `payout
+ * build` (may it be paid?) both decide here, from the rows as read and the
+ * box's own trust file. Nothing a row says is believed: a row counts only
+ * when the content it claims to have signed is exactly what the request says
+ * now and its signature verifies under a trusted key.
+ */
+
+/** One approval as stored (schema 006 `withdrawal_signatures`): claims until checked. */
+export interface StoredApproval {
+  readonly keyId: string;
+  /** The name written with it; shown, never trusted (the trust file names the key). */
+  readonly operator: string;
+  /** The JSON text of the signed content, as stored. */
+  readonly content: string;
+  readonly signature: string;
+}
+
+export interface Standing extends ApprovalCheck {
+  /** The approvals whose content is the current content (the ones `checkApprovals` weighed). */
+  readonly matching: readonly Approval[];
+  /** Stored approvals over other content (the row changed after they were made) or over unreadable content. */
+  readonly mismatched: number;
+}
+
+/**
+ * Weigh `stored` for `current` under `trust`; `atLeast` raises the number of
+ * distinct operators required (the policy's approvalsRequired) but never
+ * lowers the trust file's.
+ */
+export function approvalStanding(trust: Trust, current: ApprovalContent, stored: readonly StoredApproval[], atLeast = 1): Standing {
+  const matching: Approval[] = [];
+  let mismatched = 0;
+  // Honest writers store the canonical text, so comparing text is exact and spares a parse per row; any other spelling counts for nothing.
+  const text = JSON.stringify(approvalContentJson(current));
+  for (const s of stored) {
+    if (s.content === text) matching.push({ keyId: s.keyId, signature: s.signature });
+    else mismatched++;
+  }
+  const check = checkApprovals(trust, current, matching);
+  const required = Math.max(check.required, atLeast);
+  return { ...check, required, covered: check.valid.length >= required, matching, mismatched };
+}
+
+/** Why `payout build` leaves an approved withdrawal out. */
+export type LeftOutReason = 'changed after approval' | 'never seen by an operator' | 'approvals missing';
+
+/** What the build knows of one approved withdrawal: its row now, its first-sight fingerprint, its stored approvals. */
+export interface ApprovalEvidence {
+  readonly request: RequestContent;
+  /** undefined when the operator tool never read the row (it arrived "approved" by other means). */
+  readonly seenFingerprint: string | undefined;
+  readonly approvals: readonly StoredApproval[];
+}
+
+export type Payability =
+  | { readonly payable: true; readonly content: ApprovalContent; readonly signatures: readonly Approval[]; readonly approvers: readonly TrustedOperator[] }
+  | { readonly payable: false; readonly reason: LeftOutReason; readonly detail: string };
+
+/**
+ * May this approved withdrawal be paid as its row stands? Only when the
+ * content signed is the content now (approvalContentFor the current row and
+ * its first-sight fingerprint) and enough distinct trusted operators signed
+ * exactly that. The signatures returned are the valid ones, one per
+ * operator: what the manifest carries to the signer.
+ */
+export function payability(network: Network, trust: Trust, e: ApprovalEvidence): Payability {
+  const id = e.request.id;
+  if (e.seenFingerprint === undefined) {
+    return { payable: false, reason: 'never seen by an operator', detail: `withdrawal ${id} was never read by the operator tool, so no operator can have approved it` };
+  }
+  let current: ApprovalContent;
+  try {
+    current = approvalContentFor(network, e.request, e.seenFingerprint);
+  } catch (err) {
+    if (!isCoded(err)) throw err;
+    return { payable: false, reason: 'changed after approval', detail: `withdrawal ${id} no longer reads as a request (${err.message})` };
+  }
+  const s = approvalStanding(trust, current, e.approvals);
+  if (s.covered) {
+    const byKey = new Map(s.matching.map((a) => [a.keyId, a]));
+    return { payable: true, content: current, approvers: s.valid, signatures: s.valid.map((o) => byKey.get(o.id)!) };
+  }
+  if (s.mismatched > 0) {
+    const signed = e.approvals.map(signedContentOf).find((c) => c !== undefined && !sameApprovalContent(c, current));
+    const was = signed ? `; signed: ${signed.amountSat} sat to script ${signed.script} for ${signed.user}` : '';
+    return {
+      payable: false, reason: 'changed after approval',
+      detail: `withdrawal ${id} now pays ${current.amountSat} sat to script ${current.script} for ${current.user}${was}; ${s.valid.length} of ${s.required} approvals still match`,
+    };
+  }
+  const problems = s.problems.map((p) => `${p.keyId}: ${p.problem}`).join(', ');
+  return { payable: false, reason: 'approvals missing', detail: `withdrawal ${id} has ${s.valid.length} of ${s.required} valid approvals under the trust file${problems ? ` (not counted: ${problems})` : ''}` };
+}
+
+/** The content a stored approval claims it signed, or undefined when the text is not one. */
+function signedContentOf(s: StoredApproval): ApprovalContent | undefined {
+  try {
+    return parseApprovalContent(JSON.parse(s.content));
+  } catch {
+    return undefined;
+  }
+}
