@@ -4,13 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, nextEntry } from '../src/core/audit-chain.js';
 import { auditSigner, auditSignatureProblem } from '../src/core/audit-signature.js';
 import { DEFAULT_POLICY } from '../src/core/withdrawal-policy.js';
-import { emptyTrust, parseTrust, serializeTrust, withOperator, type Trust } from '../src/core/trust.js';
+import { signApproval } from '../src/core/approval.js';
+import { emptyTrust, operatorById, parseTrust, serializeTrust, withOperator, type Trust } from '../src/core/trust.js';
 import { verifyAuditLog } from '../src/flows/audit.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openDatabase } from '../src/store/db.js';
 import { generateOperatorKey, type OperatorKey } from '../src/trust/operator-key.js';
 import { runCli, tempDir } from './support/cli.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
+import { writeCliOperators } from './support/approvers.js';
 
 /**
  * The keyed audit log (issue 12, attack 3): a forged decision appended to the
@@ -41,7 +43,7 @@ async function signedLog(url: string): Promise<void> {
     await requestWithdrawal(db.withdrawals, { appId: 'w1', user: 'u1', address: P2WSH, amountSat: 100_000n });
     await requestWithdrawal(db.withdrawals, { appId: 'w2', user: 'u2', address: P2WSH, amountSat: 200_000n });
     await db.withdrawals.observe('alice');
-    await db.withdrawals.approve(1n, 'alice', DEFAULT_POLICY);
+    await db.withdrawals.approve(1n, { operator: operatorById(trust, alice.id)!, trust, sign: (c) => signApproval(c, alice.privateKey) }, DEFAULT_POLICY);
   } finally {
     await db.close();
   }
@@ -152,5 +154,32 @@ describe('coldpool audit verify --trust (the real CLI)', () => {
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, seq: String(seq), problem: 'missing signature' });
     expect(r.stderr).toContain(`audit entry ${seq} (withdrawal.approved withdrawal:2 by bob) is not signed`);
+  });
+
+  it('the operator commands sign what they write with the operator\'s key: approve, reject, list with --key verify; list without a key writes an unsigned entry that verify names', async () => {
+    const url = await backend.fresh();
+    const ops = await writeCliOperators(dir, 'testnet', ['alice', 'bob'], 2, 'cli-');
+    const db = openDatabase(url, { network: 'testnet' });
+    for (const appId of ['c1', 'c2']) await requestWithdrawal(db.withdrawals, { appId, user: 'u', address: P2WSH, amountSat: 50_000n });
+    await db.close();
+    const run = (args: string[]) => runCli('coldpool', [...args, '--db', url, '--network', 'testnet']);
+    const alice = ops.operators.alice!.args;
+    const bob = ops.operators.bob!.args;
+    expect((await run(['withdrawals', 'list', ...alice])).code).toBe(0);
+    for (const r of [await run(['withdrawals', 'approve', '1', ...alice]), await run(['withdrawals', 'approve', '1', ...bob]),
+      await run(['withdrawals', 'reject', '2', '--reason', 'no', ...bob])]) expect([r.code, r.stderr]).toEqual([0, '']);
+    const ok = await run(['audit', 'verify', '--trust', ops.trustFile, '--json']);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(JSON.parse(ok.stdout).signed.entries).toBeGreaterThanOrEqual(5);
+    const rows = await backend.query(url, "SELECT l.actor, s.key_id FROM audit_log l JOIN audit_signatures s ON s.seq = l.seq WHERE l.action = 'withdrawal.rejected'");
+    expect(rows).toEqual([{ actor: 'bob', key_id: ops.operators.bob!.keyId }]);
+    // A request first seen by a list run without a key: its entry is unsigned, and named.
+    const db2 = openDatabase(url, { network: 'testnet' });
+    await requestWithdrawal(db2.withdrawals, { appId: 'c3', user: 'u', address: P2WSH, amountSat: 50_000n });
+    await db2.close();
+    expect((await run(['withdrawals', 'list'])).code).toBe(0);
+    const bad = await run(['audit', 'verify', '--trust', ops.trustFile]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/audit entry \d+ \(withdrawals\.seen withdrawals by .*\) is not signed/);
   });
 });

@@ -81,6 +81,10 @@ describe('grants.sql: the web account', () => {
     expect(await errnoOf(c.query('SELECT * FROM payouts'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query("INSERT INTO audit_log (at, actor, action, subject, data, prev_hash, hash) VALUES (NOW(), 'a', 'b', 'c', '{}', 'x', 'y')"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query("INSERT INTO audit_signatures (seq, key_id, signature) VALUES (1, '0000000000000000', REPEAT('0', 128))"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    // A forged approval or a cleared exclusion needs these tables: the web account cannot touch them.
+    expect(await errnoOf(c.query('SELECT * FROM withdrawal_signatures'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("INSERT INTO withdrawal_signatures (withdrawal_id) VALUES (1)"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('DELETE FROM payout_exclusions'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query("UPDATE addresses SET address = 'tb1qattacker' LIMIT 1"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query('DELETE FROM addresses'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     await c.end();

@@ -7,12 +7,19 @@ import { formatManifest } from '../../core/payout-manifest.js';
 import { formatSatPerVb, parseSatPerVb } from '../../core/signer-policy.js';
 import type { BuiltRecord } from '../../flows/payout.js';
 import { openAtomicFile, assertWritable } from '../../io/atomic-file.js';
+import type { Database, AuditSigner } from '../../core/ports.js';
 import { withDatabase } from './database.js';
+import { addAuditKeyOptions, auditSignerOf } from './withdrawal-context.js';
 import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
 import { addNodeOptions, sourceOf } from './options.js';
 import { DB_OPTION_HELP, configOf, trustOf } from './config.js';
+
+/** The configured database, its audit entries signed by the command's key when one was given. */
+function withKeyedDatabase<T>(cmd: Command, keyed: { signer: AuditSigner } | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabase(configOf(cmd).db, fn, { mustExist: true, auditSigner: keyed?.signer });
+}
 
 /**
  * The payout flows and PSBT parsing pull in bitcoinjs-lib (a sixth of the
@@ -80,7 +87,7 @@ function feeRateOption(text: string | undefined): bigint | undefined {
 }
 
 function registerBuild(group: Command, out: Output): void {
-  addNodeOptions(group.command('build'))
+  addAuditKeyOptions(addNodeOptions(group.command('build')), { trust: false })
     .summary('approved withdrawals → one PSBT (and its manifest) to sign offline')
     .description(
       'Pay the approved withdrawals (or --ids) from the cold wallet\'s confirmed coins (chain record: coldpool chain sync).\n' +
@@ -120,9 +127,10 @@ function registerBuild(group: Command, out: Output): void {
         if (!/^\d{1,19}$/.test(s.trim())) throw new CodedError('USAGE', `"--ids" expected comma-separated withdrawal ids, got ${JSON.stringify(opts.ids)}`);
         return BigInt(s.trim());
       });
-      const actor = configOf(cmd).operator;
+      const keyed = await auditSignerOf(cmd, (opts as { passwordFile?: string }).passwordFile);
+      const actor = keyed?.name ?? configOf(cmd).operator;
       const { trust } = trustOf(configOf(cmd));
-      const records = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, async (source) =>
+      const records = await withKeyedDatabase(cmd, keyed, (db) => withSource(cmd, opts, async (source) =>
         (await payoutFlows()).buildPayouts(db.payouts, db.chain, source, {
             actor, trust, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
             onLeftOut: (leftOut) => {
@@ -182,7 +190,7 @@ async function showQr(series: { id: bigint | string; file: string; series: QrSer
 }
 
 function registerBroadcast(group: Command, out: Output): void {
-  addNodeOptions(group.command('broadcast'))
+  addAuditKeyOptions(addNodeOptions(group.command('broadcast')))
     .summary('check, finalize and broadcast a signed payout PSBT')
     .description(
       'Refuse unless the signed PSBT is a payout that was built (same unsigned transaction, same outputs) and every input\n' +
@@ -198,21 +206,22 @@ function registerBroadcast(group: Command, out: Output): void {
     .action(async (file: string, opts: BroadcastOpts, cmd: Command) => {
       const { parsePsbt } = await import('../../core/psbt-inspect.js');
       const signed = parsePsbt(readFileSync(file));
-      const actor = configOf(cmd).operator;
+      const keyed = await auditSignerOf(cmd, (opts as { passwordFile?: string }).passwordFile);
+      const actor = keyed?.name ?? configOf(cmd).operator;
       const { Transaction } = await import('bitcoinjs-lib');
       const txid = Transaction.fromBuffer(Buffer.from(signed.data.getTransaction())).getId();
       if (opts.confirm === undefined || opts.confirm.length < 8 || !txid.startsWith(opts.confirm.toLowerCase())) {
         throw new CodedError('USAGE', `"--confirm" expected the first 8 or more characters of txid ${txid}, got ${JSON.stringify(opts.confirm ?? '')}`, { hint: `--confirm ${txid.slice(0, 8)}` });
       }
       const { broadcastPayout } = await payoutFlows();
-      const r = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, (source) => broadcastPayout(db.payouts, source, signed, actor, { warn: (m) => out.say(`warning: ${m}`) })));
+      const r = await withKeyedDatabase(cmd, keyed, (db) => withSource(cmd, opts, (source) => broadcastPayout(db.payouts, source, signed, actor, { warn: (m) => out.say(`warning: ${m}`) })));
       if (opts.json) return out.data(toJson({ id: r.id, txid: r.txid, recorded: r.recorded, test_accept: r.testAccept ?? null }));
       out.data(`payout ${r.id} ${r.recorded ? 'broadcast' : 'already broadcast (sent again)'}: ${r.txid}`);
     });
 }
 
 function registerStatus(group: Command, out: Output): void {
-  group.command('status')
+  addAuditKeyOptions(group.command('status'))
     .summary('follow payouts through the chain record; mark confirmed ones (and their withdrawals)')
     .description('Reads what `coldpool chain sync` recorded: a payout whose coins were all spent by its txid in a block with\nat least --min-conf confirmations becomes confirmed, its withdrawals confirmed (paid by that payout), and any other\nversion of it (bump) abandoned.')
     .option('--db <url>', DB_OPTION_HELP)
@@ -220,9 +229,10 @@ function registerStatus(group: Command, out: Output): void {
     .option('--operator <name>', 'who records (audit log)')
     .option('--json', 'print [{"id","status","unsigned_txid","txid","fee_sat","confirmations","replaces","conflict","withdrawals":[…]}]', false)
     .action(async (opts: StatusOpts, cmd: Command) => {
-      const actor = configOf(cmd).operator;
+      const keyed = await auditSignerOf(cmd, (opts as { passwordFile?: string }).passwordFile);
+      const actor = keyed?.name ?? configOf(cmd).operator;
       const { followPayouts } = await payoutFlows();
-      const states = await withDatabase(configOf(cmd).db, (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
+      const states = await withKeyedDatabase(cmd, keyed, (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
       if (opts.json) {
         return out.data(toJson(states.map((s) => ({
           id: s.id, status: s.status, unsigned_txid: s.unsignedTxid, txid: s.txid ?? null, fee_sat: s.feeSat, fee_rate_sat_kvb: s.feeRateSatKvb, confirmations: s.confirmations,
@@ -236,7 +246,7 @@ function registerStatus(group: Command, out: Output): void {
 }
 
 function registerBump(group: Command, out: Output): void {
-  addNodeOptions(group.command('bump'))
+  addAuditKeyOptions(addNodeOptions(group.command('bump')), { trust: false })
     .summary('replace a payout by one paying the same withdrawals with a higher fee (RBF)')
     .description('Same inputs and outputs, the fee taken from change (an input added when change cannot pay it), at least the old fee\nplus 1 sat/vB (BIP125). Writes a new PSBT and manifest to sign offline like any other; whichever version confirms\npays the withdrawals once, and `payout status` records which.')
     .argument('<id>', 'payout id')
@@ -252,9 +262,10 @@ function registerBump(group: Command, out: Output): void {
       if (!/^\d{1,19}$/.test(idText)) throw new CodedError('USAGE', `"ID" expected a payout id, got ${JSON.stringify(idText)}`);
       assertWritable(opts.out, opts.force);
       assertWritable(manifestPath(opts.out), opts.force);
-      const actor = configOf(cmd).operator;
+      const keyed = await auditSignerOf(cmd, (opts as { passwordFile?: string }).passwordFile);
+      const actor = keyed?.name ?? configOf(cmd).operator;
       const trust = configOf(cmd).trustFile === undefined ? undefined : trustOf(configOf(cmd)).trust;
-      const rec = await withDatabase(configOf(cmd).db, (db) => withSource(cmd, opts, async (source) =>
+      const rec = await withKeyedDatabase(cmd, keyed, (db) => withSource(cmd, opts, async (source) =>
         (await payoutFlows()).bumpPayout(db.payouts, db.chain, source, BigInt(idText), feeRateOption(opts.feeRate)!, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000), trust)));
       const row = builtJson(rec, writeFiles(opts.out, rec, Boolean(opts.force)));
       if (opts.json) return out.data(toJson(row));

@@ -48,7 +48,7 @@ export function registerReview(program: Command, out: Output): void {
           if (e instanceof Error && e.name === 'ExitPromptError') throw new CodedError('CANCELLED', 'review cancelled');
           throw e;
         }
-      });
+      }, approver.audit);
     });
 }
 

@@ -3,8 +3,9 @@ import { formatBtc } from '../../core/amount.js';
 import { CodedError } from '../../core/errors.js';
 import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import { signApproval } from '../../core/approval.js';
-import type { Approver } from '../../core/ports.js';
-import { operatorById } from '../../core/trust.js';
+import { auditSigner } from '../../core/audit-signature.js';
+import type { Approver, AuditSigner } from '../../core/ports.js';
+import { auditKeyOf, operatorById } from '../../core/trust.js';
 import { readOperatorKey, readOperatorKeyPublic } from '../../trust/operator-key.js';
 import { existingPasswordFor } from '../secrets.js';
 import { DB_OPTION_HELP, configOf, trustOf } from './config.js';
@@ -19,10 +20,10 @@ export interface OperatorOptions {
   json?: boolean;
 }
 
-/** Run `fn` with the withdrawal store of the configured database, pinned to the configured network; always closed. */
-export function withStore<T>(cmd: Command, fn: (store: WithdrawalStore) => Promise<T>): Promise<T> {
+/** Run `fn` with the withdrawal store of the configured database, pinned to the configured network; always closed. `signer` signs every audit entry written. */
+export function withStore<T>(cmd: Command, fn: (store: WithdrawalStore) => Promise<T>, signer?: AuditSigner): Promise<T> {
   const config = configOf(cmd);
-  return withDatabase(config.db, (db) => fn(db.withdrawals), { mustExist: true, network: config.network });
+  return withDatabase(config.db, (db) => fn(db.withdrawals), { mustExist: true, network: config.network, auditSigner: signer });
 }
 
 export function addDbOptions(cmd: Command): Command {
@@ -66,7 +67,7 @@ export function addApproverOptions(cmd: Command): Command {
  * password (no key, no trust file, a key the trust file does not list) is
  * refused before it is asked for, once for the whole command.
  */
-export async function approverOf(cmd: Command, passwordFile: string | undefined): Promise<Approver> {
+export async function approverOf(cmd: Command, passwordFile: string | undefined): Promise<Approver & { readonly audit: AuditSigner }> {
   const config = configOf(cmd);
   const { trust, source } = trustOf(config);
   const path = config.keyFile;
@@ -84,5 +85,37 @@ export async function approverOf(cmd: Command, passwordFile: string | undefined)
   }
   const password = await existingPasswordFor(passwordFile, { noun: 'operator key', intro: '' }, path);
   const key = await readOperatorKey(path, password);
-  return { operator, trust, sign: (content) => signApproval(content, key.privateKey) };
+  return { operator, trust, sign: (content) => signApproval(content, key.privateKey), audit: auditSigner(key.id, key.privateKey) };
+}
+
+/**
+ * The audit signer of a command that writes audit entries without deciding
+ * (list, reject, cancel, payout build / broadcast / status / bump): the
+ * configured key, if one is given, unlocked; its trust-file name is the
+ * entries' actor. Without a key the entries go in unsigned, and `audit
+ * verify --trust` names each of them. A key the trust file lists neither as
+ * an operator nor as an auditor is refused before the password is asked.
+ */
+export async function auditSignerOf(cmd: Command, passwordFile: string | undefined): Promise<{ signer: AuditSigner; name: string } | undefined> {
+  const config = configOf(cmd);
+  if (config.keyFile === undefined) return undefined;
+  const { trust, source } = trustOf(config);
+  const header = readOperatorKeyPublic(config.keyFile);
+  const party = auditKeyOf(trust, header.id);
+  if (!party || party.party.publicKey !== header.publicKey) {
+    throw new CodedError('REFUSED', `key ${header.id} (${JSON.stringify(header.name)}, ${config.keyFile}) is not in trust file ${source}: the audit entries it signed would not verify`, {
+      hint: `add it: coldpool trust add-operator --trust ${source} --key ${config.keyFile}`, context: { keyId: header.id },
+    });
+  }
+  const password = await existingPasswordFor(passwordFile, { noun: 'operator key', intro: '' }, config.keyFile);
+  const key = await readOperatorKey(config.keyFile, password);
+  return { signer: auditSigner(key.id, key.privateKey), name: party.party.name };
+}
+
+/** `--key`, `--password-file`, `--trust` on a command that writes audit entries: optional, they sign them. */
+export function addAuditKeyOptions(cmd: Command, { trust = true }: { trust?: boolean } = {}): Command {
+  cmd
+    .option('--key <file>', 'operator (or auditor) key that signs the audit entries this command writes (default: COLDPOOL_KEY, config "key"; without one they are unsigned)')
+    .option('--password-file <file>', 'the key\'s password from the first line of this file (default: asked once on the terminal)');
+  return trust ? cmd.option('--trust <file>', 'the operator box\'s trust file, which must list the key (default: COLDPOOL_TRUST, config "trust", then <config dir>/coldpool-trust.json)') : cmd;
 }

@@ -9,7 +9,7 @@ import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { configOf, policyOf } from './config.js';
 import {
-  addApproverOptions, addDbOptions, addOperatorOptions, approverOf, parseId, withStore, withdrawalJson, type OperatorOptions,
+  addApproverOptions, addAuditKeyOptions, addDbOptions, addOperatorOptions, approverOf, auditSignerOf, parseId, withStore, withdrawalJson, type OperatorOptions,
 } from './withdrawal-context.js';
 
 interface RequestOptions extends OperatorOptions {
@@ -21,6 +21,7 @@ interface RequestOptions extends OperatorOptions {
 }
 
 interface ListOptions extends OperatorOptions {
+  passwordFile?: string;
   status: string;
   limit: string;
   after?: string;
@@ -73,7 +74,7 @@ function flagText(w: ReviewedWithdrawal): string {
 }
 
 function registerList(group: Command, out: Output): void {
-  addOperatorOptions(group.command('list'))
+  addAuditKeyOptions(addOperatorOptions(group.command('list')))
     .summary('the queue, with risk flags (operator)')
     .description(
       'List withdrawal requests with their risk flags. Reading is also the operator tool\'s "first sight": new requests\n' +
@@ -89,7 +90,8 @@ function registerList(group: Command, out: Output): void {
       if (opts.status !== 'all' && !isWithdrawalStatus(opts.status)) throw new CodedError('USAGE', `"--status" expected all or one of ${WITHDRAWAL_STATUSES.join(', ')}, got ${JSON.stringify(opts.status)}`);
       const limit = parseIntegerOption('--limit', opts.limit, 1, 10_000);
       const { policy } = policyOf(configOf(cmd));
-      const operator = configOf(cmd).operator;
+      const signed = await auditSignerOf(cmd, opts.passwordFile);
+      const operator = signed?.name ?? configOf(cmd).operator;
       await withStore(cmd, async (store) => {
         const { rows, totals, invalid } = await listQueue(store, operator, policy, {
           status: opts.status as WithdrawalStatus | 'all',
@@ -109,7 +111,7 @@ function registerList(group: Command, out: Output): void {
         out.data(table(['ID', 'USER', 'AMOUNT BTC', 'DESTINATION', 'TYPE', 'STATUS', 'APPROVALS', 'FLAGS'],
           rows.map((w) => [w.id, w.user, formatBtc(w.amountSat), w.destination, w.outputType ?? '?', w.status, w.approvals.join(',') || '-', flagText(w)])));
         if (totals) out.say(`${totals.count} ${opts.status}, ${formatBtc(totals.amountSat)} BTC in total`);
-      });
+      }, signed?.signer);
     });
 }
 
@@ -150,28 +152,29 @@ function registerApprove(group: Command, out: Output): void {
         }
         const firstError = results.find((r) => r.error)?.error;
         if (firstError) throw firstError;
-      });
+      }, approver.audit);
     });
 }
 
 function registerReject(group: Command, out: Output): void {
-  addOperatorOptions(group.command('reject'))
+  addAuditKeyOptions(addOperatorOptions(group.command('reject')))
     .summary('reject a request with a reason (operator)')
     .argument('<id>', 'withdrawal id')
     .requiredOption('--reason <text>', 'why (required; goes to the audit log)')
     .option('--json', 'print {"id","status":"rejected"}', false)
-    .action(async (id: string, opts: OperatorOptions & { reason: string }, cmd: Command) => {
+    .action(async (id: string, opts: OperatorOptions & { reason: string; passwordFile?: string }, cmd: Command) => {
       const wid = parseId(id);
-      const operator = configOf(cmd).operator;
+      const signed = await auditSignerOf(cmd, opts.passwordFile);
+      const operator = signed?.name ?? configOf(cmd).operator;
       await withStore(cmd, async (store) => {
         const r = await rejectWithdrawal(store, operator, wid, opts.reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: rejected`);
-      });
+      }, signed?.signer);
     });
 }
 
 function registerCancel(group: Command, out: Output): void {
-  addOperatorOptions(group.command('cancel'))
+  addAuditKeyOptions(addOperatorOptions(group.command('cancel')))
     .summary('cancel a requested or approved (not yet paid) request, with a reason (operator)')
     .description(
       'Move a request from requested or approved to cancelled: the user withdrew it, or it must not be paid after all.\n' +
@@ -182,13 +185,14 @@ function registerCancel(group: Command, out: Output): void {
     .requiredOption('--reason <text>', 'why (required; goes to the audit log)')
     .option('--json', 'print {"id","status":"cancelled"}', false)
     .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals cancel 42 --reason "user withdrew the request" --operator alice\n')
-    .action(async (id: string, opts: OperatorOptions & { reason: string }, cmd: Command) => {
+    .action(async (id: string, opts: OperatorOptions & { reason: string; passwordFile?: string }, cmd: Command) => {
       const wid = parseId(id);
       const reason = cancelReason(opts.reason); // before the database opens: a bad reason is a usage error wherever the database is
-      const operator = configOf(cmd).operator;
+      const signed = await auditSignerOf(cmd, opts.passwordFile);
+      const operator = signed?.name ?? configOf(cmd).operator;
       await withStore(cmd, async (store) => {
         const r = await cancelWithdrawal(store, operator, wid, reason);
         out.data(opts.json ? toJson({ id: r.id, status: r.status }) : `withdrawal ${r.id}: cancelled`);
-      });
+      }, signed?.signer);
     });
 }
