@@ -41,7 +41,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'policy.json'), JSON.stringify({ approvalsRequired: 2 }));
   carol = (await writeCliOperators(dir, 'testnet', ['carol'])).operators.carol!;
   // paths may come from the file; the key's password never does
-  writeConfig({ db: `sqlite:${dbPath}`, operator: 'carol', policy: join(dir, 'policy.json'), network: 'testnet', threshold: 50, keystore: '/media/usb/cold.keystore', key: carol.args[1], trust: carol.args[5] });
+  writeConfig({ db: `sqlite:${dbPath}`, operator: 'carol', policy: join(dir, 'policy.json'), network: 'testnet', threshold: 50, keystore: '/media/usb/cold.keystore', key: carol.args[1], passwordFile: carol.args[3], trust: carol.args[5] });
 });
 
 describe('one config.json shared by approve, pool status and pool check', () => {

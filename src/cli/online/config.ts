@@ -54,7 +54,7 @@ const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
 const CHANNELS = ['email', 'webhook', 'log'] as const;
 type ChannelName = (typeof CHANNELS)[number];
 const TOP_KEYS = [
-  'db', 'network', 'operator', 'policy', 'trust', 'key', 'node', 'rpcCookie', 'esplora',
+  'db', 'network', 'operator', 'policy', 'trust', 'key', 'passwordFile', 'node', 'rpcCookie', 'esplora',
   'threshold', 'warning', 'repeat', 'cron', 'keystore', 'batchCount', 'failuresBeforeAlert', 'channels',
 ] as const;
 const EMAIL_KEYS = ['host', 'port', 'secure', 'requireTls', 'user', 'password', 'passwordFile', 'from', 'to', 'timeoutMs'] as const;
@@ -94,6 +94,12 @@ export interface Config {
   readonly trustFile: string | undefined;
   /** The operator's own key file (its password never comes from here: the terminal or --password-file). */
   readonly keyFile: string | undefined;
+  /**
+   * A file whose first line is the key's password (`--password-file`, config
+   * "passwordFile"), for a box that signs unattended; never the password
+   * itself, never from the environment.
+   */
+  readonly passwordFile: string | undefined;
   readonly node: NodeChoice;
   readonly watch: WatchSettings;
   /** The file's "channels" as written, its keys checked; `channelsOf` parses them. */
@@ -109,6 +115,7 @@ export interface ConfigFlags {
   readonly policy?: string;
   readonly trust?: string;
   readonly key?: string;
+  readonly passwordFile?: string;
   readonly node?: string;
   readonly rpcCookie?: string;
   readonly esplora?: string;
@@ -236,6 +243,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     return existsSync(fallback) ? fallback : undefined;
   });
   const keyFile = pick<string | undefined>(flags.key, 'COLDPOOL_KEY', 'key', (v, s) => text('key', v, s, 'an operator key file path'), () => undefined);
+  const passwordFile = flags.passwordFile !== undefined ? text('passwordFile', flags.passwordFile, 'flag', 'a file path')
+    : json.passwordFile === undefined ? undefined : text('passwordFile', json.passwordFile, inFile, 'the path of a file holding the key\'s password');
 
   // The node is one choice: a flag for any kind of node overrides the whole
   // environment, and the environment the whole file (a --esplora flag must not
@@ -275,7 +284,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (isObject(ch.email)) checkKeys('channels.email.', ch.email, EMAIL_KEYS, f);
   if (isObject(ch.webhook)) checkKeys('channels.webhook.', ch.webhook, WEBHOOK_KEYS, f);
 
-  return deepFreeze({ file, dir, db, network, operator, policyFile, trustFile, keyFile, node, watch, channels: structuredClone(ch) });
+  return deepFreeze({ file, dir, db, network, operator, policyFile, trustFile, keyFile, passwordFile, node, watch, channels: structuredClone(ch) });
 }
 
 function isObject(v: unknown): v is Json {
@@ -448,7 +457,7 @@ export function configOf(cmd: Command): Config {
     const o = cmd.optsWithGlobals() as Record<string, unknown>;
     const s = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
     config = loadConfig({
-      config: s('config'), db: s('db'), network: s('network'), operator: s('operator'), policy: s('policy'), trust: s('trust'), key: s('key'),
+      config: s('config'), db: s('db'), network: s('network'), operator: s('operator'), policy: s('policy'), trust: s('trust'), key: s('key'), passwordFile: s('passwordFile'),
       node: s('node'), rpcCookie: s('rpcCookie'), esplora: s('esplora'),
       threshold: s('threshold'), warn: s('warn'), repeat: s('repeat'), cron: s('cron'), keystore: s('keystore'),
     });

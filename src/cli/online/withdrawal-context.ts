@@ -83,7 +83,7 @@ export async function approverOf(cmd: Command, passwordFile: string | undefined)
       hint: `add it on the operator box and on the signer: coldpool trust add-operator --trust ${source} --key ${path}`, context: { keyId: header.id },
     });
   }
-  const password = await existingPasswordFor(passwordFile, { noun: 'operator key', intro: '' }, path);
+  const password = await existingPasswordFor(passwordFile ?? config.passwordFile, { noun: 'operator key', intro: '' }, path);
   const key = await readOperatorKey(path, password);
   return { operator, trust, sign: (content) => signApproval(content, key.privateKey), audit: auditSigner(key.id, key.privateKey) };
 }
@@ -107,7 +107,7 @@ export async function auditSignerOf(cmd: Command, passwordFile: string | undefin
       hint: `add it: coldpool trust add-operator --trust ${source} --key ${config.keyFile}`, context: { keyId: header.id },
     });
   }
-  const password = await existingPasswordFor(passwordFile, { noun: 'operator key', intro: '' }, config.keyFile);
+  const password = await existingPasswordFor(passwordFile ?? config.passwordFile, { noun: 'operator key', intro: '' }, config.keyFile);
   const key = await readOperatorKey(config.keyFile, password);
   return { signer: auditSigner(key.id, key.privateKey), name: party.party.name };
 }
