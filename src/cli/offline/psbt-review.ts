@@ -105,7 +105,7 @@ export function formatReview(review: PsbtReview, title: string): string {
 function approvalLine(a: OutputApprovalReview | null): string {
   if (a === null) return 'NONE (no approval in the manifest)';
   const who = a.approvers.map((x) => `${x.operator ?? x.keyId}${x.valid === null ? '' : x.valid ? ' ok' : ` (${x.problem})`}`).join(', ') || 'nobody';
-  const verdict = a.covered === null ? 'not checked (no trust file)' : a.covered ? `covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required` : 'NOT covered';
+  const verdict = a.covered === null ? 'not checked (no trust file)' : a.covered ? `covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required` : `NOT covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required`;
   return `withdrawal ${a.withdrawalId} by ${who}: ${verdict}${a.mismatch ? `; ${a.mismatch}` : ''}`;
 }
 
