@@ -99,6 +99,12 @@ describe('coldpool-offline sign --trust: the valid case', () => {
     expect(signed.validateSignaturesOfAllInputs(verify)).toBe(true);
     const [line] = readFileSync(run.log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(line).toMatchObject({ trust: trustFile, external_total_sat: '200000' });
+    expect((line!.inputs as string[])).toHaveLength(2);
+    expect(line!.outputs).toEqual([
+      expect.objectContaining({ amount_sat: '120000', kind: 'external', approval_id: '1', approved_by: [alice().id, bob().id] }),
+      expect.objectContaining({ amount_sat: '80000', kind: 'external', approval_id: '2' }),
+      expect.not.objectContaining({ approval_id: expect.anything() }),
+    ]);
   });
 
   const skip = electrumUnavailable();

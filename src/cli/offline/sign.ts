@@ -75,8 +75,8 @@ Signer config (JSON, every key optional, unknown keys refused):
   max_24h_sat: cap on the external outputs signed in any rolling 24 h, this payout included, summed from the sign log
     (default none); a missing or corrupt log is refused, not taken as empty (--new-log for the very first payout)
 Sign log line: {"time","unsigned_txid","fingerprint","network","psbt","out","manifest","trust","inputs_signed",
-  "input_total_sat","external_total_sat","outputs":[{"address","amount_sat","kind","withdrawal_id"}],"fee_sat","vsize",
-  "fee_rate_sat_kvb","signed_psbt_sha256"}
+  "input_total_sat","external_total_sat","inputs":["txid:vout"],"outputs":[{"address","amount_sat","kind","withdrawal_id",
+  "approval_id"?,"approved_by"?:[key ids]}],"fee_sat","vsize","fee_rate_sat_kvb","signed_psbt_sha256"}
 JSON output: {"signed": true, "out", "unsigned_txid", "inputs_signed", "log", "trust"? (with a trust file), "review": {… as inspect --json}}
 On refusal (exit 3) with --json, stderr holds {"error":{"code":"REFUSED","message","context":{"findings":[…]}}}.
 
@@ -156,7 +156,12 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
       inputs_signed: signedCount,
       input_total_sat: review.inputTotalSat,
       external_total_sat: review.externalTotalSat,
-      outputs: review.outputs.map((o) => ({ address: o.address, amount_sat: o.amountSat, kind: o.kind, withdrawal_id: o.withdrawalId })),
+      // The outpoints and the approved withdrawal ids let a later reader tell a replacement (same inputs) from a second payment of one approval.
+      inputs: review.inputs.map((i) => `${i.txid}:${i.vout}`),
+      outputs: review.outputs.map((o) => ({
+        address: o.address, amount_sat: o.amountSat, kind: o.kind, withdrawal_id: o.withdrawalId,
+        ...(o.approval ? { approval_id: o.approval.withdrawalId, approved_by: o.approval.approvers.filter((a) => a.valid).map((a) => a.keyId) } : {}),
+      })),
       fee_sat: review.feeSat,
       vsize: review.vsize,
       fee_rate_sat_kvb: review.feeRateSatKvb,
