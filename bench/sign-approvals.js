@@ -153,7 +153,7 @@ try {
     const t = performance.now();
     const res = spawnSync(process.execPath, [join(ROOT_DIR, 'bin/coldpool-offline.js'), 'sign', join(dir, 'in.psbt'), '--keystore', keystore,
       '--password-file', join(dir, 'pw'), '--manifest', join(dir, 'manifest.json'), '--trust', join(dir, 'trust.json'),
-      '--out', join(dir, `out-${r}.psbt`), '--log', join(dir, `log-${r}.jsonl`), '--yes', '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      '--out', join(dir, `out-${r}.psbt`), '--log', join(dir, `log-${r}.jsonl`), '--new-log', '--yes', '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
     if (res.status !== 0) throw new Error(res.stderr);
     cli.push((performance.now() - t) / 1000);
   }

@@ -46,14 +46,15 @@ function write(name: string, text: string): string {
   return path;
 }
 
-async function sign(p: Payout, manifest: PayoutManifest | undefined, extra: string[] = [], opts: { trust?: boolean; log?: string; json?: boolean } = {}): Promise<Run> {
+/** `coldpool-offline sign` with the trust file; a log that does not exist yet is started with --new-log unless `newLog: false`. */
+async function sign(p: Payout, manifest: PayoutManifest | undefined, extra: string[] = [], opts: { trust?: boolean; log?: string; json?: boolean; newLog?: boolean } = {}): Promise<Run> {
   const psbt = write('payout.psbt', `${p.psbt.toBase64()}\n`);
   const m = manifest === undefined ? undefined : write('manifest.json', manifestText(manifest));
   const out = join(dir, `${++n}-signed.psbt`);
   const log = opts.log ?? join(dir, `${++n}-sign.jsonl`);
   const r = await runCli('coldpool-offline', [
     'sign', psbt, '--keystore', keystore, '--password-file', passwordFile, '--out', out, '--log', log, '--yes',
-    ...(opts.json === false ? [] : ['--json']), ...(opts.trust === false ? [] : ['--trust', trustFile]), ...(m ? ['--manifest', m] : []), ...extra,
+    ...(opts.json === false ? [] : ['--json']), ...(opts.newLog !== false && !existsSync(log) ? ['--new-log'] : []), ...(opts.trust === false ? [] : ['--trust', trustFile]), ...(m ? ['--manifest', m] : []), ...extra,
   ]);
   return { r, out, log, psbt, manifest: m };
 }
@@ -132,7 +133,7 @@ describe('coldpool-offline sign --trust: the valid case', () => {
     const manifest = join(sub, 'm.json');
     const out = join(sub, 'signed.psbt');
     writeFileSync(manifest, manifestText(approved(p)));
-    const r = await runCli('coldpool-offline', ['sign', psbt, '--keystore', ks, '--password-file', passwordFile, '--manifest', manifest, '--out', out, '--yes']);
+    const r = await runCli('coldpool-offline', ['sign', psbt, '--keystore', ks, '--password-file', passwordFile, '--manifest', manifest, '--out', out, '--new-log', '--yes']);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/PAYOUT_CAP: the payout sends 200000 sat to external outputs \(output 0 120000 sat, output 1 80000 sat\), above the signer's cap of 150000 sat per payout/);
     expect(r.stdout).toMatch(/approvals:\n {2}output 0: withdrawal 1 by alice ok, bob ok: covered, 2 of 2 required/);
@@ -275,8 +276,8 @@ describe('coldpool-offline sign: the signer\'s own caps', () => {
   it('24 h: a missing log is refused (not taken as empty) unless --new-log; --new-log on an existing log is refused', async () => {
     const cfg = config('{"max_24h_sat": "300000"}');
     const p = buildPayout();
-    const missing = await sign(p, approved(p), ['--config', cfg]);
-    expect(refused(missing).message).toMatch(/sign log ".*" does not exist, and the 24 h cap \(max_24h_sat\) is summed from it/);
+    const missing = await sign(p, approved(p), ['--config', cfg], { newLog: false });
+    expect(refused(missing).message).toMatch(/sign log ".*" does not exist, and the 24 h cap \(max_24h_sat\) is summed from it and the approvals already paid are read from it; refusing/);
     expect(existsSync(missing.log)).toBe(false);
     const log = write('exists.jsonl', '');
     const again = await sign(p, approved(p), ['--config', cfg, '--new-log'], { log });
@@ -334,5 +335,36 @@ describe('coldpool-offline inspect: who approved each output', () => {
     const review2 = JSON.parse(r2.stdout) as { outputs: Record<string, unknown>[]; caps: Record<string, unknown> };
     expect(review2.outputs.every((o) => !('approval' in o))).toBe(true);
     expect(Object.keys(review2.caps)).toEqual(['max_fee_sat', 'max_fee_rate_sat_kvb', 'source']);
+  });
+});
+
+describe('coldpool-offline sign --trust: an approval pays once', () => {
+  it('the same approvals in a second payout with other inputs are refused; a replacement (same inputs, higher fee) signs', async () => {
+    const log = join(dir, `${++n}-paid.jsonl`);
+    const first = buildPayout();
+    const manifest = approved(first);
+    const one = await sign(first, manifest, [], { log });
+    expect(one.r.code, one.r.stderr).toBe(0);
+    const firstTxid = (JSON.parse(one.r.stdout) as { unsigned_txid: string }).unsigned_txid;
+
+    // the web host builds the same approved withdrawals into a payout from other coins
+    const other = buildPayout({ inputs: [230_000n, 170_000n] });
+    const two = await sign(other, { ...manifest, unsignedTxid: other.manifest.unsignedTxid, change: other.manifest.change }, [], { log });
+    const f = finding(two, 'APPROVAL_ALREADY_PAID');
+    expect(f.message).toMatch(new RegExp(`${OUT0.source}: the approval of withdrawal 1 was already signed into ${firstTxid} \\(sign log .*\\), and this payout spends none of its inputs`));
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1);
+
+    // a fee bump spends the same coins, so at most one of the two confirms
+    const bump = buildPayout({ change: { index: 3, value: first.manifest.change[0]!.amountSat - 1_000n } });
+    const three = await sign(bump, { ...manifest, unsignedTxid: bump.manifest.unsignedTxid, change: bump.manifest.change }, [], { log });
+    expect(three.r.code, three.r.stderr).toBe(0);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  it('with a trust file a missing sign log is refused unless --new-log (it is the memory of approvals paid)', async () => {
+    const p = buildPayout();
+    const run = await sign(p, approved(p), [], { newLog: false });
+    expect(refused(run).message).toMatch(/sign log ".*" does not exist, and the approvals already paid are read from it; refusing rather than starting from an empty log/);
+    expect(existsSync(run.log)).toBe(false);
   });
 });

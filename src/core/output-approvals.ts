@@ -27,6 +27,8 @@ export interface ApproverReview {
 export interface OutputApprovalReview {
   /** The withdrawal the content names (the signed id, not the manifest's withdrawal_id). */
   readonly withdrawalId: bigint;
+  /** The signed first-sight fingerprint: with the id, what the signer remembers an approval by. */
+  readonly fingerprint: string;
   readonly approvers: readonly ApproverReview[];
   /** Distinct trusted operators the amount needs; null without a trust file. */
   readonly required: number | null;
@@ -85,7 +87,7 @@ export function reviewOutputApprovals(
           : null;
     if (trust === undefined) {
       return {
-        withdrawalId: c.withdrawalId, required: null, covered: null, mismatch,
+        withdrawalId: c.withdrawalId, fingerprint: c.fingerprint, required: null, covered: null, mismatch,
         approvers: approval.signatures.map((s) => ({ keyId: s.keyId, operator: null, valid: null, problem: null })),
       };
     }
@@ -119,7 +121,7 @@ export function reviewOutputApprovals(
       if (first !== undefined) refuse('APPROVAL_REUSED', `the approval of withdrawal ${c.withdrawalId} already covers output ${first}: one approval pays once`);
       else firstUse.set(c.withdrawalId, o.index);
     }
-    return { withdrawalId: c.withdrawalId, approvers, required: check.required, covered, mismatch };
+    return { withdrawalId: c.withdrawalId, fingerprint: c.fingerprint, approvers, required: check.required, covered, mismatch };
   });
   return { approvals, findings };
 }

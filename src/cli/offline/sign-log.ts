@@ -34,6 +34,22 @@ export function appendSignLog(path: string, entry: Record<string, unknown>): voi
   }
 }
 
+/** What the signer needs to remember of one signed payout. */
+export interface SignedPayout {
+  readonly time: number;
+  readonly unsignedTxid: string;
+  readonly externalSat: bigint;
+  /** `txid:vout` of every input; empty for lines written before inputs were logged. */
+  readonly inputs: readonly string[];
+  /** `id:fingerprint` of every approval the payout paid. */
+  readonly approvals: readonly string[];
+}
+
+export interface SignHistory {
+  readonly log: string;
+  readonly payouts: readonly SignedPayout[];
+}
+
 export interface SignWindow {
   /** External satoshis signed in the 24 h before `now` (entries stamped later than `now` count too: a clock set back must not empty the window). */
   readonly signedSat: bigint;
@@ -42,34 +58,37 @@ export interface SignWindow {
   readonly log: string;
 }
 
+/** The key an approval is remembered by: the signed id and first-sight fingerprint (a reused id after a database reset is another request). */
+export function approvalKey(withdrawalId: bigint | string, fingerprint: string): string {
+  return `${withdrawalId}:${fingerprint}`;
+}
+
 /**
- * What the log says was signed in the last 24 h. `allowMissing` (the operator's
+ * Everything the log says was signed. `allowMissing` (the operator's
  * `--new-log`) is the only way a log that does not exist counts as empty:
  * otherwise a log on another stick, a typo in `--log` or a deleted file
- * would quietly reset the window.
+ * would quietly reset the 24 h window and the memory of approvals paid.
+ * `why` says in messages what the log is needed for.
  */
-export function readSignWindow(path: string, now: Date, allowMissing: boolean): SignWindow {
+export function readSignHistory(path: string, allowMissing: boolean, why: string): SignHistory {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      if (allowMissing) return { signedSat: 0n, payouts: 0, log: path };
-      throw new CodedError('REFUSED', `sign log ${JSON.stringify(path)} does not exist, and the 24 h cap (max_24h_sat) is summed from it; refusing rather than starting the window from zero`, {
+      if (allowMissing) return { log: path, payouts: [] };
+      throw new CodedError('REFUSED', `sign log ${JSON.stringify(path)} does not exist, and ${why}; refusing rather than starting from an empty log`, {
         hint: 'point --log at the existing sign log; only for the very first payout of this keystore, pass --new-log',
       });
     }
-    throw new CodedError('REFUSED', `sign log ${JSON.stringify(path)} cannot be read (${code ?? 'error'}), and the 24 h cap is summed from it`, { cause: e });
+    throw new CodedError('REFUSED', `sign log ${JSON.stringify(path)} cannot be read (${code ?? 'error'}), and ${why}`, { cause: e });
   }
   if (allowMissing) throw new CodedError('USAGE', `--new-log was given but the sign log ${JSON.stringify(path)} exists; drop --new-log`);
-  const since = now.getTime() - DAY_MS;
-  let signedSat = 0n;
-  let payouts = 0;
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  lines.forEach((line, i) => {
-    const corrupt = (why: string): CodedError => new CodedError('REFUSED', `sign log ${JSON.stringify(path)} line ${i + 1} is corrupt (${why}); the 24 h cap cannot be summed from it`, {
+  const payouts = lines.map((line, i): SignedPayout => {
+    const corrupt = (what: string): CodedError => new CodedError('REFUSED', `sign log ${JSON.stringify(path)} line ${i + 1} is corrupt (${what}), and ${why}`, {
       hint: 'restore the log from its copy, or repair the line by hand after checking what was signed; nothing was signed',
     });
     let entry: unknown;
@@ -79,20 +98,42 @@ export function readSignWindow(path: string, now: Date, allowMissing: boolean): 
       throw corrupt('not JSON');
     }
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw corrupt('not an object');
-    const { time, outputs } = entry as { time?: unknown; outputs?: unknown };
+    const { time, outputs, inputs, unsigned_txid: txid } = entry as { time?: unknown; outputs?: unknown; inputs?: unknown; unsigned_txid?: unknown };
     const at = typeof time === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/.test(time) ? Date.parse(time) : NaN;
     if (Number.isNaN(at)) throw corrupt('"time" is not an ISO UTC time');
     if (!Array.isArray(outputs)) throw corrupt('"outputs" is not an array');
-    let external = 0n;
+    if (inputs !== undefined && (!Array.isArray(inputs) || !inputs.every((x) => typeof x === 'string' && /^[0-9a-f]{64}:\d{1,10}$/.test(x)))) throw corrupt('"inputs" is not a list of txid:vout');
+    let externalSat = 0n;
+    const approvals: string[] = [];
     for (const o of outputs as unknown[]) {
-      const { amount_sat: amount, kind } = (o ?? {}) as { amount_sat?: unknown; kind?: unknown };
+      const { amount_sat: amount, kind, approval_id: id, approval_fingerprint: fp } = (o ?? {}) as Record<string, unknown>;
       if (typeof amount !== 'string' || !/^\d{1,16}$/.test(amount) || (kind !== 'external' && kind !== 'change' && kind !== 'ours')) throw corrupt('an output without amount_sat and kind');
-      if (kind === 'external') external += BigInt(amount);
+      if (kind === 'external') externalSat += BigInt(amount);
+      if (id !== undefined || fp !== undefined) {
+        if (typeof id !== 'string' || !/^[1-9]\d{0,18}$/.test(id) || typeof fp !== 'string' || !/^[0-9a-f]{64}$/.test(fp)) throw corrupt('an approval_id without its approval_fingerprint');
+        approvals.push(approvalKey(id, fp));
+      }
     }
-    if (at > since) {
-      signedSat += external;
-      payouts += 1;
-    }
+    return { time: at, unsignedTxid: typeof txid === 'string' ? txid : '?', externalSat, inputs: (inputs as string[] | undefined) ?? [], approvals };
   });
-  return { signedSat, payouts, log: path };
+  return { log: path, payouts };
+}
+
+/** What was signed in the 24 h before `now`. */
+export function windowOf(history: SignHistory, now: Date): SignWindow {
+  const since = now.getTime() - DAY_MS;
+  const recent = history.payouts.filter((p) => p.time > since);
+  return { signedSat: recent.reduce((s, p) => s + p.externalSat, 0n), payouts: recent.length, log: history.log };
+}
+
+/**
+ * The earlier payouts that paid approval `key` and that a transaction
+ * spending `inputs` does not conflict with. Signing a replacement (RBF: it
+ * spends an input of each earlier one, so at most one of them confirms) is
+ * fine; signing the same approval into a payout that could confirm beside an
+ * earlier one is paying it twice.
+ */
+export function paidElsewhere(history: SignHistory, key: string, inputs: readonly string[]): SignedPayout[] {
+  const spending = new Set(inputs);
+  return history.payouts.filter((p) => p.approvals.includes(key) && !p.inputs.some((i) => spending.has(i)));
 }

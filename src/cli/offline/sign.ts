@@ -7,7 +7,7 @@ import { mnemonicToSeed } from '../../keys/seed.js';
 import { signPsbt } from '../../keys/sign.js';
 import { toJson, type Output } from '../output.js';
 import { findingWire, formatReview, loadManifest, loadPolicy, loadPsbt, loadTrust, policySummary, reviewWire } from './psbt-review.js';
-import { appendSignLog, defaultSignLog, readSignWindow, type SignWindow } from './sign-log.js';
+import { appendSignLog, approvalKey, defaultSignLog, paidElsewhere, readSignHistory, windowOf, type SignHistory, type SignWindow } from './sign-log.js';
 import { closeStdin, readTerminalLine, stdinIsTerminal } from '../terminal.js';
 import { accountOf, unlockKeystore } from './unlock.js';
 
@@ -49,8 +49,9 @@ export function registerSign(program: Command, out: Output): void {
         'script, a sighash other than ALL, a fee or fee rate above the caps of the signer config, and with --manifest: any ' +
         'output not in it (other than recognised change) or an amount that differs; with a trust file (--trust, or "trust" ' +
         'in the signer config): no manifest, or any external output not covered by enough valid signatures of distinct ' +
-        'trusted operators over exactly its script and amount; and the signer config\'s caps per payout and per rolling ' +
-        '24 h (summed from the sign log). Then ask for the first ' +
+        'trusted operators over exactly its script and amount, or whose approval the sign log shows already paid by a payout ' +
+        'this one does not replace; and the signer config\'s caps per payout and per rolling 24 h (summed from the sign ' +
+        'log). Then ask for the first ' +
         `${CONFIRM_CHARS} characters of the unsigned txid (--yes for scripts), sign every input of ours with SIGHASH_ALL ` +
         '(RFC6979, low R), verify every signature, append a line to the sign log and write the signed PSBT atomically.',
     )
@@ -62,7 +63,7 @@ export function registerSign(program: Command, out: Output): void {
     .option('--config <file>', 'signer config: fee caps, trust file, payout and 24 h caps (default: coldpool-signer.json beside the keystore, else 1000000 sat, 500 sat/vB, no trust file, no limits)')
     .option('--trust <file>', 'the signer\'s trust file (overrides "trust" in the signer config); every external output must then be approved')
     .option('--log <file>', 'append-only JSON-lines sign log (default: <keystore>.sign-log.jsonl)')
-    .option('--new-log', 'with a 24 h cap: the sign log does not exist yet and starts empty (otherwise a missing log is refused)', false)
+    .option('--new-log', 'the sign log does not exist yet and starts empty; with a trust file or a 24 h cap a missing log is refused otherwise', false)
     .option('--yes', 'do not ask for the txid prefix (scripts); required when stdin is not a terminal', false)
     .option('--force', 'replace an existing --out file', false)
     .option('--json', 'print the review and result as JSON on stdout', false)
@@ -73,16 +74,20 @@ Signer config (JSON, every key optional, unknown keys refused):
   trust: the trust file, relative to the config's directory (default none: approvals NOT checked, a warning says so)
   max_payout_sat: cap on the external outputs of one payout (change not counted; default none)
   max_24h_sat: cap on the external outputs signed in any rolling 24 h, this payout included, summed from the sign log
-    (default none); a missing or corrupt log is refused, not taken as empty (--new-log for the very first payout)
+    (default none)
+With a trust file or max_24h_sat the sign log is the signer's memory (approvals paid, the 24 h window): a missing
+or corrupt log is refused, not taken as empty (--new-log for the very first payout of a keystore). An approval
+already paid is signed again only in a replacement: a transaction spending an input of every payout that paid it.
 Sign log line: {"time","unsigned_txid","fingerprint","network","psbt","out","manifest","trust","inputs_signed",
   "input_total_sat","external_total_sat","inputs":["txid:vout"],"outputs":[{"address","amount_sat","kind","withdrawal_id",
-  "approval_id"?,"approved_by"?:[key ids]}],"fee_sat","vsize","fee_rate_sat_kvb","signed_psbt_sha256"}
+  "approval_id"?,"approval_fingerprint"?,"approved_by"?:[key ids]}],"fee_sat","vsize","fee_rate_sat_kvb","signed_psbt_sha256"}
 JSON output: {"signed": true, "out", "unsigned_txid", "inputs_signed", "log", "trust"? (with a trust file), "review": {… as inspect --json}}
 On refusal (exit 3) with --json, stderr holds {"error":{"code":"REFUSED","message","context":{"findings":[…]}}}.
 
 Examples:
   $ coldpool-offline sign payout-12.psbt --keystore cold.keystore --manifest payout-12.manifest.json --out payout-12.signed.psbt
-  $ coldpool-offline sign payout-12.psbt --keystore cold.keystore --password-file pw.txt --yes --out signed.psbt --json`)
+  $ coldpool-offline sign payout-12.psbt --keystore cold.keystore --password-file pw.txt --yes --out signed.psbt --json
+  $ coldpool-offline sign payout-12.psbt --keystore cold.keystore --trust coldpool-trust.json --manifest payout-12.manifest.json --out payout-12.signed.psbt`)
     .action(async (file: string, opts: SignOptions) => {
       try {
         await sign(file, opts, out);
@@ -110,13 +115,18 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
       hint: 'pass the manifest `coldpool payout build` wrote beside the PSBT; nothing was signed or written',
     });
   }
-  const window = policy.max24hSat === null ? undefined : readSignWindow(logPath, new Date(), opts.newLog === true);
+  // The log is the signer's memory: of the 24 h window, and of the approvals already paid.
+  const needs = [...(policy.max24hSat === null ? [] : ['the 24 h cap (max_24h_sat) is summed from it']), ...(trusted ? ['the approvals already paid are read from it'] : [])];
+  const history = needs.length === 0 ? undefined : readSignHistory(logPath, opts.newLog === true, needs.join(' and '));
 
   const { header, secret } = await unlockKeystore({ keystore: opts.keystore, passwordFile: opts.passwordFile }, out);
   const account = accountOf(header, secret);
   const inspected = inspectPsbt(psbt, { network: account.network, account, policy, manifest, trust: trusted?.trust });
-  const daily = window === undefined ? [] : dailyCap(inspected, policy.max24hSat!, window);
-  const review: PsbtReview = daily.length === 0 ? inspected : { ...inspected, findings: [...inspected.findings, ...daily] };
+  const fromLog = [
+    ...(history && trusted ? alreadyPaid(inspected, history) : []),
+    ...(history && policy.max24hSat !== null ? dailyCap(inspected, policy.max24hSat, windowOf(history, new Date())) : []),
+  ];
+  const review: PsbtReview = fromLog.length === 0 ? inspected : { ...inspected, findings: [...inspected.findings, ...fromLog] };
   // With --json a refusal's stderr is one JSON document, so there the warning waits for a signature actually made.
   if (!trusted && !opts.json) out.say(NO_TRUST_WARNING);
   if (!opts.json) {
@@ -160,7 +170,7 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
       inputs: review.inputs.map((i) => `${i.txid}:${i.vout}`),
       outputs: review.outputs.map((o) => ({
         address: o.address, amount_sat: o.amountSat, kind: o.kind, withdrawal_id: o.withdrawalId,
-        ...(o.approval ? { approval_id: o.approval.withdrawalId, approved_by: o.approval.approvers.filter((a) => a.valid).map((a) => a.keyId) } : {}),
+        ...(o.approval ? { approval_id: o.approval.withdrawalId, approval_fingerprint: o.approval.fingerprint, approved_by: o.approval.approvers.filter((a) => a.valid).map((a) => a.keyId) } : {}),
       })),
       fee_sat: review.feeSat,
       vsize: review.vsize,
@@ -184,6 +194,20 @@ async function confirm(review: PsbtReview): Promise<void> {
   const want = review.unsignedTxid.slice(0, CONFIRM_CHARS);
   const typed = (await readTerminalLine(`to sign, type the first ${CONFIRM_CHARS} characters of the unsigned txid (${review.unsignedTxid.slice(0, 4)}…): `, { echo: true })).trim().toLowerCase();
   if (typed !== want) throw new CodedError('CANCELLED', `typed ${JSON.stringify(typed)}, expected the first ${CONFIRM_CHARS} characters of the unsigned txid; nothing was signed`);
+}
+
+/** An approval the log says was paid by a payout this one does not replace. */
+function alreadyPaid(review: PsbtReview, history: SignHistory): Finding[] {
+  const inputs = review.inputs.map((i) => `${i.txid}:${i.vout}`);
+  return review.outputs.flatMap((o): Finding[] => {
+    if (o.kind !== 'external' || !o.approval) return [];
+    const earlier = paidElsewhere(history, approvalKey(o.approval.withdrawalId, o.approval.fingerprint), inputs);
+    if (earlier.length === 0) return [];
+    return [{
+      code: 'APPROVAL_ALREADY_PAID', severity: 'refuse', output: o.index,
+      message: `output ${o.index} (${o.address ?? `script ${o.scriptHex}`}, ${o.amountSat} sat): the approval of withdrawal ${o.approval.withdrawalId} was already signed into ${earlier.map((p) => p.unsignedTxid).join(', ')} (sign log ${history.log}), and this payout spends none of its inputs: both could confirm; only a replacement of that payout may pay it again`,
+    }];
+  });
 }
 
 /** The rolling 24 h cap: what the log says was signed in the last 24 h plus this payout's external outputs. */
