@@ -166,7 +166,7 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
       inputs_signed: signedCount,
       input_total_sat: review.inputTotalSat,
       external_total_sat: review.externalTotalSat,
-      // The outpoints and the approved withdrawal ids let a later reader tell a replacement (same inputs) from a second payment of one approval.
+      // Outpoints and approval ids: how a later run tells a replacement (same coins) from a second payment of one approval.
       inputs: review.inputs.map((i) => `${i.txid}:${i.vout}`),
       outputs: review.outputs.map((o) => ({
         address: o.address, amount_sat: o.amountSat, kind: o.kind, withdrawal_id: o.withdrawalId,
