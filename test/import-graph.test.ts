@@ -72,6 +72,9 @@ describe('import graph of the two programs', () => {
   it('operator keys and the trust file (src/trust) reach neither src/keys nor the store: both programs may import them', () => {
     const online = importGraph(ROOT, 'src/cli/online/main.ts');
     expect(online.files.has('src/trust/operator-key.ts')).toBe(true);
+    // the signer reads its own trust file and checks approvals with it
+    const offline = importGraph(ROOT, 'src/cli/offline/main.ts');
+    for (const f of ['src/trust/trust-file.ts', 'src/core/trust.ts', 'src/core/approval.ts', 'src/core/output-approvals.ts']) expect(offline.files.has(f), f).toBe(true);
     for (const entry of ['src/trust/operator-key.ts', 'src/trust/trust-file.ts']) {
       const graph = importGraph(ROOT, entry);
       expect(violations(graph, entry, ONLINE)).toEqual([]);

@@ -7,8 +7,10 @@ import { uncompressed } from './ec-add.js';
 import { HARDENED, MAX_INDEX, formatPath, type AccountDescriptor } from './descriptor.js';
 import { CodedError } from './errors.js';
 import type { Network, NetworkName } from './network.js';
-import { manifestAddressProblems, type PayoutManifest } from './payout-manifest.js';
+import { reviewOutputApprovals, type OutputApprovalReview } from './output-approvals.js';
+import { manifestAddressProblems, type ManifestOutput, type PayoutManifest } from './payout-manifest.js';
 import { formatSatPerVb, type SignerPolicy } from './signer-policy.js';
+import type { Trust } from './trust.js';
 
 /**
  * Read-only review of a PSBT (BIP174) against the cold account: what it
@@ -38,6 +40,8 @@ export const FINDING_CODES = [
   'FAKE_CHANGE', 'SIGHASH_NOT_ALL', 'NEGATIVE_FEE', 'FEE_TOO_HIGH', 'FEE_RATE_TOO_HIGH',
   'NOT_IN_MANIFEST', 'AMOUNT_MISMATCH', 'MANIFEST_OUTPUT_MISSING', 'MANIFEST_TXID_MISMATCH', 'CHANGE_MISMATCH',
   'UNKNOWN_OUTPUT_SCRIPT', 'NOTHING_TO_SIGN', 'UNKNOWN_FIELD', 'ACCOUNT_UNKNOWN',
+  'MANIFEST_REQUIRED', 'APPROVAL_MISSING', 'APPROVAL_MISMATCH', 'APPROVAL_UNKNOWN_KEY', 'APPROVAL_BAD_SIGNATURE',
+  'APPROVALS_TOO_FEW', 'APPROVAL_REUSED', 'APPROVAL_ALREADY_PAID', 'PAYOUT_CAP', 'DAILY_CAP',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -84,6 +88,12 @@ export interface OutputReview {
   readonly kind: 'change' | 'ours' | 'external';
   readonly path: string | null;
   readonly withdrawalId: string | null;
+  /**
+   * Who approved it (output-approvals.ts). Absent when there is nothing to
+   * show (no trust file and no approval in the manifest); null when a trust
+   * file asks for an approval and the output has none.
+   */
+  readonly approval?: OutputApprovalReview | null;
 }
 
 export interface PsbtReview {
@@ -115,6 +125,8 @@ export interface InspectOptions {
   readonly account?: AccountDescriptor | undefined;
   readonly policy?: SignerPolicy | undefined;
   readonly manifest?: PayoutManifest | undefined;
+  /** The signer's trust file: every external output must then carry enough approvals, and a manifest is required. */
+  readonly trust?: Trust | undefined;
 }
 
 const PSBT_MAGIC = Buffer.from('70736274ff', 'hex');
@@ -312,7 +324,22 @@ export function inspectPsbt(psbt: Psbt, opts: InspectOptions): PsbtReview {
     }
   }
   if (matcher && !inputs.some((x) => x.ours === true && !x.finalized)) refuse('NOTHING_TO_SIGN', 'no unsigned input of this account: there is nothing to sign');
-  const withIds = opts.manifest ? checkManifest(opts.manifest, outputs, unsignedTxid, network, refuse) : outputs;
+  const matched = opts.manifest ? checkManifest(opts.manifest, outputs, unsignedTxid, network, refuse) : { outputs, entries: [] };
+  let withIds: readonly OutputReview[] = matched.outputs;
+  if (opts.trust) {
+    if (opts.trust.network !== network.name) refuse('NETWORK_MISMATCH', `the trust file is for ${opts.trust.network} but the account is ${network.name}`);
+    if (!opts.manifest) refuse('MANIFEST_REQUIRED', 'a trust file is in use: the approvals travel in the payout manifest, and there is none (--manifest)');
+  }
+  if (opts.trust || opts.manifest?.outputs.some((o) => o.approval !== undefined)) {
+    const checked = reviewOutputApprovals(withIds, matched.entries, withIds.map((o) => o.kind === 'external'), network.name, opts.trust);
+    for (const f of checked.findings) refuse(f.code, f.message, { output: f.output });
+    withIds = withIds.map((o, k) => (checked.approvals[k] === undefined ? o : { ...o, approval: checked.approvals[k] }));
+  }
+  const externalTotal = outputTotal - changeTotal;
+  const cap = opts.policy?.maxPayoutSat ?? null;
+  if (cap !== null && externalTotal > cap) {
+    refuse('PAYOUT_CAP', `the payout sends ${externalTotal} sat to external outputs (${withIds.filter((o) => o.kind === 'external').map((o) => `output ${o.index} ${o.amountSat} sat`).join(', ')}), above the signer's cap of ${cap} sat per payout (${opts.policy!.source})`);
+  }
 
   return {
     network: network.name,
@@ -325,7 +352,7 @@ export function inspectPsbt(psbt: Psbt, opts: InspectOptions): PsbtReview {
     inputTotalSat: inputTotal,
     outputTotalSat: outputTotal,
     changeTotalSat: changeTotal,
-    externalTotalSat: outputTotal - changeTotal,
+    externalTotalSat: externalTotal,
     feeSat: fee,
     vsize,
     vsizeEstimated: estimated,
@@ -454,7 +481,9 @@ function reviewOutput(
 }
 
 /** Match external outputs to manifest entries by script and amount; every mismatch is a refusal. */
-function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsignedTxid: string, network: Network, refuse: Report): OutputReview[] {
+function checkManifest(
+  manifest: PayoutManifest, outputs: OutputReview[], unsignedTxid: string, network: Network, refuse: Report,
+): { outputs: OutputReview[]; entries: (ManifestOutput | undefined)[] } {
   if (manifest.network !== network.name) {
     refuse('NETWORK_MISMATCH', `the manifest is for ${manifest.network} but the account is ${network.name}`);
   }
@@ -471,8 +500,9 @@ function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsign
       return null;
     }
   };
-  const pending = manifest.outputs.map((o) => ({ ...o, script: scriptOf(o.address), used: false }));
+  const pending = manifest.outputs.map((o) => ({ ...o, script: scriptOf(o.address), used: false, entry: o }));
   const result = outputs.map((o) => ({ ...o }));
+  const entries: (ManifestOutput | undefined)[] = outputs.map(() => undefined);
   const external = result.filter((o) => o.kind === 'external');
   // exact matches first (same script and amount), so two payments to one address pair up correctly
   const unmatched: OutputReview[] = [];
@@ -481,6 +511,7 @@ function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsign
     if (hit) {
       hit.used = true;
       (o as { withdrawalId: string | null }).withdrawalId = hit.withdrawalId;
+      entries[o.index] = hit.entry;
     } else unmatched.push(o);
   }
   for (const o of unmatched) {
@@ -488,6 +519,7 @@ function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsign
     if (hit) {
       hit.used = true;
       (o as { withdrawalId: string | null }).withdrawalId = hit.withdrawalId;
+      entries[o.index] = hit.entry;
       refuse('AMOUNT_MISMATCH', `output ${o.index} pays ${o.amountSat} sat to ${o.address} but withdrawal ${hit.withdrawalId} in the manifest is ${hit.amountSat} sat`, { output: o.index });
     } else {
       refuse('NOT_IN_MANIFEST', `output ${o.index} pays ${o.amountSat} sat to ${o.address ?? o.scriptHex}, which is not in the manifest`, { output: o.index });
@@ -502,7 +534,7 @@ function checkManifest(manifest: PayoutManifest, outputs: OutputReview[], unsign
     if (!hit) refuse('CHANGE_MISMATCH', `manifest change ${c.address} (${c.amountSat} sat) is not a change output recognised in this PSBT`);
     else if (hit.amountSat !== c.amountSat) refuse('CHANGE_MISMATCH', `change output ${hit.index} is ${hit.amountSat} sat but the manifest says ${c.amountSat} sat`, { output: hit.index });
   }
-  return result;
+  return { outputs: result, entries };
 }
 
 const SIGHASH_NAMES: Record<number, string> = { 0: 'DEFAULT', 1: 'ALL', 2: 'NONE', 3: 'SINGLE', 0x81: 'ALL|ANYONECANPAY', 0x82: 'NONE|ANYONECANPAY', 0x83: 'SINGLE|ANYONECANPAY' };

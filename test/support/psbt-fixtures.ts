@@ -12,7 +12,10 @@ import * as bip39 from 'bip39';
 import { address as btcAddress, payments, Psbt, Transaction } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
 import { NETWORKS, toBitcoinjs, type NetworkName } from '../../src/core/network.js';
-import { formatManifest, type PayoutManifest } from '../../src/core/payout-manifest.js';
+import { signApproval, type ApprovalContent } from '../../src/core/approval.js';
+import { formatManifest, type ManifestOutput, type PayoutManifest } from '../../src/core/payout-manifest.js';
+import { serializeTrust, TRUST_FORMAT, TRUST_VERSION, type ApprovalTier, type Trust } from '../../src/core/trust.js';
+import { generateOperatorKey, type OperatorKey } from '../../src/trust/operator-key.js';
 import { accountFromSeed } from '../../src/keys/account.js';
 import { writeKeystore } from '../../src/keys/keystore.js';
 import { mnemonicToSeed } from '../../src/keys/seed.js';
@@ -208,4 +211,62 @@ export function sighashNone(): Payout {
 /** The script of an address on a network (for assertions). */
 export function scriptOf(address: string, net: NetworkName = 'regtest'): Buffer {
   return Buffer.from(btcAddress.toOutputScript(address, toBitcoinjs(NETWORKS[net])));
+}
+
+/** Test operators (fresh Ed25519 keys per process): what signs the approvals in the signer's tests. */
+const operators = new Map<string, OperatorKey>();
+export function testOperator(name: string): OperatorKey {
+  let key = operators.get(name);
+  if (!key) {
+    key = generateOperatorKey(name);
+    operators.set(name, key);
+  }
+  return key;
+}
+
+/** A trust file trusting `names`, `required` of them per withdrawal (tiers optional). */
+export function trustOf(names: readonly string[], required: number, opts: { net?: NetworkName; tiers?: readonly ApprovalTier[] } = {}): Trust {
+  return {
+    format: TRUST_FORMAT, version: TRUST_VERSION, network: opts.net ?? 'regtest',
+    operators: names.map((n) => { const k = testOperator(n); return { name: n, publicKey: k.publicKey, id: k.id }; }),
+    approvals: { required, tiers: [...(opts.tiers ?? [])] }, verifier: null,
+  };
+}
+
+export function trustText(t: Trust): string {
+  return serializeTrust(t);
+}
+
+/** The content an operator signs for manifest output `k` (withdrawal id k+1), naming exactly that output. */
+export function contentFor(o: ManifestOutput, k: number, net: NetworkName = 'regtest'): ApprovalContent {
+  return {
+    network: net, withdrawalId: BigInt(k + 1), appId: o.withdrawalId, user: `user-${k + 1}`,
+    script: scriptOf(o.address, net).toString('hex'), amountSat: o.amountSat, fingerprint: sha(`request:${k}:${o.address}:${o.amountSat}`).toString('hex'),
+  };
+}
+
+export interface ApproveSpec {
+  /** Who signs output k (default: alice and bob). */
+  readonly signers?: (k: number) => readonly OperatorKey[];
+  /** The content as signed (default contentFor). */
+  readonly signed?: (o: ManifestOutput, k: number) => ApprovalContent;
+  /** The content as carried in the manifest (default: the content signed). */
+  readonly carried?: (signed: ApprovalContent, k: number) => ApprovalContent;
+  /** Leave output k without an approval. */
+  readonly skip?: (k: number) => boolean;
+}
+
+/** The payout's manifest with each output's approval attached: `signers(k)` sign `signed(k)`, the manifest carries `carried(k)`. */
+export function approved(p: { manifest: PayoutManifest }, spec: ApproveSpec = {}): PayoutManifest {
+  const net = p.manifest.network;
+  return {
+    ...p.manifest,
+    outputs: p.manifest.outputs.map((o, k) => {
+      if (spec.skip?.(k)) return o;
+      const signed = spec.signed?.(o, k) ?? contentFor(o, k, net);
+      const carried = spec.carried?.(signed, k) ?? signed;
+      const signers = spec.signers?.(k) ?? [testOperator('alice'), testOperator('bob')];
+      return { ...o, approval: { content: carried, signatures: signers.map((op) => ({ keyId: op.id, signature: signApproval(signed, op.privateKey) })) } };
+    }),
+  };
 }

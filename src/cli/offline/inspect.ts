@@ -4,7 +4,7 @@ import { CodedError } from '../../core/errors.js';
 import { parseNetwork, type Network } from '../../core/network.js';
 import { inspectPsbt } from '../../core/psbt-inspect.js';
 import type { Output } from '../output.js';
-import { accountFromDescriptor, formatReview, loadManifest, loadPolicy, loadPsbt, policySummary, reviewJson } from './psbt-review.js';
+import { accountFromDescriptor, capsWire, formatReview, loadManifest, loadPolicy, loadPsbt, loadTrust, policySummary, reviewJson } from './psbt-review.js';
 import { closeStdin } from '../terminal.js';
 import { unlockAccount } from './unlock.js';
 
@@ -15,6 +15,7 @@ interface InspectOptions {
   network?: string;
   manifest?: string;
   config?: string;
+  trust?: string;
   json?: boolean;
 }
 
@@ -31,7 +32,8 @@ export function registerInspect(program: Command, out: Output): void {
     .description(
       'Review a PSBT (binary, base64 or hex) without signing: every input (outpoint, amount, ours or not with its path, ' +
         'whether its non_witness_utxo matches, signatures present), every output (address, amount, change recognised by ' +
-        'derivation, or external), fee, vsize, fee rate and unsigned txid, and every finding `sign` would refuse on. ' +
+        'derivation, or external), who approved each output (operator names from the trust file, else key ids) and whether ' +
+        'the approvals check out, fee, vsize, fee rate and unsigned txid, and every finding `sign` would refuse on. ' +
         'Exit code 0 whatever the findings; `sign` is the one that refuses.',
     )
     .argument('<psbt>', 'PSBT file')
@@ -40,17 +42,21 @@ export function registerInspect(program: Command, out: Output): void {
     .option('--descriptor <desc>', 'recognise inputs and change of this account descriptor or xpub/tpub (no secret needed)')
     .option('--network <net>', 'mainnet | testnet | signet | regtest; required without --keystore (and with a tpub/vpub)')
     .option('--manifest <file>', 'payout manifest to check the outputs against')
-    .option('--config <file>', 'signer config with the fee caps (default: coldpool-signer.json beside the keystore, else built-in caps)')
+    .option('--config <file>', 'signer config: fee caps, trust file, payout cap (default: coldpool-signer.json beside the keystore, else built-in caps)')
+    .option('--trust <file>', 'check the manifest\'s approvals against this trust file (overrides "trust" in the signer config)')
     .option('--json', 'print the review as JSON', false)
     .addHelpText('after', `
 JSON output: {network, fingerprint, unsigned_txid, version, locktime,
   inputs: [{index, txid, vout, sequence, value_sat, script_hex, address, ours, path, pubkey,
             non_witness_utxo: "match"|"mismatch"|"absent", sighash, signatures: [{pubkey, sighash}], finalized}],
-  outputs: [{index, address, script_hex, amount_sat, kind: "change"|"ours"|"external", path, withdrawal_id}],
+  outputs: [{index, address, script_hex, amount_sat, kind: "change"|"ours"|"external", path, withdrawal_id,
+             approval?: null | {withdrawal_id, approvers: [{key_id, operator, valid, problem}], required, covered, mismatch}}],
   input_total_sat, output_total_sat, change_total_sat, external_total_sat, fee_sat, vsize, vsize_estimated,
   fee_rate_sat_kvb, fee_rate_sat_vb, inputs_signed, inputs_ours,
-  findings: [{code, severity: "refuse"|"warn", message, input?, output?}], caps: {max_fee_sat, max_fee_rate_sat_kvb, source}}
-Amounts are strings of satoshis.
+  findings: [{code, severity: "refuse"|"warn", message, input?, output?}],
+  caps: {max_fee_sat, max_fee_rate_sat_kvb, source, max_payout_sat?, max_24h_sat?}}
+Amounts are strings of satoshis. "approval" is there only with a trust file or when the manifest carries one (null: none
+given); without a trust file valid/required/covered are null (not checked).
 
 Examples:
   $ coldpool-offline inspect payout-12.psbt --keystore cold.keystore --manifest payout-12.manifest.json
@@ -70,6 +76,7 @@ async function inspect(file: string, opts: InspectOptions, out: Output): Promise
   const { psbt } = loadPsbt(file);
   const manifest = loadManifest(opts.manifest);
   const policy = loadPolicy(opts.config, opts.keystore);
+  const trusted = loadTrust(opts.trust, policy);
   let account: AccountDescriptor | undefined;
   let network: Network;
   if (opts.keystore !== undefined) {
@@ -85,9 +92,9 @@ async function inspect(file: string, opts: InspectOptions, out: Output): Promise
   if (opts.network !== undefined && parseNetwork(opts.network).name !== network.name) {
     throw new CodedError('NETWORK_MISMATCH', `"--network" is ${opts.network} but the account is for ${network.name}`);
   }
-  const review = inspectPsbt(psbt, { network, account, policy, manifest });
+  const review = inspectPsbt(psbt, { network, account, policy, manifest, trust: trusted?.trust });
   if (opts.json) {
-    out.data(reviewJson(review, { caps: { max_fee_sat: policy.maxFeeSat, max_fee_rate_sat_kvb: policy.maxFeeRateSatKvb, source: policy.source } }));
+    out.data(reviewJson(review, { caps: capsWire(policy) }));
   } else {
     out.data(formatReview(review, `PSBT ${file} (read-only)`));
     out.say(policySummary(policy));

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { formatBtc } from '../../core/amount.js';
 import { parseAccountDescriptor, type AccountDescriptor } from '../../core/descriptor.js';
 import { CodedError } from '../../core/errors.js';
@@ -7,6 +7,9 @@ import { parseNetwork, type Network } from '../../core/network.js';
 import { parseManifest, type PayoutManifest } from '../../core/payout-manifest.js';
 import { parsePsbt, sighashName, type Finding, type PsbtReview } from '../../core/psbt-inspect.js';
 import { DEFAULT_SIGNER_POLICY, formatSatPerVb, parseSignerPolicy, type SignerPolicy } from '../../core/signer-policy.js';
+import type { OutputApprovalReview } from '../../core/output-approvals.js';
+import type { Trust } from '../../core/trust.js';
+import { readTrustFile } from '../../trust/trust-file.js';
 import type { Psbt } from 'bitcoinjs-lib';
 import { table, toJson } from '../output.js';
 
@@ -42,6 +45,18 @@ export function loadPolicy(config: string | undefined, keystore: string | undefi
   return parseSignerPolicy(readFileFor('--config', path).toString('utf8'), path);
 }
 
+/**
+ * The signer's trust file: `--trust F`, else the config's "trust" (relative to
+ * the config file), else none. Never anything the PSBT or the manifest names:
+ * the signer's own copy is the one that counts.
+ */
+export function loadTrust(option: string | undefined, policy: SignerPolicy): { trust: Trust; path: string } | undefined {
+  if (option !== undefined) return { trust: readTrustFile(option, '--trust'), path: option };
+  if (policy.trust === null) return undefined;
+  const path = isAbsolute(policy.trust) ? policy.trust : resolve(dirname(policy.source), policy.trust);
+  return { trust: readTrustFile(path, `"trust" of signer config ${policy.source}`), path };
+}
+
 /** An account from `--descriptor` (with `--network` for tpub/vpub). */
 export function accountFromDescriptor(text: string, networkName: string | undefined): AccountDescriptor {
   const key = /([xtzv]pub[1-9A-HJ-NP-Za-km-z]+)/.exec(text)?.[1] ?? '';
@@ -70,6 +85,12 @@ export function formatReview(review: PsbtReview, title: string): string {
   lines.push(table(['#', 'address', 'amount_sat', 'BTC', 'kind', 'path / withdrawal'], review.outputs.map((o) => [
     o.index, o.address ?? `script ${o.scriptHex}`, o.amountSat, formatBtc(o.amountSat), o.kind, o.path ?? o.withdrawalId ?? '-',
   ])));
+  const approved = review.outputs.filter((o) => o.approval !== undefined);
+  if (approved.length > 0) {
+    lines.push('');
+    lines.push('approvals:');
+    for (const o of approved) lines.push(`  output ${o.index}: ${approvalLine(o.approval!)}`);
+  }
   lines.push('');
   lines.push(`in  ${review.inputTotalSat ?? '?'} sat = external ${review.externalTotalSat} + change ${review.changeTotalSat} + fee ${review.feeSat ?? '?'} sat`);
   lines.push(`fee ${review.feeSat ?? '?'} sat (${review.feeSat === null ? '?' : formatBtc(review.feeSat)} BTC), vsize ${review.vsize}${review.vsizeEstimated ? ' (estimated)' : ''}, fee rate ${review.feeRateSatVb ?? '?'} sat/vB (${review.feeRateSatKvb ?? '?'} sat/kvB)`);
@@ -79,6 +100,13 @@ export function formatReview(review: PsbtReview, title: string): string {
     for (const f of review.findings) lines.push(`  ${f.severity === 'refuse' ? 'REFUSE' : 'warn  '} ${f.code}: ${f.message}`);
   }
   return lines.join('\n');
+}
+
+function approvalLine(a: OutputApprovalReview | null): string {
+  if (a === null) return 'NONE (no approval in the manifest)';
+  const who = a.approvers.map((x) => `${x.operator ?? x.keyId}${x.valid === null ? '' : x.valid ? ' ok' : ` (${x.problem})`}`).join(', ') || 'nobody';
+  const verdict = a.covered === null ? 'not checked (no trust file)' : a.covered ? `covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required` : `NOT covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required`;
+  return `withdrawal ${a.withdrawalId} by ${who}: ${verdict}${a.mismatch ? `; ${a.mismatch}` : ''}`;
 }
 
 /**
@@ -101,6 +129,7 @@ export function reviewWire(review: PsbtReview): Record<string, unknown> {
     })),
     outputs: review.outputs.map((o) => ({
       index: o.index, address: o.address, script_hex: o.scriptHex, amount_sat: o.amountSat, kind: o.kind, path: o.path, withdrawal_id: o.withdrawalId,
+      ...(o.approval === undefined ? {} : { approval: approvalWire(o.approval) }),
     })),
     input_total_sat: review.inputTotalSat,
     output_total_sat: review.outputTotalSat,
@@ -117,6 +146,18 @@ export function reviewWire(review: PsbtReview): Record<string, unknown> {
   };
 }
 
+/** Present on an output only when a trust file is in use or the manifest carries an approval: scripts reading older reviews see the same bytes. */
+function approvalWire(a: OutputApprovalReview | null): Record<string, unknown> | null {
+  if (a === null) return null;
+  return {
+    withdrawal_id: a.withdrawalId,
+    approvers: a.approvers.map((x) => ({ key_id: x.keyId, operator: x.operator, valid: x.valid, problem: x.problem })),
+    required: a.required,
+    covered: a.covered,
+    mismatch: a.mismatch,
+  };
+}
+
 /** A finding as in the review JSON and in sign's refusal context; input/output are left out, not null, on a finding about the whole transaction. */
 export function findingWire(f: Finding): Record<string, unknown> {
   return { code: f.code, severity: f.severity, message: f.message, ...(f.input === undefined ? {} : { input: f.input }), ...(f.output === undefined ? {} : { output: f.output }) };
@@ -128,5 +169,18 @@ export function reviewJson(review: PsbtReview, extra: Record<string, unknown> = 
 }
 
 export function policySummary(policy: SignerPolicy): string {
-  return `caps: fee <= ${policy.maxFeeSat} sat, fee rate <= ${formatSatPerVb(policy.maxFeeRateSatKvb)} sat/vB (${policy.source})`;
+  const limits = [
+    ...(policy.maxPayoutSat === null ? [] : [`payout <= ${policy.maxPayoutSat} sat`]),
+    ...(policy.max24hSat === null ? [] : [`24 h <= ${policy.max24hSat} sat`]),
+  ];
+  return `caps: fee <= ${policy.maxFeeSat} sat, fee rate <= ${formatSatPerVb(policy.maxFeeRateSatKvb)} sat/vB${limits.map((l) => `, ${l}`).join('')} (${policy.source})`;
+}
+
+/** The caps object of `inspect --json`; the limits only when set, so the JSON without them is unchanged. */
+export function capsWire(policy: SignerPolicy): Record<string, unknown> {
+  return {
+    max_fee_sat: policy.maxFeeSat, max_fee_rate_sat_kvb: policy.maxFeeRateSatKvb, source: policy.source,
+    ...(policy.maxPayoutSat === null ? {} : { max_payout_sat: policy.maxPayoutSat }),
+    ...(policy.max24hSat === null ? {} : { max_24h_sat: policy.max24hSat }),
+  };
 }
