@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, nextEntry } from '../src/core/audit-chain.js';
@@ -136,8 +136,7 @@ describe('the signature rule, entry by entry', () => {
   });
 });
 
-describe('coldpool audit verify --trust (the real CLI)', () => {
-  const backend = sqliteBackend();
+describe.each([sqliteBackend(), mariadbBackend()])('coldpool audit verify --trust (the real CLI) on $name', (backend) => {
   afterAll(() => backend.cleanup());
 
   it('exit 0 on a signed log; exit 3 naming the forged entry, with --json', async () => {
@@ -158,7 +157,7 @@ describe('coldpool audit verify --trust (the real CLI)', () => {
 
   it('the operator commands sign what they write with the operator\'s key: approve, reject, list with --key verify; list without a key writes an unsigned entry that verify names', async () => {
     const url = await backend.fresh();
-    const ops = await writeCliOperators(dir, 'testnet', ['alice', 'bob'], 2, 'cli-');
+    const ops = await writeCliOperators(dir, 'testnet', ['alice', 'bob'], 2, `cli-${backend.name}-`);
     const db = openDatabase(url, { network: 'testnet' });
     for (const appId of ['c1', 'c2']) await requestWithdrawal(db.withdrawals, { appId, user: 'u', address: P2WSH, amountSat: 50_000n });
     await db.close();
@@ -181,5 +180,28 @@ describe('coldpool audit verify --trust (the real CLI)', () => {
     const bad = await run(['audit', 'verify', '--trust', ops.trustFile]);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/audit entry \d+ \(withdrawals\.seen withdrawals by .*\) is not signed/);
+  });
+
+  it('a program key added with `trust add-auditor` signs what an unattended list writes; an operator\'s key is refused as an auditor', async () => {
+    const url = await backend.fresh();
+    const ops = await writeCliOperators(dir, 'testnet', ['alice', 'operator-box'], 1, `aud-${backend.name}-`);
+    // writeCliOperators listed both as operators; rebuild the file with the box as an auditor only.
+    const t = JSON.parse(readFileSync(ops.trustFile, 'utf8')) as { operators: { name: string }[]; approvals: { required: number } };
+    t.operators = t.operators.filter((o) => o.name === 'alice');
+    writeFileSync(ops.trustFile, JSON.stringify(t));
+    const boxKey = ops.operators['operator-box']!.args[1]!;
+    const added = await runCli('coldpool', ['trust', 'add-auditor', '--trust', ops.trustFile, '--key', boxKey]);
+    expect([added.code, added.stderr]).toEqual([0, `updated ${ops.trustFile}: added auditor "operator-box" (key id ${ops.operators['operator-box']!.keyId})\n`]);
+    const again = await runCli('coldpool', ['trust', 'add-auditor', '--trust', ops.trustFile, '--key', ops.operators.alice!.args[1]!]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already in the trust file \(alice/);
+    const db = openDatabase(url, { network: 'testnet' });
+    await requestWithdrawal(db.withdrawals, { appId: 'b1', user: 'u', address: P2WSH, amountSat: 50_000n });
+    await db.close();
+    expect((await runCli('coldpool', ['withdrawals', 'list', '--db', url, '--network', 'testnet', ...ops.operators['operator-box']!.args])).code).toBe(0);
+    const v = await runCli('coldpool', ['audit', 'verify', '--db', url, '--trust', ops.trustFile]);
+    expect([v.code, v.stderr]).toEqual([0, '']);
+    const rows = await backend.query(url, 'SELECT l.actor, s.key_id FROM audit_log l JOIN audit_signatures s ON s.seq = l.seq');
+    expect(rows).toEqual([{ actor: 'operator-box', key_id: ops.operators['operator-box']!.keyId }]);
   });
 });

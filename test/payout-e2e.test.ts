@@ -10,7 +10,7 @@
  * Core-compatible nodes that differ from Core: no testmempoolaccept (-32601),
  * "not found" as -1 without txindex.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,7 +94,11 @@ async function requestAndApprove(db: string, specs: { app: string; address: stri
 }
 
 async function sign(psbt: string, manifest: string, outFile: string): Promise<void> {
-  ok(await runCli('coldpool-offline', ['sign', psbt, '--keystore', keystore, '--password-file', passwordFile, '--manifest', manifest, '--out', outFile, '--log', join(dir, 'sign.jsonl'), '--yes', '--json']));
+  // The signer checks both approvals of every output against its own copy of the trust file.
+  const r = await runCli('coldpool-offline', ['sign', psbt, '--keystore', keystore, '--password-file', passwordFile, '--manifest', manifest, '--out', outFile, '--log', join(dir, 'sign.jsonl'), '--trust', ops.trustFile, ...(existsSync(join(dir, 'sign.jsonl')) ? [] : ['--new-log']), '--yes', '--json']);
+  ok(r);
+  expect(r.stderr).toBe('');
+  expect((JSON.parse(r.stdout) as { review: { outputs: { approval?: { covered?: boolean } }[] } }).review.outputs.some((o) => o.approval !== undefined)).toBe(true);
 }
 
 function mineMempool(): void {

@@ -194,6 +194,19 @@ export function withOperator(trust: Trust, operator: { name: string; publicKey: 
   return parseTrust(JSON.parse(serializeTrust(next)));
 }
 
+/**
+ * `trust` with one more program key that may sign audit entries (never an
+ * approval). Refuses (EXISTS) a name or key already listed anywhere in the
+ * file: an operator's key must not double as a program's.
+ */
+export function withAuditor(trust: Trust, auditor: { name: string; publicKey: string }): Trust {
+  const id = keyIdOf(auditor.publicKey);
+  const taken = [...trust.operators, ...trust.auditors].find((o) => o.name === auditor.name || o.publicKey === auditor.publicKey);
+  if (taken) throw new CodedError('EXISTS', `${taken.name === auditor.name ? `name ${show(auditor.name)}` : `key ${id}`} is already in the trust file (${taken.name}, key ${taken.id})`, { hint: 'a program key is a key of its own: make one with `coldpool operator keygen`' });
+  const next = { ...trust, auditors: [...trust.auditors, { name: auditor.name, publicKey: auditor.publicKey, id }] };
+  return parseTrust(JSON.parse(serializeTrust(next)));
+}
+
 /** `trust` with another base requirement; refused (INVALID_INPUT) when above the operators listed or a tier's. */
 export function withRequired(trust: Trust, required: number): Trust {
   return parseTrust(JSON.parse(serializeTrust({ ...trust, approvals: { ...trust.approvals, required } })));

@@ -215,7 +215,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
     step('coldpool-offline inspect --manifest', 'the signer sees every input ours, change recognised by derivation, outputs exactly the manifest');
 
     const signedFile = join(dir, 'payout.signed.psbt');
-    await offline(dir, ['sign', psbtFile, '--keystore', keystore, '--password-file', pw, '--manifest', manifestFile, '--out', signedFile, '--log', join(dir, 'sign-log.jsonl'), '--yes', '--json']);
+    await offline(dir, ['sign', psbtFile, '--keystore', keystore, '--password-file', pw, '--manifest', manifestFile, '--out', signedFile, '--log', join(dir, 'sign-log.jsonl'), '--trust', trustFile, '--new-log', '--yes', '--json']);
     step('coldpool-offline sign --manifest --yes → payout.signed.psbt', 'the key signs only what the manifest lists, and logs it on the signer\'s disk');
 
     const b = await broadcastPayout(payouts, chain, parsePsbt(readFileSync(signedFile)), OPERATOR);

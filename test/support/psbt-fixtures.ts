@@ -229,7 +229,7 @@ export function trustOf(names: readonly string[], required: number, opts: { net?
   return {
     format: TRUST_FORMAT, version: TRUST_VERSION, network: opts.net ?? 'regtest',
     operators: names.map((n) => { const k = testOperator(n); return { name: n, publicKey: k.publicKey, id: k.id }; }),
-    approvals: { required, tiers: [...(opts.tiers ?? [])] }, verifier: null,
+    approvals: { required, tiers: [...(opts.tiers ?? [])] }, verifier: null, auditors: [],
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { parseNetwork } from '../../core/network.js';
-import { emptyTrust, serializeTrust, withOperator, withRequired, type Trust } from '../../core/trust.js';
+import { emptyTrust, serializeTrust, withAuditor, withOperator, withRequired, type Trust } from '../../core/trust.js';
 import { readOperatorKeyPublic } from '../../trust/operator-key.js';
 import { readTrustFile, trustFileExists, writeTrustFile } from '../../trust/trust-file.js';
 import { table, type Output } from '../output.js';
@@ -67,6 +67,29 @@ export function registerTrust(program: Command, out: Output): void {
     });
 
   group
+    .command('add-auditor')
+    .summary('add a program key (the operator box\'s own) that signs the audit entries it writes, never an approval')
+    .description(
+      'Add the public key of a key file made by `coldpool operator keygen` as an auditor: a\n' +
+        'program that runs unattended (a cron `payout status`, `withdrawals list`) signs the audit\n' +
+        'entries it writes with it (`--key F --password-file P`), so `coldpool audit verify --trust`\n' +
+        'can tell them from forgeries. An auditor\'s signature never counts as an approval, and a\n' +
+        'decision (approve, reject, cancel) signed by one is refused by `audit verify`. The trust\n' +
+        'file must exist; a name or key already listed (as operator or auditor) is refused.',
+    )
+    .requiredOption('--trust <file>', 'the trust file to update, e.g. coldpool-trust.json')
+    .requiredOption('--key <key-file>', 'the program\'s key file (only its public part is read)')
+    .addHelpText('after', '\nExamples:\n  $ coldpool operator keygen --name operator-box --out /etc/coldpool/box.operator-key --password-file /etc/coldpool/box.password\n' +
+      '  $ coldpool trust add-auditor --trust coldpool-trust.json --key /etc/coldpool/box.operator-key\n')
+    .action(async (opts: { trust: string; key: string }) => {
+      const auditor = readOperatorKeyPublic(opts.key);
+      const trust = withAuditor(readTrustFile(opts.trust), { name: auditor.name, publicKey: auditor.publicKey });
+      writeTrustFile(opts.trust, trust, { replace: true });
+      out.say(`updated ${opts.trust}: added auditor ${JSON.stringify(auditor.name)} (key id ${auditor.id})`);
+      out.data(trustText(trust));
+    });
+
+  group
     .command('show')
     .summary('check a trust file and print its operators and requirements')
     .description('Parse a trust file strictly (an unknown or misspelt field is refused with its path) and print it.\nWith --json, the canonical file itself.')
@@ -87,5 +110,6 @@ function trustText(t: Trust): string {
     `verifier   ${t.verifier === null ? 'none' : t.verifier.publicKey}`,
     '',
     table(['name', 'key id', 'public key'], t.operators.map((o) => [o.name, o.id, o.publicKey])),
+    ...(t.auditors.length === 0 ? [] : ['', 'auditors (sign audit entries, never approvals):', table(['name', 'key id', 'public key'], t.auditors.map((o) => [o.name, o.id, o.publicKey]))]),
   ].join('\n');
 }
