@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CodedError, isCoded } from '../core/errors.js';
+import { checkHex, checkScryptParams, passwordKey, type ScryptParams } from '../core/password-kdf.js';
 import { NETWORK_NAMES, NETWORKS, type Network, type NetworkName } from '../core/network.js';
 
 /**
@@ -45,19 +46,10 @@ export const KEYSTORE_VERSION = 1;
 
 /** The cost the CLI always writes: N = 2^17, r = 8, p = 1 (128 MiB, about half a second). */
 export const DEFAULT_SCRYPT = { n: 2 ** 17, r: 8, p: 1 } as const;
-/** Readers accept N in 2^10..2^20, so tests can write cheap files through the library API. */
-export const MIN_SCRYPT_N = 2 ** 10;
-export const MAX_SCRYPT_N = 2 ** 20;
+/** Readers accept N in 2^10..2^20 (core/password-kdf.ts), so tests can write cheap files through the library API. */
+export { MAX_SCRYPT_N, MIN_SCRYPT_N, type ScryptParams } from '../core/password-kdf.js';
 /** A keystore is a few hundred bytes; anything far larger is not one. */
 const MAX_FILE_BYTES = 64 * 1024;
-/** scrypt memory is 128·N·r bytes; refuse parameters that would need more than this. */
-const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
-
-export interface ScryptParams {
-  readonly n: number;
-  readonly r: number;
-  readonly p: number;
-}
 
 /** What the keystore protects. */
 export interface KeystoreSecret {
@@ -114,7 +106,7 @@ export async function writeKeystore(path: string, secret: KeystoreSecret, passwo
     kdf: { name: 'scrypt', n: params.n, r: params.r, p: params.p, salt: randomBytes(32).toString('hex') },
     cipher: { name: 'aes-256-gcm', nonce: randomBytes(12).toString('hex') },
   };
-  const key = await deriveKey(password, header);
+  const key = await passwordKey(password, header.kdf);
   const plaintext = Buffer.from(JSON.stringify({ mnemonic: secret.mnemonic, passphrase: secret.passphrase }), 'utf8');
   try {
     const cipher = createCipheriv('aes-256-gcm', key, Buffer.from(header.cipher.nonce, 'hex'));
@@ -138,7 +130,7 @@ export async function writeKeystore(path: string, secret: KeystoreSecret, passwo
 export async function readKeystore(path: string, password: string): Promise<{ header: KeystoreHeader; secret: KeystoreSecret }> {
   const file = loadKeystoreFile(path);
   const { ciphertext, tag, ...header } = file;
-  const key = await deriveKey(password, header);
+  const key = await passwordKey(password, header.kdf);
   let plaintext: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(header.cipher.nonce, 'hex'));
@@ -225,44 +217,6 @@ function headerObject(h: KeystoreHeader): KeystoreHeader {
     kdf: { name: h.kdf.name, n: h.kdf.n, r: h.kdf.r, p: h.kdf.p, salt: h.kdf.salt },
     cipher: { name: h.cipher.name, nonce: h.cipher.nonce },
   };
-}
-
-async function deriveKey(password: string, header: KeystoreHeader): Promise<Buffer> {
-  // NFKC so the same password typed through different input methods gives the same bytes.
-  const pw = Buffer.from(password.normalize('NFKC'), 'utf8');
-  const { n, r, p } = header.kdf;
-  const options: ScryptOptions = { N: n, r, p, maxmem: 128 * n * r * 2 + 1024 * 1024 };
-  try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      scryptCb(pw, Buffer.from(header.kdf.salt, 'hex'), 32, options, (err, key) => (err ? reject(err) : resolve(key)));
-    });
-  } catch (cause) {
-    throw new CodedError('INTERNAL', `scrypt failed with N=${n}, r=${r}, p=${p}`, { cause });
-  } finally {
-    pw.fill(0);
-  }
-}
-
-function checkScryptParams(params: ScryptParams): void {
-  const { n, r, p } = params;
-  const powerOfTwo = Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
-  if (!powerOfTwo || n < MIN_SCRYPT_N || n > MAX_SCRYPT_N) {
-    throw new CodedError('INVALID_INPUT', `"kdf.n" expected a power of two 2^10..2^20, got ${n}`);
-  }
-  if (!Number.isSafeInteger(r) || r < 1 || r > 32 || !Number.isSafeInteger(p) || p < 1 || p > 16) {
-    throw new CodedError('INVALID_INPUT', `"kdf.r"/"kdf.p" expected 1..32 / 1..16, got ${r} / ${p}`);
-  }
-  if (128 * n * r > MAX_SCRYPT_MEMORY) {
-    throw new CodedError('INVALID_INPUT', `scrypt N=${n}, r=${r} would need more than 1 GiB of memory`);
-  }
-}
-
-function checkHex(field: string, value: unknown, bytes: number | undefined): string {
-  const ok = typeof value === 'string' && /^(?:[0-9a-f]{2})+$/.test(value) && (bytes === undefined || value.length === bytes * 2);
-  if (!ok) {
-    throw new CodedError('INVALID_INPUT', `"${field}" expected ${bytes === undefined ? 'lower-case hex' : `${bytes} bytes of lower-case hex`}`);
-  }
-  return value;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, scrypt as scryptCb, type KeyObject, type ScryptOptions } from 'node:crypto';
+import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { keyIdOf, privateKeyFromSeed, publicKeyHex, seedOfPrivateKey } from '../core/ed25519.js';
 import { CodedError, isCoded } from '../core/errors.js';
+import { checkHex, checkScryptParams, passwordKey, type ScryptParams } from '../core/password-kdf.js';
 import { checkOperatorName } from '../core/trust.js';
 import { openAtomicFile } from '../io/atomic-file.js';
 
@@ -46,17 +47,9 @@ export const OPERATOR_KEY_VERSION = 1;
 
 /** What the CLI writes: N = 2^17, r = 8, p = 1 (128 MiB, about half a second), as the keystore. */
 export const DEFAULT_OPERATOR_SCRYPT = { n: 2 ** 17, r: 8, p: 1 } as const;
-/** Readers accept N in 2^10..2^20, so tests can write cheap files through the library API. */
-const MIN_SCRYPT_N = 2 ** 10;
-const MAX_SCRYPT_N = 2 ** 20;
-const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
+/** Readers accept N in 2^10..2^20 (core/password-kdf.ts), so tests can write cheap files through the library API. */
+export type { ScryptParams } from '../core/password-kdf.js';
 const MAX_FILE_BYTES = 16 * 1024;
-
-export interface ScryptParams {
-  readonly n: number;
-  readonly r: number;
-  readonly p: number;
-}
 
 /** The clear header: authenticated, not secret; what `operator show` prints. */
 export interface OperatorKeyHeader {
@@ -124,7 +117,7 @@ export async function writeOperatorKey(path: string, key: OperatorKey, password:
     kdf: { name: 'scrypt', n: params.n, r: params.r, p: params.p, salt: randomBytes(32).toString('hex') },
     cipher: { name: 'aes-256-gcm', nonce: randomBytes(12).toString('hex') },
   };
-  const aesKey = await deriveKey(password, header);
+  const aesKey = await passwordKey(password, header.kdf);
   const seed = seedOfPrivateKey(key.privateKey);
   try {
     const cipher = createCipheriv('aes-256-gcm', aesKey, Buffer.from(header.cipher.nonce, 'hex'));
@@ -146,7 +139,7 @@ export async function writeOperatorKey(path: string, key: OperatorKey, password:
  */
 export async function readOperatorKey(path: string, password: string): Promise<OperatorKey> {
   const { ciphertext, tag, ...header } = readOperatorKeyFile(path);
-  const aesKey = await deriveKey(password, header);
+  const aesKey = await passwordKey(password, header.kdf);
   let seed: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(header.cipher.nonce, 'hex'));
@@ -221,41 +214,6 @@ function headerObject(h: OperatorKeyHeader): OperatorKeyHeader {
     kdf: { name: h.kdf.name, n: h.kdf.n, r: h.kdf.r, p: h.kdf.p, salt: h.kdf.salt },
     cipher: { name: h.cipher.name, nonce: h.cipher.nonce },
   };
-}
-
-async function deriveKey(password: string, header: OperatorKeyHeader): Promise<Buffer> {
-  // NFKC so the same password typed through different input methods gives the same bytes.
-  const pw = Buffer.from(password.normalize('NFKC'), 'utf8');
-  const { n, r, p } = header.kdf;
-  const options: ScryptOptions = { N: n, r, p, maxmem: 128 * n * r * 2 + 1024 * 1024 };
-  try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      scryptCb(pw, Buffer.from(header.kdf.salt, 'hex'), 32, options, (err, key) => (err ? reject(err) : resolve(key)));
-    });
-  } catch (cause) {
-    throw new CodedError('INTERNAL', `scrypt failed with N=${n}, r=${r}, p=${p}`, { cause });
-  } finally {
-    pw.fill(0);
-  }
-}
-
-function checkScryptParams(params: ScryptParams): void {
-  const { n, r, p } = params;
-  const powerOfTwo = Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
-  if (!powerOfTwo || n < MIN_SCRYPT_N || n > MAX_SCRYPT_N) {
-    throw new CodedError('INVALID_INPUT', `"kdf.n" expected a power of two 2^10..2^20, got ${n}`);
-  }
-  if (!Number.isSafeInteger(r) || r < 1 || r > 32 || !Number.isSafeInteger(p) || p < 1 || p > 16) {
-    throw new CodedError('INVALID_INPUT', `"kdf.r"/"kdf.p" expected 1..32 / 1..16, got ${r} / ${p}`);
-  }
-  if (128 * n * r > MAX_SCRYPT_MEMORY) throw new CodedError('INVALID_INPUT', `scrypt N=${n}, r=${r} would need more than 1 GiB of memory`);
-}
-
-function checkHex(field: string, value: unknown, bytes: number): string {
-  if (typeof value !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(value) || value.length !== bytes * 2) {
-    throw new CodedError('INVALID_INPUT', `"${field}" expected ${bytes} bytes of lower-case hex`);
-  }
-  return value;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
