@@ -50,7 +50,7 @@ const operators = ['alice', 'bob', 'carol'].map((name) => {
 });
 const trustText = serializeTrust({
   format: 'coldpool-trust', version: 1, network: 'regtest',
-  operators: operators.map(({ name, publicKey, id }) => ({ name, publicKey, id })), approvals: { required: 2, tiers: [] }, verifier: null,
+  operators: operators.map(({ name, publicKey, id }) => ({ name, publicKey, id })), approvals: { required: 2, tiers: [] }, verifier: null, auditors: [],
 });
 const trust = parseTrustText(trustText);
 
