@@ -98,6 +98,11 @@ describe.each([sqliteBackend(), mariadbBackend()])('approvals an attacker makes 
     expect(again.code).toBe(3);
     expect(again.stderr).toMatch(/nothing left to pay/);
     expect(existsSync(join(dir, `a2-${backend.name}.psbt`))).toBe(false);
+
+    // cancelled, it no longer waits to be paid: the flag goes, the record of the exclusion stays in the audit log
+    ok(await cli(['withdrawals', 'cancel', edited, '--reason', 'edited in the database after approval', '--db', db]));
+    const cancelled = JSON.parse(ok(await cli(['withdrawals', 'list', '--db', db, '--status', 'cancelled', '--json']))) as { withdrawals: { id: string; flags: { code: string }[] }[] };
+    expect(cancelled.withdrawals.map((w) => [w.id, w.flags.some((f) => f.code === 'left_out_of_payout')])).toEqual([[edited, false]]);
   });
 
   it('(b) a row inserted as "approved" by raw SQL, before any list or review: never built', async () => {

@@ -275,7 +275,8 @@ export class SqlWithdrawalStore implements WithdrawalStore {
       nearDuplicates: Number(dups.n ?? 0),
       unchangedSinceSeen: seen === undefined || String(seen.fingerprint) === fingerprint(this.content(w)),
       outputType,
-      leftOut: excluded ? { reason: String(excluded.reason), detail: String(excluded.detail), at: this.db.readTime(excluded.excluded_at) } : undefined,
+      // The exclusion row stays as the record of the last build; the flag is news only while the request still waits to be paid.
+      leftOut: excluded && w.status === 'approved' ? { reason: String(excluded.reason), detail: String(excluded.detail), at: this.db.readTime(excluded.excluded_at) } : undefined,
     };
   }
 
