@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CodedError, isCoded } from '../core/errors.js';
-import { checkHex, checkScryptParams, passwordKey, type ScryptParams } from '../core/password-kdf.js';
+import { checkHex, checkScryptParams, newSealParams, openWithPassword, sealWithPassword, type ScryptParams } from '../core/password-seal.js';
 import { NETWORK_NAMES, NETWORKS, type Network, type NetworkName } from '../core/network.js';
 
 /**
@@ -46,8 +46,8 @@ export const KEYSTORE_VERSION = 1;
 
 /** The cost the CLI always writes: N = 2^17, r = 8, p = 1 (128 MiB, about half a second). */
 export const DEFAULT_SCRYPT = { n: 2 ** 17, r: 8, p: 1 } as const;
-/** Readers accept N in 2^10..2^20 (core/password-kdf.ts), so tests can write cheap files through the library API. */
-export { MAX_SCRYPT_N, MIN_SCRYPT_N, type ScryptParams } from '../core/password-kdf.js';
+/** Readers accept N in 2^10..2^20 (core/password-seal.ts), so tests can write cheap files through the library API. */
+export { MAX_SCRYPT_N, MIN_SCRYPT_N, type ScryptParams } from '../core/password-seal.js';
 /** A keystore is a few hundred bytes; anything far larger is not one. */
 const MAX_FILE_BYTES = 64 * 1024;
 
@@ -103,20 +103,14 @@ export async function writeKeystore(path: string, secret: KeystoreSecret, passwo
     network: options.network.name,
     fingerprint: checkHex('fingerprint', options.fingerprint, 4),
     created: (options.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    kdf: { name: 'scrypt', n: params.n, r: params.r, p: params.p, salt: randomBytes(32).toString('hex') },
-    cipher: { name: 'aes-256-gcm', nonce: randomBytes(12).toString('hex') },
+    ...newSealParams(params),
   };
-  const key = await passwordKey(password, header.kdf);
   const plaintext = Buffer.from(JSON.stringify({ mnemonic: secret.mnemonic, passphrase: secret.passphrase }), 'utf8');
   try {
-    const cipher = createCipheriv('aes-256-gcm', key, Buffer.from(header.cipher.nonce, 'hex'));
-    cipher.setAAD(Buffer.from(serializeHeader(header), 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    const file: KeystoreFile = { ...header, ciphertext: ciphertext.toString('hex'), tag: cipher.getAuthTag().toString('hex') };
+    const file: KeystoreFile = { ...header, ...(await sealWithPassword(password, header, serializeHeader(header), plaintext)) };
     writeNewFileAtomically(path, serializeKeystore(file));
     return file;
   } finally {
-    key.fill(0);
     plaintext.fill(0);
   }
 }
@@ -130,18 +124,8 @@ export async function writeKeystore(path: string, secret: KeystoreSecret, passwo
 export async function readKeystore(path: string, password: string): Promise<{ header: KeystoreHeader; secret: KeystoreSecret }> {
   const file = loadKeystoreFile(path);
   const { ciphertext, tag, ...header } = file;
-  const key = await passwordKey(password, header.kdf);
-  let plaintext: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(header.cipher.nonce, 'hex'));
-    decipher.setAAD(Buffer.from(serializeHeader(header), 'utf8'));
-    decipher.setAuthTag(Buffer.from(tag, 'hex'));
-    plaintext = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'hex')), decipher.final()]);
-  } catch {
-    throw decryptError(path);
-  } finally {
-    key.fill(0);
-  }
+  const plaintext = await openWithPassword(password, header, serializeHeader(header), ciphertext, tag);
+  if (plaintext === undefined) throw decryptError(path);
   try {
     return { header, secret: parseSecret(plaintext) };
   } finally {

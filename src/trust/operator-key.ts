@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { keyIdOf, privateKeyFromSeed, publicKeyHex, seedOfPrivateKey } from '../core/ed25519.js';
 import { CodedError, isCoded } from '../core/errors.js';
-import { checkHex, checkScryptParams, passwordKey, type ScryptParams } from '../core/password-kdf.js';
+import { checkHex, checkScryptParams, newSealParams, openWithPassword, sealWithPassword, type ScryptParams } from '../core/password-seal.js';
 import { checkOperatorName } from '../core/trust.js';
 import { openAtomicFile } from '../io/atomic-file.js';
 
@@ -47,8 +47,8 @@ export const OPERATOR_KEY_VERSION = 1;
 
 /** What the CLI writes: N = 2^17, r = 8, p = 1 (128 MiB, about half a second), as the keystore. */
 export const DEFAULT_OPERATOR_SCRYPT = { n: 2 ** 17, r: 8, p: 1 } as const;
-/** Readers accept N in 2^10..2^20 (core/password-kdf.ts), so tests can write cheap files through the library API. */
-export type { ScryptParams } from '../core/password-kdf.js';
+/** Readers accept N in 2^10..2^20 (core/password-seal.ts), so tests can write cheap files through the library API. */
+export type { ScryptParams } from '../core/password-seal.js';
 const MAX_FILE_BYTES = 16 * 1024;
 
 /** The clear header: authenticated, not secret; what `operator show` prints. */
@@ -114,20 +114,14 @@ export async function writeOperatorKey(path: string, key: OperatorKey, password:
     publicKey: key.publicKey,
     id: key.id,
     created: (options.created ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    kdf: { name: 'scrypt', n: params.n, r: params.r, p: params.p, salt: randomBytes(32).toString('hex') },
-    cipher: { name: 'aes-256-gcm', nonce: randomBytes(12).toString('hex') },
+    ...newSealParams(params),
   };
-  const aesKey = await passwordKey(password, header.kdf);
   const seed = seedOfPrivateKey(key.privateKey);
   try {
-    const cipher = createCipheriv('aes-256-gcm', aesKey, Buffer.from(header.cipher.nonce, 'hex'));
-    cipher.setAAD(Buffer.from(serializeHeader(header), 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(seed), cipher.final()]);
-    const file: OperatorKeyFile = { ...header, ciphertext: ciphertext.toString('hex'), tag: cipher.getAuthTag().toString('hex') };
+    const file: OperatorKeyFile = { ...header, ...(await sealWithPassword(password, header, serializeHeader(header), seed)) };
     writeNew(path, serializeOperatorKey(file));
     return file;
   } finally {
-    aesKey.fill(0);
     seed.fill(0);
   }
 }
@@ -139,18 +133,8 @@ export async function writeOperatorKey(path: string, key: OperatorKey, password:
  */
 export async function readOperatorKey(path: string, password: string): Promise<OperatorKey> {
   const { ciphertext, tag, ...header } = readOperatorKeyFile(path);
-  const aesKey = await passwordKey(password, header.kdf);
-  let seed: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(header.cipher.nonce, 'hex'));
-    decipher.setAAD(Buffer.from(serializeHeader(header), 'utf8'));
-    decipher.setAuthTag(Buffer.from(tag, 'hex'));
-    seed = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'hex')), decipher.final()]);
-  } catch {
-    throw new CodedError('DECRYPT', `operator key ${JSON.stringify(path)} could not be decrypted: wrong password, or the file was altered`);
-  } finally {
-    aesKey.fill(0);
-  }
+  const seed = await openWithPassword(password, header, serializeHeader(header), ciphertext, tag);
+  if (seed === undefined) throw new CodedError('DECRYPT', `operator key ${JSON.stringify(path)} could not be decrypted: wrong password, or the file was altered`);
   try {
     const privateKey = privateKeyFromSeed(seed);
     // Authenticated, so only a foreign writer that had the password could get here.
