@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyIdOf } from '../src/core/ed25519.js';
 import { parseTrustText } from '../src/core/trust.js';
-import { readOperatorKey } from '../src/trust/operator-key.js';
+import { lockPathOf } from '../src/io/file-lock.js';
+import { generateOperatorKey, readOperatorKey, writeOperatorKey } from '../src/trust/operator-key.js';
+import { CHEAP_SCRYPT } from './support/approvers.js';
 import { ROOT, runCli, tempDir, type CliResult } from './support/cli.js';
 import { hasTmux, killTmux, tmuxOn, tmuxSocket } from './support/tmux.js';
 
@@ -159,6 +161,40 @@ describe('coldpool trust add-operator / show', () => {
     const shown = await coldpool('trust', 'show', '--trust', trustFile, '--json');
     expect(shown.code).toBe(0);
     expect(`${shown.stdout.trimEnd()}\n`).toBe(readFileSync(trustFile, 'utf8'));
+  });
+
+  it('operators added at the same moment all end up in the trust file (read-modify-write under its lock)', async () => {
+    const names = ['op1', 'op2', 'op3', 'op4', 'op5', 'op6'];
+    const keys = await Promise.all(['first', ...names].map(async (name) => {
+      const file = join(dir, `${name}.operator-key`);
+      const key = generateOperatorKey(name);
+      await writeOperatorKey(file, key, PASSWORD, { scrypt: CHEAP_SCRYPT });
+      return { name, file, publicKey: key.publicKey };
+    }));
+    const trustFile = join(dir, 'coldpool-trust.json');
+    expect((await coldpool('trust', 'add-operator', '--trust', trustFile, '--key', keys[0]!.file, '--network', 'regtest')).code).toBe(0);
+    const runs = await Promise.all(keys.slice(1).map((k) => coldpool('trust', 'add-operator', '--trust', trustFile, '--key', k.file)));
+    expect(runs.map((r) => r.code), runs.map((r) => r.stderr).join('\n')).toEqual(names.map(() => 0));
+    const trust = parseTrustText(readFileSync(trustFile, 'utf8'));
+    expect(trust.operators.map((o) => o.name).sort()).toEqual(['first', ...names]);
+    expect(existsSync(lockPathOf(trustFile))).toBe(false);
+  });
+
+  it('a lock left on the trust file is waited for, then refused naming it; the file is untouched', async () => {
+    const alice = await keygen('alice');
+    const bob = await keygen('bob');
+    const trustFile = join(dir, 'coldpool-trust.json');
+    expect((await coldpool('trust', 'add-operator', '--trust', trustFile, '--key', alice.file, '--network', 'regtest')).code).toBe(0);
+    const before = readFileSync(trustFile);
+    const lock = lockPathOf(trustFile);
+    writeFileSync(lock, '');
+    for (const r of [await coldpool('trust', 'add-operator', '--trust', trustFile, '--key', bob.file), await coldpool('trust', 'add-auditor', '--trust', trustFile, '--key', bob.file)]) {
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain(`lock file ${JSON.stringify(lock)} is held by`);
+      expect(r.stderr).toContain(`remove ${lock} and retry`);
+    }
+    expect(readFileSync(trustFile).equals(before)).toBe(true);
+    expect(existsSync(lock)).toBe(true);
   });
 
   it('show refuses a misspelt field with its path (exit 3)', async () => {

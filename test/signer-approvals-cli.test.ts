@@ -8,12 +8,14 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Psbt } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PayoutManifest } from '../src/core/payout-manifest.js';
+import { LOCK_WAIT_MS, lockPathOf } from '../src/io/file-lock.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { electrumUnavailable, SYSTEM_PYTHON } from './support/electrum.js';
 import {
@@ -296,6 +298,40 @@ describe('coldpool-offline sign: the signer\'s own caps', () => {
       expect(refused(run).message).toMatch(/sign log ".*" line 2 is corrupt/);
       expect(readFileSync(log, 'utf8')).toBe(`${good}\n${bad}\n`);
     }
+  });
+
+  it('24 h: two signers at once on one log, each payout within the cap but not both: exactly one signs, one line logged', async () => {
+    const cfg = config('{"max_24h_sat": "300000"}');
+    const log = write('race.jsonl', '');
+    const a = buildPayout();
+    const b = buildPayout({ inputs: [210_000n, 150_000n] });
+    const runs = await Promise.all([sign(a, undefined, ['--config', cfg], { log, trust: false }), sign(b, undefined, ['--config', cfg], { log, trust: false })]);
+    const won = runs.filter((run) => run.r.code === 0);
+    expect(won, runs.map((run) => run.r.stderr).join('\n')).toHaveLength(1);
+    const lost = runs.find((run) => run !== won[0])!;
+    expect(finding(lost, 'DAILY_CAP').message).toMatch(/this payout's 200000 sat to external outputs .* on top of 200000 sat signed in the last 24 h \(1 payout\(s\)/);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(existsSync(lockPathOf(log))).toBe(false);
+  });
+
+  it('a lock left on the sign log (a crash) is waited for, then refused naming it; never taken over, nothing written', async () => {
+    const cfg = config('{"max_24h_sat": "300000"}');
+    const log = write('locked.jsonl', '');
+    const lock = lockPathOf(log);
+    writeFileSync(lock, `${JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), time: '2026-01-01T00:00:00.000Z' })}\n`);
+    const p = buildPayout();
+    const started = Date.now();
+    const run = await sign(p, undefined, ['--config', cfg], { log, trust: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LOCK_WAIT_MS);
+    expect(run.r.code, run.r.stderr).toBe(4);
+    expect(run.r.stdout).toBe('');
+    const err = (JSON.parse(run.r.stderr) as { error: { code: string; message: string; hint: string } }).error;
+    expect(err.code).toBe('STATE_CONFLICT');
+    expect(err.message).toContain(`lock file ${JSON.stringify(lock)} is held by pid ${2 ** 22 + 17}`);
+    expect(err.hint).toContain(`remove ${lock} and retry`);
+    expect(existsSync(run.out)).toBe(false);
+    expect(readFileSync(log, 'utf8')).toBe('');
+    expect(existsSync(lock)).toBe(true);
   });
 
   it('the signer config refuses unknown keys and malformed limits', async () => {

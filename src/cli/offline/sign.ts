@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { inspectPsbt, refusals, type Finding, type PsbtReview } from '../../core/psbt-inspect.js';
 import { assertWritable, openAtomicFile } from '../../io/atomic-file.js';
+import { withFileLock } from '../../io/file-lock.js';
 import { mnemonicToSeed } from '../../keys/seed.js';
 import { signPsbt } from '../../keys/sign.js';
 import { toJson, type Output } from '../output.js';
@@ -117,22 +118,47 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
   }
   // The log is the signer's memory: of the 24 h window, and of the approvals already paid.
   const needs = [...(policy.max24hSat === null ? [] : ['the 24 h cap (max_24h_sat) is summed from it']), ...(trusted ? ['the approvals already paid are read from it'] : [])];
-  const history = needs.length === 0 ? undefined : readSignHistory(logPath, opts.newLog === true, needs.join(' and '));
+  const readHistory = (): SignHistory | undefined => (needs.length === 0 ? undefined : readSignHistory(logPath, opts.newLog === true, needs.join(' and ')));
+  const withLog = (inspected: PsbtReview, history: SignHistory | undefined): PsbtReview => {
+    const fromLog = [
+      ...(history && trusted ? alreadyPaid(inspected, history) : []),
+      ...(history && policy.max24hSat !== null ? dailyCap(inspected, policy.max24hSat, windowOf(history, new Date())) : []),
+    ];
+    return fromLog.length === 0 ? inspected : { ...inspected, findings: [...inspected.findings, ...fromLog] };
+  };
+  // Read here without the lock only to refuse early, before the password; it is read again under the lock.
+  const early = readHistory();
 
   const { header, secret } = await unlockKeystore({ keystore: opts.keystore, passwordFile: opts.passwordFile }, out);
   const account = accountOf(header, secret);
   const inspected = inspectPsbt(psbt, { network: account.network, account, policy, manifest, trust: trusted?.trust });
-  const fromLog = [
-    ...(history && trusted ? alreadyPaid(inspected, history) : []),
-    ...(history && policy.max24hSat !== null ? dailyCap(inspected, policy.max24hSat, windowOf(history, new Date())) : []),
-  ];
-  const review: PsbtReview = fromLog.length === 0 ? inspected : { ...inspected, findings: [...inspected.findings, ...fromLog] };
+  const review = withLog(inspected, early);
   // With --json a refusal's stderr is one JSON document, so there the warning waits for a signature actually made.
   if (!trusted && !opts.json) out.say(NO_TRUST_WARNING);
   if (!opts.json) {
     out.data(formatReview(review, `PSBT ${file}`));
     out.say(policySummary(policy));
   }
+  assertSignable(file, review);
+  if (!opts.yes) await confirm(review);
+
+  // Another signer may have logged a payout since the early read: the caps are
+  // checked again from the log as it is under the lock, and the lock is kept
+  // until this payout's line is appended, so two signers cannot both fit.
+  // Taken after the prompts, so a terminal left waiting does not hold it.
+  const signedCount = await withFileLock(logPath, 'coldpool-offline sign on this sign log', () => {
+    assertSignable(file, withLog(inspected, readHistory()));
+    return signAndLog(file, opts, { psbt, binary, seed: mnemonicToSeed(secret.mnemonic, secret.passphrase), account, review, logPath, trustPath: trusted?.path ?? null });
+  });
+  if (!trusted && opts.json) out.say(NO_TRUST_WARNING);
+  if (opts.json) {
+    out.data(toJson({ signed: true, out: opts.out, unsigned_txid: review.unsignedTxid, inputs_signed: signedCount, log: logPath, ...(trusted ? { trust: trusted.path } : {}), review: reviewWire(review) }));
+  } else {
+    out.say(`signed ${signedCount} input(s) of ${review.unsignedTxid}; wrote ${opts.out}; logged in ${logPath}`);
+  }
+}
+
+function assertSignable(file: string, review: PsbtReview): void {
   const refused = refusals(review);
   if (refused.length > 0) {
     throw new CodedError('REFUSED', `refusing to sign ${file}: ${refused.map((f) => `${f.code}: ${f.message}`).join('; ')}`, {
@@ -140,9 +166,21 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
       hint: 'nothing was signed or written; rebuild the payout on the operator box',
     });
   }
-  if (!opts.yes) await confirm(review);
+}
 
-  const seed = mnemonicToSeed(secret.mnemonic, secret.passphrase);
+interface Signing {
+  readonly psbt: ReturnType<typeof loadPsbt>['psbt'];
+  readonly binary: boolean;
+  /** Zeroed here once used. */
+  readonly seed: Uint8Array;
+  readonly account: ReturnType<typeof accountOf>;
+  readonly review: PsbtReview;
+  readonly logPath: string;
+  readonly trustPath: string | null;
+}
+
+/** Sign, append the log line, commit --out; the number of inputs signed. */
+function signAndLog(file: string, opts: SignOptions, { psbt, binary, seed, account, review, logPath, trustPath }: Signing): number {
   let signedCount: number;
   try {
     signedCount = signPsbt(psbt, seed, account, review).signed.length;
@@ -162,7 +200,7 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
       psbt: file,
       out: opts.out,
       manifest: opts.manifest ?? null,
-      trust: trusted?.path ?? null,
+      trust: trustPath,
       inputs_signed: signedCount,
       input_total_sat: review.inputTotalSat,
       external_total_sat: review.externalTotalSat,
@@ -182,12 +220,7 @@ async function sign(file: string, opts: SignOptions, out: Output): Promise<void>
     target.abort();
     throw e;
   }
-  if (!trusted && opts.json) out.say(NO_TRUST_WARNING);
-  if (opts.json) {
-    out.data(toJson({ signed: true, out: opts.out, unsigned_txid: review.unsignedTxid, inputs_signed: signedCount, log: logPath, ...(trusted ? { trust: trusted.path } : {}), review: reviewWire(review) }));
-  } else {
-    out.say(`signed ${signedCount} input(s) of ${review.unsignedTxid}; wrote ${opts.out}; logged in ${logPath}`);
-  }
+  return signedCount;
 }
 
 async function confirm(review: PsbtReview): Promise<void> {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { parseNetwork } from '../../core/network.js';
 import { emptyTrust, serializeTrust, withAuditor, withOperator, withRequired, type Trust } from '../../core/trust.js';
+import { withFileLock } from '../../io/file-lock.js';
 import { readOperatorKeyPublic } from '../../trust/operator-key.js';
 import { readTrustFile, trustFileExists, writeTrustFile } from '../../trust/trust-file.js';
 import { table, type Output } from '../output.js';
@@ -46,24 +47,27 @@ export function registerTrust(program: Command, out: Output): void {
     .action(async (opts: { trust: string; key: string; network?: string; required?: string }) => {
       const operator = readOperatorKeyPublic(opts.key);
       const network = opts.network === undefined ? undefined : parseNetwork(opts.network).name;
-      const existed = trustFileExists(opts.trust);
-      let trust: Trust;
-      if (existed) {
-        trust = readTrustFile(opts.trust);
-        if (network !== undefined && network !== trust.network) {
-          throw new CodedError('NETWORK_MISMATCH', `"--network" is ${network}, but trust file ${JSON.stringify(opts.trust)} is for ${trust.network}`);
+      // Read-modify-write under the lock: two additions at once must not lose one.
+      await withFileLock(opts.trust, 'coldpool trust add-operator/add-auditor on this trust file', () => {
+        const existed = trustFileExists(opts.trust);
+        let trust: Trust;
+        if (existed) {
+          trust = readTrustFile(opts.trust);
+          if (network !== undefined && network !== trust.network) {
+            throw new CodedError('NETWORK_MISMATCH', `"--network" is ${network}, but trust file ${JSON.stringify(opts.trust)} is for ${trust.network}`);
+          }
+        } else {
+          if (network === undefined) {
+            throw new CodedError('USAGE', `trust file ${JSON.stringify(opts.trust)} does not exist yet: "--network" is needed to create it`, { hint: 'add --network mainnet (or testnet, signet, regtest)' });
+          }
+          trust = emptyTrust(network);
         }
-      } else {
-        if (network === undefined) {
-          throw new CodedError('USAGE', `trust file ${JSON.stringify(opts.trust)} does not exist yet: "--network" is needed to create it`, { hint: 'add --network mainnet (or testnet, signet, regtest)' });
-        }
-        trust = emptyTrust(network);
-      }
-      trust = withOperator(trust, { name: operator.name, publicKey: operator.publicKey });
-      if (opts.required !== undefined) trust = withRequired(trust, parseIntegerOption('--required', opts.required, 1, trust.operators.length));
-      writeTrustFile(opts.trust, trust, { replace: existed });
-      out.say(`${existed ? 'updated' : 'created'} ${opts.trust}: added ${JSON.stringify(operator.name)} (key id ${operator.id})`);
-      out.data(trustText(trust));
+        trust = withOperator(trust, { name: operator.name, publicKey: operator.publicKey });
+        if (opts.required !== undefined) trust = withRequired(trust, parseIntegerOption('--required', opts.required, 1, trust.operators.length));
+        writeTrustFile(opts.trust, trust, { replace: existed });
+        out.say(`${existed ? 'updated' : 'created'} ${opts.trust}: added ${JSON.stringify(operator.name)} (key id ${operator.id})`);
+        out.data(trustText(trust));
+      });
     });
 
   group
@@ -83,8 +87,11 @@ export function registerTrust(program: Command, out: Output): void {
       '  $ coldpool trust add-auditor --trust coldpool-trust.json --key /etc/coldpool/box.operator-key\n')
     .action(async (opts: { trust: string; key: string }) => {
       const auditor = readOperatorKeyPublic(opts.key);
-      const trust = withAuditor(readTrustFile(opts.trust), { name: auditor.name, publicKey: auditor.publicKey });
-      writeTrustFile(opts.trust, trust, { replace: true });
+      const trust = await withFileLock(opts.trust, 'coldpool trust add-operator/add-auditor on this trust file', () => {
+        const updated = withAuditor(readTrustFile(opts.trust), { name: auditor.name, publicKey: auditor.publicKey });
+        writeTrustFile(opts.trust, updated, { replace: true });
+        return updated;
+      });
       out.say(`updated ${opts.trust}: added auditor ${JSON.stringify(auditor.name)} (key id ${auditor.id})`);
       out.data(trustText(trust));
     });
