@@ -68,3 +68,15 @@ export function openAtomicFile(path: string, options: AtomicFileOptions = {}): A
     },
   };
 }
+
+/** Write `data` to `path` whole or not at all (openAtomicFile, write, commit; abort on any failure). */
+export function writeAtomicFile(path: string, data: string | Uint8Array, options: AtomicFileOptions = {}): void {
+  const file = openAtomicFile(path, options);
+  try {
+    file.write(data);
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+}

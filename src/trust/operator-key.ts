@@ -4,7 +4,7 @@ import { keyIdOf, privateKeyFromSeed, publicKeyHex, seedOfPrivateKey } from '../
 import { CodedError, isCoded } from '../core/errors.js';
 import { checkHex, checkScryptParams, newSealParams, openWithPassword, sealWithPassword, type ScryptParams } from '../core/password-seal.js';
 import { checkOperatorName } from '../core/trust.js';
-import { openAtomicFile } from '../io/atomic-file.js';
+import { writeAtomicFile } from '../io/atomic-file.js';
 
 /**
  * An operator's Ed25519 signing key, in a file on the operator box (never
@@ -257,20 +257,11 @@ function readBounded(path: string): Buffer {
 }
 
 function writeNew(path: string, text: string): void {
-  let file;
   try {
-    file = openAtomicFile(path, { mode: 0o600 });
+    writeAtomicFile(path, text, { mode: 0o600 });
   } catch (e) {
     if (isCoded(e, 'EXISTS')) throw existsError(path);
-    throw ioError(path, e);
-  }
-  try {
-    file.write(text);
-    file.commit();
-  } catch (e) {
-    file.abort();
-    if (isCoded(e, 'EXISTS')) throw existsError(path);
-    throw e;
+    throw isCoded(e) ? e : ioError(path, e);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CodedError, isCoded } from '../core/errors.js';
 import { MAX_TRUST_BYTES, parseTrustText, serializeTrust, type Trust } from '../core/trust.js';
-import { openAtomicFile } from '../io/atomic-file.js';
+import { writeAtomicFile } from '../io/atomic-file.js';
 
 /**
  * The trust file on disk, for both programs (the operator box and the
@@ -49,20 +49,10 @@ export function trustFileExists(path: string): boolean {
  * appeared meanwhile, so two first-time writers cannot both create it.
  */
 export function writeTrustFile(path: string, trust: Trust, options: { replace: boolean }): void {
-  const text = serializeTrust(trust);
-  let file;
   try {
-    file = openAtomicFile(path, { overwrite: options.replace, mode: 0o644 });
+    writeAtomicFile(path, serializeTrust(trust), { overwrite: options.replace, mode: 0o644 });
   } catch (e) {
-    if (isCoded(e)) throw e;
-    throw ioError(path, e);
-  }
-  try {
-    file.write(text);
-    file.commit();
-  } catch (e) {
-    file.abort();
-    throw e;
+    throw isCoded(e) ? e : ioError(path, e);
   }
 }
 
