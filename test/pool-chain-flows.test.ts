@@ -35,10 +35,12 @@ describe('pool flows', () => {
       const a = await claimAddress(db.pool, 'u1', 'r1');
       const again = await claimAddress(db.pool, 'u1', 'r1');
       const b = await claimAddress(db.pool, 'u2');
-      expect([a.index, a.reused, again.address === a.address, again.reused, b.index]).toEqual([0, false, true, true, 1]);
+      // Claims start at a rotating slot (sql/README.md), so which index comes first is not fixed: only that none repeats.
+      expect([a.reused, again.address === a.address, again.index === a.index, again.reused, b.index !== a.index]).toEqual([false, true, true, true, true]);
+      expect([a.index, b.index].every((i) => i >= 0 && i < 5)).toBe(true);
       expect(await availableAddresses(db.pool)).toBe(3);
       const s = await poolStatus(db.pool);
-      expect([s.available, s.assigned, s.used, s.nextIndex, s.highestAssignedIndex, s.batches.length]).toEqual([3, 2, 0, 5, 1, 1]);
+      expect([s.available, s.assigned, s.used, s.nextIndex, s.highestAssignedIndex, s.batches.length]).toEqual([3, 2, 0, 5, Math.max(a.index, b.index), 1]);
       for (let i = 0; i < 3; i++) await claimAddress(db.pool, `w${i}`);
       await expect(claimAddress(db.pool, 'late')).rejects.toMatchObject({ code: 'POOL_EMPTY' });
     });
