@@ -85,7 +85,12 @@ export function payability(network: Network, trust: Trust, e: ApprovalEvidence):
   }
   const s = approvalStanding(trust, current, e.approvals);
   if (s.covered) {
-    const byKey = new Map(s.matching.map((a) => [a.keyId, a]));
+    // The signature that made each operator count: a forged row under the same key id (bad signature) must not ride to the signer instead.
+    const uncounted = new Set(s.problems.filter((p) => p.problem !== 'duplicate key').map((p) => p.index));
+    const byKey = new Map<string, Approval>();
+    s.matching.forEach((a, i) => {
+      if (!uncounted.has(i) && !byKey.has(a.keyId)) byKey.set(a.keyId, a);
+    });
     return { payable: true, content: current, approvers: s.valid, signatures: s.valid.map((o) => byKey.get(o.id)!) };
   }
   if (s.mismatched > 0) {
