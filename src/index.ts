@@ -25,3 +25,7 @@ export { requestWithdrawal } from './flows/request-withdrawal.js';
 export type { RequestOutcome, WithdrawalRecord, WithdrawalStore } from './core/ports.js';
 export type { RequestInput } from './core/withdrawal-rules.js';
 export { parseBtc, formatBtc } from './core/amount.js';
+
+// Confirmation (flow 7): relay the token of the user's click to the verifier.
+export { relayConfirmation } from './flows/relay-confirmation.js';
+export type { VerificationFeed } from './core/ports.js';

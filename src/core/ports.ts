@@ -524,7 +524,9 @@ export interface WatcherStateStore {
   gauge(since: Date): Promise<PoolGauge>;
 }
 
-export type AlertKind = 'low' | 'repeat' | 'recovered' | 'watcher-unavailable' | 'watcher-recovered';
+export type AlertKind = 'low' | 'repeat' | 'recovered' | 'watcher-unavailable' | 'watcher-recovered'
+  // the verifier's (src/verifier/alerts.ts)
+  | 'request-changed' | 'email-changed' | 'user-missing' | 'token-locked' | 'web-unavailable' | 'web-recovered';
 
 /** One message to the operator: the same facts on every channel. */
 export interface Alert {
@@ -660,9 +662,197 @@ export interface Database {
   readonly payouts: PayoutStore;
   readonly chain: ChainStore;
   readonly watcher: WatcherStateStore;
+  /** What the web database shares with the verifier: the emails view, relayed tokens, attestations (schema 008). */
+  readonly verification: VerificationFeed;
   /** The signed, append-only audit log (state changes append to it in their own transactions). */
   readonly audit: AuditLog;
   /** Apply the pending `sql/<dialect>/NNN_*.sql` files; idempotent. */
   migrate(): Promise<MigrateOutcome>;
+  close(): Promise<void>;
+}
+
+// ---- the verifier ---------------------------------------------------------
+
+/** A user's email as the web app's `coldpool_user_emails` view shows it. */
+export interface UserEmail {
+  readonly user: string;
+  readonly email: string;
+}
+
+/** A token the web app relayed (`withdrawal_confirmations`), as typed by whoever clicked. */
+export interface RelayedToken {
+  readonly id: bigint;
+  readonly withdrawalId: bigint;
+  readonly token: string;
+}
+
+/** A signed attestation to publish in the web database. */
+export interface PublishedAttestation {
+  readonly withdrawalId: bigint;
+  readonly keyId: string;
+  /** JSON text of the attested approval content. */
+  readonly content: string;
+  readonly signature: string;
+  readonly attestedAt: Date;
+}
+
+/**
+ * What the web database shares with the verifier (schema 008), and the web
+ * app's one write there (`relay`). The verifier reads through an account that
+ * may SELECT these and INSERT attestations only (sql/mysql/grants.sql).
+ */
+export interface VerificationFeed {
+  readonly label: string;
+  /** Every row of the emails view, in slices (100,000 users are one read). */
+  emails(onSlice: (rows: UserEmail[]) => void): Promise<void>;
+  /** Requests with an id above `afterId`, ascending, at most `limit`. */
+  requestsAfter(afterId: bigint, limit: number): Promise<WithdrawalRecord[]>;
+  /** These requests as they stand now (absent: deleted). */
+  requests(ids: readonly bigint[]): Promise<Map<bigint, WithdrawalRecord>>;
+  /** Relayed tokens with an id above `afterId`, ascending, at most `limit`. */
+  relayedAfter(afterId: bigint, limit: number): Promise<RelayedToken[]>;
+  /** Insert attestations (idempotent: the same signature twice is one row). */
+  publish(rows: readonly PublishedAttestation[]): Promise<void>;
+  /** The attestation rows of these withdrawals, whoever wrote them. */
+  attestations(ids: readonly bigint[]): Promise<Map<bigint, { keyId: string; content: string; signature: string }[]>>;
+  /** Web side: store the token a user's click carried, for the verifier to read. */
+  relay(withdrawalId: bigint, token: string): Promise<void>;
+}
+
+/** Where a request stands at the verifier (its own database). */
+export type VerifierState =
+  /** First seen; its user's email is not mirrored yet (waits for the next sync). */
+  | 'waiting'
+  /** First seen, a token to send. */
+  | 'new'
+  /** A token's hash is stored and its mail may be out: after a crash here a NEW token replaces it (the old one never works). */
+  | 'sending'
+  /** The token mail went out; waiting for the user's click. */
+  | 'sent'
+  /** The user relayed the right token in time. */
+  | 'confirmed'
+  /** Signed and (once published_at is set) in the web database. */
+  | 'attested'
+  /** The request changed after first sight (or vanished): never attested. */
+  | 'changed'
+  /** Too many wrong tokens: never attested. */
+  | 'locked'
+  /** The token expired before a valid click (`coldpool verifier resend ID` issues a new one). */
+  | 'expired'
+  /** Rejected, cancelled or invalid on the web side: nothing to attest. */
+  | 'closed'
+  /** The destination does not parse for the pool's network: nothing to attest. */
+  | 'unpayable';
+
+export interface VerifierRequest {
+  readonly withdrawalId: bigint;
+  readonly user: string;
+  readonly fingerprint: string;
+  /** JSON text of the approval content to attest, or undefined when the destination did not parse. */
+  readonly content: string | undefined;
+  readonly firstSeenAt: string;
+  readonly state: VerifierState;
+  readonly tokenHash: string | undefined;
+  readonly tokenExpiresAt: string | undefined;
+  readonly tokenSentAt: string | undefined;
+  readonly tokensIssued: number;
+  readonly wrongTokens: number;
+  readonly confirmedAt: string | undefined;
+  readonly attestedAt: string | undefined;
+  readonly signature: string | undefined;
+  readonly publishedAt: string | undefined;
+  readonly note: string | undefined;
+}
+
+export interface MirroredUser {
+  readonly user: string;
+  readonly email: string;
+  readonly firstSeenAt: string;
+  readonly changedAt: string | undefined;
+  readonly holdUntil: string | undefined;
+  readonly missingSince: string | undefined;
+}
+
+/** A guarded change of one request: applied only while its state is one of `from`. */
+export interface RequestUpdate {
+  readonly id: bigint;
+  readonly from: readonly VerifierState[];
+  readonly set: Partial<Omit<VerifierRequest, 'withdrawalId' | 'user' | 'fingerprint' | 'firstSeenAt'>>;
+}
+
+export interface OutboxMail {
+  readonly kind: string;
+  /** A user's address, or undefined for an alert to the operators' channels. */
+  readonly recipient: string | undefined;
+  readonly subject: string;
+  readonly body: string;
+  readonly facts: Readonly<Record<string, unknown>>;
+}
+
+export interface PendingMail extends OutboxMail {
+  readonly id: bigint;
+  readonly createdAt: string;
+  readonly attempts: number;
+}
+
+export interface VerifierEvent {
+  readonly kind: string;
+  readonly withdrawalId?: bigint | undefined;
+  readonly user?: string | undefined;
+  readonly detail: string;
+}
+
+/** One atomic step of the verifier: everything it decided, committed in ONE transaction or not at all. */
+export interface VerifierCommit {
+  readonly inserts?: readonly Omit<VerifierRequest, 'tokenHash' | 'tokenExpiresAt' | 'tokenSentAt' | 'tokensIssued' | 'wrongTokens' | 'confirmedAt' | 'attestedAt' | 'signature' | 'publishedAt'>[];
+  readonly updates?: readonly RequestUpdate[];
+  readonly mirrorAdd?: readonly MirroredUser[];
+  readonly mirrorSet?: readonly { readonly user: string; readonly set: Partial<Omit<MirroredUser, 'user' | 'firstSeenAt'>> }[];
+  readonly emailChanges?: readonly { readonly user: string; readonly oldEmail: string; readonly newEmail: string; readonly noticedAt: Date }[];
+  readonly outbox?: readonly OutboxMail[];
+  readonly events?: readonly VerifierEvent[];
+  /** Cursors only move forward; these are set back to 0 (the web-down marker when the web database answers again). */
+  readonly cursors?: Readonly<Record<string, bigint>>;
+  readonly resetCursors?: readonly string[];
+}
+
+/**
+ * The verifier's own database (sql/verifier/<dialect>/): its mirror, first
+ * sights, token hashes, outbox, cursors and events. No web account can reach
+ * it. `commit` refuses (STATE_CONFLICT, nothing written) when a guarded
+ * update finds its request in another state: two verifiers racing, or a
+ * step re-run after a crash, never both act.
+ */
+export interface VerifierStore {
+  readonly label: string;
+  cursor(name: string): Promise<bigint>;
+  commit(c: VerifierCommit, at: Date): Promise<void>;
+  mirror(): Promise<Map<string, MirroredUser>>;
+  mirrorOf(users: readonly string[]): Promise<Map<string, MirroredUser>>;
+  requests(ids: readonly bigint[]): Promise<Map<bigint, VerifierRequest>>;
+  inState(states: readonly VerifierState[], limit: number): Promise<VerifierRequest[]>;
+  /** Attested requests whose attestation is not in the web database yet. */
+  unpublished(limit: number): Promise<VerifierRequest[]>;
+  pendingMail(limit: number): Promise<PendingMail[]>;
+  mailSent(id: bigint, at: Date): Promise<void>;
+  mailFailed(id: bigint): Promise<void>;
+  counts(): Promise<{ states: Record<string, number>; users: number; held: number; pendingMail: number }>;
+  events(query: { readonly withdrawalId?: bigint; readonly limit: number }): Promise<(VerifierEvent & { id: bigint; at: string })[]>;
+}
+
+/** The verifier's database handle (`openVerifierDatabase(url)` in src/store/db.ts). */
+export interface VerifierDatabase {
+  readonly dialect: 'sqlite' | 'mysql';
+  readonly label: string;
+  readonly store: VerifierStore;
+  migrate(): Promise<MigrateOutcome>;
+  close(): Promise<void>;
+}
+
+/** Mail to one user (the verifier's tokens and notices), through the SMTP relay of the configuration. */
+export interface UserMailer {
+  /** Throws UNAVAILABLE when the relay did not take the mail. */
+  send(mail: { readonly to: string; readonly subject: string; readonly text: string; readonly kind: string }): Promise<void>;
+  verify(): Promise<void>;
   close(): Promise<void>;
 }

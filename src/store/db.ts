@@ -1,4 +1,5 @@
-import type { Database } from '../core/ports.js';
+import { join } from 'node:path';
+import type { Database, VerifierDatabase } from '../core/ports.js';
 import { parseDbUrl, type DbTarget } from './db-url.js';
 import { SqlChainStore } from './chain-store.js';
 import { MysqlConnection } from './mysql/connection.js';
@@ -7,6 +8,9 @@ import { SqlPayoutStore } from './payout-store.js';
 import type { OpenOptions, SqlDb } from './sql-db.js';
 import { SqliteConnection } from './sqlite/connection.js';
 import { SqlitePoolStore } from './sqlite/pool-store.js';
+import { SqlVerificationFeed } from './verification-feed.js';
+import { SqlVerifierStore } from './verifier-store.js';
+import { SQL_DIR } from './migrate.js';
 import { SqlWatcherStateStore } from './watcher-store.js';
 import { SqlWithdrawalStore, type WithdrawalStoreOptions } from './withdrawal-store.js';
 
@@ -45,6 +49,26 @@ function openTarget(target: DbTarget, options: DatabaseOptions): Database {
   return handle(conn, new MysqlPoolStore(conn), options);
 }
 
+/**
+ * Open the verifier's OWN database (`sqlite:PATH` or `mysql://…`): the same
+ * connection layer as `openDatabase`, with the verifier's schema
+ * (sql/verifier/<dialect>/, its own `schema_migrations`). The verifier opens
+ * this and, beside it, the web database through `openDatabase` with its
+ * read-only account.
+ */
+export function openVerifierDatabase(url: string, options: OpenOptions = {}): VerifierDatabase {
+  const target = parseDbUrl(url);
+  const opts: OpenOptions = { ...options, sqlDir: join(options.sqlDir ?? SQL_DIR, 'verifier') };
+  const conn: SqlDb = target.dialect === 'sqlite' ? new SqliteConnection(target.path, opts) : new MysqlConnection(target, opts);
+  return Object.freeze({
+    dialect: conn.dialect,
+    label: conn.label,
+    store: new SqlVerifierStore(conn),
+    migrate: () => conn.migrate(),
+    close: () => conn.close(),
+  });
+}
+
 function handle(conn: SqlDb, pool: Database['pool'], options: WithdrawalStoreOptions): Database {
   const withdrawals = new SqlWithdrawalStore(conn, options.network ? { network: options.network } : {});
   return Object.freeze({
@@ -55,6 +79,7 @@ function handle(conn: SqlDb, pool: Database['pool'], options: WithdrawalStoreOpt
     payouts: new SqlPayoutStore(conn),
     chain: new SqlChainStore(conn),
     watcher: new SqlWatcherStateStore(conn),
+    verification: new SqlVerificationFeed(conn),
     audit: withdrawals,
     migrate: () => conn.migrate(),
     close: () => conn.close(),

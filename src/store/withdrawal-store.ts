@@ -77,20 +77,7 @@ export class SqlWithdrawalStore implements WithdrawalStore {
   }
 
   private record(r: SqlRow): WithdrawalRecord {
-    const opt = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
-    return {
-      id: BigInt(String(r.id)),
-      appId: String(r.app_id),
-      user: String(r.user_id),
-      destination: String(r.destination),
-      amountSat: BigInt(String(r.amount_sat)),
-      status: String(r.status),
-      createdAt: this.db.readTime(r.created_at),
-      reviewer: opt(r.reviewer),
-      reason: opt(r.reason),
-      decidedAt: r.decided_at === null || r.decided_at === undefined ? undefined : this.db.readTime(r.decided_at),
-      payoutId: r.payout_id === null || r.payout_id === undefined ? undefined : BigInt(String(r.payout_id)),
-    };
+    return withdrawalRecord(this.db, r);
   }
 
   private content(w: WithdrawalRecord): RequestContent {
@@ -439,6 +426,27 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     return v.end(head ? { seq: BigInt(String(head.seq)), hash: String(head.hash) } : undefined);
   }
 
+}
+
+/**
+ * A withdrawals row as a record: the one mapping, so the operator tool and the
+ * verifier compute the same fingerprint from the same row.
+ */
+export function withdrawalRecord(db: Pick<SqlDb, 'readTime'>, r: SqlRow): WithdrawalRecord {
+  const opt = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+  return {
+    id: BigInt(String(r.id)),
+    appId: String(r.app_id),
+    user: String(r.user_id),
+    destination: String(r.destination),
+    amountSat: BigInt(String(r.amount_sat)),
+    status: String(r.status),
+    createdAt: db.readTime(r.created_at),
+    reviewer: opt(r.reviewer),
+    reason: opt(r.reason),
+    decidedAt: r.decided_at === null || r.decided_at === undefined ? undefined : db.readTime(r.decided_at),
+    payoutId: r.payout_id === null || r.payout_id === undefined ? undefined : BigInt(String(r.payout_id)),
+  };
 }
 
 /** Split items into runs whose parameters stay under maxBytes (UTF-8), at least one item each. */
