@@ -5,10 +5,11 @@ import { confirmationLink, newToken, tokenHash, tokenMatches } from '../core/con
 import { isCoded } from '../core/errors.js';
 import type { Network } from '../core/network.js';
 import type {
-  Clock, MirroredUser, Notifier, OutboxMail, RequestUpdate, UserMailer, VerificationFeed, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
+  Clock, Database, MirroredUser, Notifier, OutboxMail, RequestUpdate, UserMailer, VerificationFeed, VerifierDatabase, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
   WithdrawalRecord,
 } from '../core/ports.js';
 import { contentText, fingerprint } from '../core/withdrawal-rules.js';
+import type { VerifierSettings } from './settings.js';
 import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from './messages.js';
 
 /**
@@ -34,21 +35,7 @@ import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from 
  *    until sent; a token mail is never stored).
  */
 
-export interface VerifierSettings {
-  /** Link template with {id} and {token}. */
-  readonly confirmUrl: string;
-  readonly tokenTtlMs: number;
-  readonly holdMs: number;
-  readonly emailSyncEveryMs: number;
-  readonly maxWrongTokens: number;
-}
-
-export const DEFAULT_VERIFIER_SETTINGS = {
-  tokenTtlMs: 3_600_000,
-  holdMs: 24 * 3_600_000,
-  emailSyncEveryMs: 3_600_000,
-  maxWrongTokens: 5,
-} as const;
+export { DEFAULT_VERIFIER_SETTINGS, type VerifierSettings } from './settings.js';
 
 export interface VerifierDeps {
   readonly web: VerificationFeed;
@@ -93,6 +80,11 @@ const CURSOR_WEB_DOWN = 'web-down-since-ms';
 
 export class Verifier {
   constructor(private readonly deps: VerifierDeps) {}
+
+  /** A verifier on its two handles: the web database (read-only account) and its own. */
+  static on(web: Database, own: VerifierDatabase, deps: Omit<VerifierDeps, 'web' | 'network' | 'store'>): Verifier {
+    return new Verifier({ ...deps, web: web.verification, network: () => web.withdrawals.network(), store: own.store });
+  }
 
   /** One pass of the loop. Never throws for the web database or mail being down: the report says so, the alert goes out once. */
   async cycle(opts: { readonly forceSync?: boolean } = {}): Promise<CycleReport> {

@@ -33,14 +33,14 @@ function sourcesUnder(root: string, dir: string): string[] {
     .sort();
 }
 
-/** The repository ports: the interface types of `Database`'s properties. */
+/** The repository ports: the interface types of the properties of `Database` and of the verifier's `VerifierDatabase`. */
 function repositoryTypes(program: ts.Program, checker: ts.TypeChecker, portsFile: string): Set<ts.Symbol> {
   const ports = program.getSourceFile(portsFile);
   if (!ports) throw new Error(`repository uses: ${portsFile} is not part of the program`);
-  const database = ports.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === 'Database');
-  if (!database) throw new Error(`repository uses: no interface Database in ${portsFile}`);
+  const handles = ports.statements.filter((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && (s.name.text === 'Database' || s.name.text === 'VerifierDatabase'));
+  if (!handles.some((h) => h.name.text === 'Database')) throw new Error(`repository uses: no interface Database in ${portsFile}`);
   const out = new Set<ts.Symbol>();
-  for (const m of database.members) {
+  for (const m of handles.flatMap((h) => [...h.members])) {
     if (!ts.isPropertySignature(m) || !m.type) continue;
     const symbol = checker.getTypeAtLocation(m.type).getSymbol();
     if (symbol?.declarations?.some((d) => ts.isInterfaceDeclaration(d))) out.add(symbol);

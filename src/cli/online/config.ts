@@ -10,6 +10,8 @@ import { TRUST_FILE_NAME, type Trust } from '../../core/trust.js';
 import { readTrustFile } from '../../trust/trust-file.js';
 import type { EmailChannelConfig } from '../../notify/email.js';
 import type { WebhookChannelConfig } from '../../notify/webhook.js';
+import { checkLinkTemplate } from '../../core/confirmation-token.js';
+import { DEFAULT_VERIFIER_SETTINGS } from '../../verifier/settings.js';
 
 /**
  * The one configuration of `coldpool`: one schema, read in one order
@@ -55,8 +57,12 @@ const CHANNELS = ['email', 'webhook', 'log'] as const;
 type ChannelName = (typeof CHANNELS)[number];
 const TOP_KEYS = [
   'db', 'network', 'operator', 'policy', 'trust', 'key', 'passwordFile', 'node', 'rpcCookie', 'esplora',
-  'threshold', 'warning', 'repeat', 'cron', 'keystore', 'batchCount', 'failuresBeforeAlert', 'channels',
+  'threshold', 'warning', 'repeat', 'cron', 'keystore', 'batchCount', 'failuresBeforeAlert', 'channels', 'webDb', 'verifier',
 ] as const;
+const VERIFIER_KEYS = ['confirmUrl', 'tokenTtl', 'hold', 'emailSync', 'maxWrongTokens', 'cron'] as const;
+/** Where the verifier keeps its own database when nothing says (`coldpool verifier init` creates it). */
+export const DEFAULT_VERIFIER_DB_URL = 'sqlite:./coldpool-verifier.db';
+export const DEFAULT_VERIFIER_CRON = '* * * * *';
 const EMAIL_KEYS = ['host', 'port', 'secure', 'requireTls', 'user', 'password', 'passwordFile', 'from', 'to', 'timeoutMs'] as const;
 const WEBHOOK_KEYS = ['url', 'headers', 'timeoutMs'] as const;
 
@@ -78,12 +84,28 @@ export interface WatchSettings {
   readonly failuresBeforeAlert: number;
 }
 
+/** The verifier's settings (`coldpool verifier run`); its own database is `db`, the web one `webDb`. */
+export interface VerifierConfig {
+  /** The web database, through the verifier's read-only account; required by `verifier run`. */
+  readonly webDb: string | undefined;
+  /** The link template mailed to users, with {id} and {token}; required by `verifier run`. */
+  readonly confirmUrl: string | undefined;
+  readonly tokenTtlMs: number;
+  readonly holdMs: number;
+  readonly emailSyncMs: number;
+  readonly maxWrongTokens: number;
+  readonly cron: string;
+}
+
 export interface Config {
   /** The file read (for messages), or undefined when there was none. */
   readonly file: string | undefined;
   /** The config folder: the default home of config.json and policy.json. */
   readonly dir: string;
   readonly db: string;
+  /** True when `db` is DEFAULT_DB_URL because nothing named one (the verifier then uses DEFAULT_VERIFIER_DB_URL). */
+  readonly dbDefaulted: boolean;
+  readonly verifier: VerifierConfig;
   /** The network the pool must be pinned to, when one was given. */
   readonly network: NetworkName | undefined;
   /** Who decides: the name written in the audit log. */
@@ -124,6 +146,11 @@ export interface ConfigFlags {
   readonly repeat?: string;
   readonly cron?: string;
   readonly keystore?: string;
+  readonly webDb?: string;
+  readonly confirmUrl?: string;
+  readonly tokenTtl?: string;
+  readonly hold?: string;
+  readonly emailSync?: string;
 }
 
 /** Where a value came from; decides the exit code and the message of a bad one. */
@@ -230,7 +257,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     return fallback();
   };
 
-  const db = pick(flags.db, 'COLDPOOL_DB', 'db', (v, s) => text('db', v, s, 'a database URL such as sqlite:/var/lib/coldpool/pool.db'), () => DEFAULT_DB_URL);
+  let dbDefaulted = false;
+  const db = pick(flags.db, 'COLDPOOL_DB', 'db', (v, s) => text('db', v, s, 'a database URL such as sqlite:/var/lib/coldpool/pool.db'), () => ((dbDefaulted = true), DEFAULT_DB_URL));
   const network = pick<NetworkName | undefined>(flags.network, 'COLDPOOL_NETWORK', 'network', networkName, () => undefined);
   const operator = pick(flags.operator, 'COLDPOOL_OPERATOR', 'operator', operatorName, () => operatorName(userInfo().username, 'env'));
   const dir = configDir(env);
@@ -275,6 +303,32 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     failuresBeforeAlert: json.failuresBeforeAlert === undefined ? 3 : integer('failuresBeforeAlert', json.failuresBeforeAlert, 1, inFile),
   });
 
+  const vj = json.verifier ?? {};
+  if (!isObject(vj)) throw fileError(f, '"verifier" expected an object with keys ' + VERIFIER_KEYS.join(', '));
+  checkKeys('verifier.', vj, VERIFIER_KEYS, f);
+  const vpick = <T>(flag: string | undefined, envName: string, key: string, parse: (v: unknown, source: Source) => T, fallback: () => T): T => {
+    if (flag !== undefined) return parse(flag, 'flag');
+    const e = env[envName];
+    if (e !== undefined && e !== '') return parse(e, 'env');
+    if (vj[key] !== undefined) return parse(vj[key], inFile);
+    return fallback();
+  };
+  const verifier: VerifierConfig = Object.freeze({
+    webDb: pick<string | undefined>(flags.webDb, 'COLDPOOL_WEB_DB', 'webDb', (v, s) => text('webDb', v, s, 'the web database URL (the verifier\'s read-only account)'), () => undefined),
+    confirmUrl: vpick<string | undefined>(flags.confirmUrl, 'COLDPOOL_CONFIRM_URL', 'confirmUrl', (v, s) => {
+      try {
+        return checkLinkTemplate(v, 'confirmUrl');
+      } catch (e) {
+        throw badValue(s, (e as Error).message, '--confirm-url');
+      }
+    }, () => undefined),
+    tokenTtlMs: vpick(flags.tokenTtl, 'COLDPOOL_TOKEN_TTL', 'tokenTtl', (v, s) => parseDuration('tokenTtl', v, s), () => DEFAULT_VERIFIER_SETTINGS.tokenTtlMs),
+    holdMs: vpick(flags.hold, 'COLDPOOL_HOLD', 'hold', (v, s) => parseDuration('hold', v, s), () => DEFAULT_VERIFIER_SETTINGS.holdMs),
+    emailSyncMs: vpick(flags.emailSync, 'COLDPOOL_EMAIL_SYNC', 'emailSync', (v, s) => parseDuration('emailSync', v, s), () => DEFAULT_VERIFIER_SETTINGS.emailSyncEveryMs),
+    maxWrongTokens: vj.maxWrongTokens === undefined ? DEFAULT_VERIFIER_SETTINGS.maxWrongTokens : integer('verifier.maxWrongTokens', vj.maxWrongTokens, 1, inFile),
+    cron: vj.cron === undefined ? DEFAULT_VERIFIER_CRON : text('verifier.cron', vj.cron, inFile, 'a cron expression like "* * * * *"'),
+  });
+
   const channels = json.channels ?? {};
   if (typeof channels !== 'object' || channels === null || Array.isArray(channels)) throw fileError(f, '"channels" expected an object with keys email, webhook, log');
   for (const name of Object.keys(channels)) {
@@ -284,7 +338,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (isObject(ch.email)) checkKeys('channels.email.', ch.email, EMAIL_KEYS, f);
   if (isObject(ch.webhook)) checkKeys('channels.webhook.', ch.webhook, WEBHOOK_KEYS, f);
 
-  return deepFreeze({ file, dir, db, network, operator, policyFile, trustFile, keyFile, passwordFile, node, watch, channels: structuredClone(ch) });
+  return deepFreeze({ file, dir, db, dbDefaulted, verifier, network, operator, policyFile, trustFile, keyFile, passwordFile, node, watch, channels: structuredClone(ch) });
 }
 
 function isObject(v: unknown): v is Json {
@@ -460,6 +514,7 @@ export function configOf(cmd: Command): Config {
       config: s('config'), db: s('db'), network: s('network'), operator: s('operator'), policy: s('policy'), trust: s('trust'), key: s('key'), passwordFile: s('passwordFile'),
       node: s('node'), rpcCookie: s('rpcCookie'), esplora: s('esplora'),
       threshold: s('threshold'), warn: s('warn'), repeat: s('repeat'), cron: s('cron'), keystore: s('keystore'),
+      webDb: s('webDb'), confirmUrl: s('confirmUrl'), tokenTtl: s('tokenTtl'), hold: s('hold'), emailSync: s('emailSync'),
     });
     loaded.set(cmd, config);
   }

@@ -1,4 +1,4 @@
-import type { Database } from '../../core/ports.js';
+import type { Database, VerifierDatabase } from '../../core/ports.js';
 import type { DatabaseOptions } from '../../store/db.js';
 
 /**
@@ -12,6 +12,17 @@ import type { DatabaseOptions } from '../../store/db.js';
 export async function withDatabase<T>(url: string, fn: (db: Database) => Promise<T>, options: DatabaseOptions = { mustExist: true }): Promise<T> {
   const { openDatabase } = await import('../../store/db.js');
   const db = openDatabase(url, options);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** The verifier's own database, the same way: open, run `fn`, always close. Only `verifier init` may create it. */
+export async function withVerifierDatabase<T>(url: string, fn: (db: VerifierDatabase) => Promise<T>, mustExist = true): Promise<T> {
+  const { openVerifierDatabase } = await import('../../store/db.js');
+  const db = openVerifierDatabase(url, { mustExist });
   try {
     return await fn(db);
   } finally {

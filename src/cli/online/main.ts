@@ -29,6 +29,7 @@ const COMMANDS: ReadonlyArray<readonly [words: string, load: () => Promise<Regis
   ['chain', async () => (await import('./chain.js')).registerChain],
   ['deposits', async () => (await import('./chain.js')).registerDeposits],
   ['payout', async () => (await import('./payout.js')).registerPayout],
+  ['verifier', async () => (await import('./verifier.js')).registerVerifier],
   ['demo', async () => (await import('./demo.js')).registerDemo],
 ];
 

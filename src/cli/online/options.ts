@@ -2,7 +2,13 @@ import type { Command } from 'commander';
 import { openChainSource } from '../../chain/open-source.js';
 import type { ChainSource } from '../../core/ports.js';
 import { parseIntegerOption } from '../run.js';
-import type { Config } from './config.js';
+import { CodedError } from '../../core/errors.js';
+import type { Notifier } from '../../core/ports.js';
+import { EmailNotifier } from '../../notify/email.js';
+import { LogNotifier } from '../../notify/log.js';
+import { WebhookNotifier } from '../../notify/webhook.js';
+import type { Output } from '../output.js';
+import type { AlertChannels, Config } from './config.js';
 
 /**
  * What several commands of `coldpool` share: command groups and option
@@ -48,3 +54,25 @@ export function sourceOf(config: Config, opts: NodeOptions): ChainSource {
     retries: parseIntegerOption('--retries', opts.retries ?? '4', 0, 100),
   });
 }
+
+/** Build the configured notifiers and check each one now (SMTP handshake): a bad channel stops the start, exit 3. */
+export async function startNotifiers(config: Config, channels: AlertChannels, out: Output): Promise<Notifier[]> {
+  const notifiers: Notifier[] = [];
+  if (channels.log) notifiers.push(new LogNotifier((line) => out.data(line)));
+  if (channels.email) notifiers.push(new EmailNotifier(channels.email));
+  if (channels.webhook) notifiers.push(new WebhookNotifier(channels.webhook));
+  for (const n of notifiers) {
+    try {
+      await n.verify();
+    } catch (e) {
+      await Promise.all(notifiers.map((x) => x.close()));
+      const why = e instanceof Error ? e.message : String(e);
+      throw new CodedError('INVALID_INPUT', `config ${config.file ?? '(env)'}: channel "${n.channel}" does not work: ${why}`, {
+        cause: e,
+        hint: e instanceof CodedError && e.hint ? e.hint : 'fix the channel or remove it from the config',
+      });
+    }
+  }
+  return notifiers;
+}
+

@@ -1,35 +1,11 @@
 import type { Command } from 'commander';
 import cron from 'node-cron';
-import { CodedError } from '../../core/errors.js';
-import { systemClock, type Notifier } from '../../core/ports.js';
+import { systemClock } from '../../core/ports.js';
 import { Watcher, type EventLog } from '../../flows/watch.js';
-import { EmailNotifier } from '../../notify/email.js';
-import { LogNotifier } from '../../notify/log.js';
-import { WebhookNotifier } from '../../notify/webhook.js';
 import type { Output } from '../output.js';
-import { CONFIG_OPTION_HELP, DB_OPTION_HELP, channelsOf, checkCron, configOf, type AlertChannels, type Config } from './config.js';
+import { CONFIG_OPTION_HELP, DB_OPTION_HELP, channelsOf, checkCron, configOf } from './config.js';
+import { startNotifiers } from './options.js';
 import { withDatabase } from './database.js';
-
-/** Build the configured notifiers and check each one now (SMTP handshake): a bad channel stops the start, exit 3. */
-export async function startNotifiers(config: Config, channels: AlertChannels, out: Output): Promise<Notifier[]> {
-  const notifiers: Notifier[] = [];
-  if (channels.log) notifiers.push(new LogNotifier((line) => out.data(line)));
-  if (channels.email) notifiers.push(new EmailNotifier(channels.email));
-  if (channels.webhook) notifiers.push(new WebhookNotifier(channels.webhook));
-  for (const n of notifiers) {
-    try {
-      await n.verify();
-    } catch (e) {
-      await Promise.all(notifiers.map((x) => x.close()));
-      const why = e instanceof Error ? e.message : String(e);
-      throw new CodedError('INVALID_INPUT', `config ${config.file ?? '(env)'}: channel "${n.channel}" does not work: ${why}`, {
-        cause: e,
-        hint: e instanceof CodedError && e.hint ? e.hint : 'fix the channel or remove it from the config',
-      });
-    }
-  }
-  return notifiers;
-}
 
 /** Resolves on the first SIGTERM or SIGINT. */
 function stopSignal(): { promise: Promise<NodeJS.Signals>; dispose: () => void } {

@@ -4,6 +4,8 @@ import { CodedError } from '../../core/errors.js';
 import { isWithdrawalStatus, WITHDRAWAL_STATUSES, type WithdrawalStatus } from '../../core/withdrawal-state.js';
 import type { ReviewedWithdrawal } from '../../core/ports.js';
 import { requestWithdrawal } from '../../flows/request-withdrawal.js';
+import { relayConfirmation } from '../../flows/relay-confirmation.js';
+import { withDatabase } from './database.js';
 import { approveWithdrawals, cancelReason, cancelWithdrawal, listQueue, rejectWithdrawal } from '../../flows/review-withdrawals.js';
 import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
@@ -36,6 +38,37 @@ export function registerWithdrawals(program: Command, out: Output): void {
   registerApprove(group, out);
   registerReject(group, out);
   registerCancel(group, out);
+  registerConfirm(group, out);
+}
+
+function registerConfirm(group: Command, out: Output): void {
+  addDbOptions(group.command('confirm'))
+    .argument('<id>', 'the withdrawal id (the w= of the confirmation link)')
+    .summary('relay a user\'s confirmation token to the verifier (the web host\'s door, when the user clicks)')
+    .description(
+      'Store the token of the confirmation link the user clicked (…/confirm?w=ID&t=TOKEN) for the verifier,\n' +
+        'which reads it on its next cycle. Nothing is judged here: only the verifier holds the token\'s hash, so\n' +
+        'this exits 0 for any well-formed token, and a wrong one counts against the request at the verifier\n' +
+        '(too many lock it). A token works once, before it expires (default 1 h), for its own request.\n' +
+        'Node apps call relayConfirmation(db.verification, id, token); others run the INSERT of sql/README.md.\n\n' +
+        'The token is read from --token, or from stdin with --token - (keeps it out of the process list).',
+    )
+    .requiredOption('--token <token>', 'the t= of the link, or - to read it from stdin')
+    .option('--json', 'print {"withdrawal_id","relayed":true}')
+    .addHelpText('after', '\nExamples:\n  $ coldpool withdrawals confirm 42 --token 3q2-7w…\n  $ printf %s "$TOKEN" | coldpool withdrawals confirm 42 --token -\n')
+    .action(async (idText: string, opts: { token: string; json?: boolean }, cmd: Command) => {
+      const id = parseId(idText);
+      const token = opts.token === '-' ? (await readStdin()).trim() : opts.token;
+      await withDatabase(configOf(cmd).db, (db) => relayConfirmation(db.verification, id, token));
+      if (opts.json) out.data(toJson({ withdrawal_id: id.toString(), relayed: true }));
+      else out.say(`relayed the confirmation of withdrawal ${id}; the verifier checks it on its next cycle`);
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function registerRequest(group: Command, out: Output): void {

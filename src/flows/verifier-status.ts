@@ -1,0 +1,34 @@
+import type { VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
+
+/** What `coldpool verifier status` shows: the verifier's own database only. */
+export interface VerifierOverview {
+  readonly states: Readonly<Record<string, number>>;
+  readonly users: number;
+  readonly held: number;
+  readonly pendingMail: number;
+  /** ISO time of the last email sync, or undefined before the first. */
+  readonly lastEmailSync: string | undefined;
+  /** Requests not attested and not closed (at most 200), oldest first. */
+  readonly open: readonly VerifierRequest[];
+  readonly events: readonly (VerifierEvent & { id: bigint; at: string })[];
+}
+
+const NOT_DONE: readonly VerifierState[] = ['waiting', 'new', 'sending', 'sent', 'confirmed', 'changed', 'locked', 'expired', 'unpayable'];
+
+export async function verifierOverview(store: VerifierStore): Promise<VerifierOverview> {
+  const counts = await store.counts();
+  const lastSync = await store.cursor('email-sync-ms');
+  return {
+    ...counts,
+    lastEmailSync: lastSync === 0n ? undefined : new Date(Number(lastSync)).toISOString(),
+    open: await store.inState(NOT_DONE, 200),
+    events: await store.events({ limit: 20 }),
+  };
+}
+
+/** One request at the verifier with every event about it, or undefined when it never saw it. */
+export async function verifierRequest(store: VerifierStore, id: bigint): Promise<{ request: VerifierRequest; events: (VerifierEvent & { id: bigint; at: string })[] } | undefined> {
+  const request = (await store.requests([id])).get(id);
+  if (!request) return undefined;
+  return { request, events: await store.events({ withdrawalId: id, limit: 1000 }) };
+}
