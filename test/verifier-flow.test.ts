@@ -5,6 +5,13 @@ import { tokenHash } from '../src/core/confirmation-token.js';
 import { publicKeyFromHex } from '../src/core/ed25519.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { relayConfirmation } from '../src/flows/relay-confirmation.js';
+import { resendToken } from '../src/flows/verifier-status.js';
+import { CodedError, isCoded } from '../src/core/errors.js';
+import { NETWORKS } from '../src/core/network.js';
+import type { VerificationFeed } from '../src/core/ports.js';
+import { Verifier, DEFAULT_VERIFIER_SETTINGS } from '../src/verifier/cycle.js';
+import { CONFIRM_URL } from './support/verifier-fixture.js';
+import { SmtpUserMailer } from '../src/notify/email.js';
 import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 import type { Cleanup } from './support/pool-fixtures.js';
 import { verifierFixture, type VerifierFixture } from './support/verifier-fixture.js';
@@ -192,5 +199,60 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier on %s', (kind) => {
     await f.verifier.cycle();
     expect(await stateOf(f, id)).toBe('sent');
     expect(f.mailsTo('carol@mail.example')).toHaveLength(1);
+  });
+
+  it('an expired request gets a new token only by `resend`; the old token stays dead, the new one confirms; a locked one is never re-opened', async () => {
+    const f = await setup();
+    const id = await request(f, 'w-resend', 'alice');
+    const locked = await request(f, 'w-locked', 'bob');
+    await f.verifier.cycle();
+    const old = f.tokenFromMail(id)!;
+    for (let k = 0; k < 5; k++) await relayConfirmation(f.web.verification, locked, `nope-${k}`);
+    f.clock.t += HOUR + 1;
+    await f.verifier.cycle();
+    expect(await stateOf(f, id)).toBe('expired');
+    await resendToken(f.vdb.store, id, 'alice-support', f.clock.now());
+    await expect(resendToken(f.vdb.store, locked, 'x', f.clock.now())).rejects.toSatisfy((e: unknown) => isCoded(e, 'STATE_CONFLICT'));
+    await f.verifier.cycle();
+    const fresh = f.tokenFromMail(id)!;
+    expect(fresh).not.toBe(old);
+    expect(f.mailsTo('alice@mail.example').at(-1)!.text).toContain('replaces any earlier link');
+    await relayConfirmation(f.web.verification, id, old);
+    await f.verifier.cycle();
+    expect(await stateOf(f, id)).toBe('sent');
+    await relayConfirmation(f.web.verification, id, fresh);
+    await f.verifier.cycle();
+    expect(await stateOf(f, id)).toBe('attested');
+  });
+
+  it('a web database it cannot read: nothing attested, one alert for the whole outage, one when it reads again', async () => {
+    const f = await setup();
+    let down = false;
+    const real = f.web.verification;
+    const flaky = new Proxy(real, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (down) throw new CodedError('UNAVAILABLE', 'cannot reach the web database (test)');
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as VerificationFeed;
+    const mailer = new SmtpUserMailer({ host: '127.0.0.1', port: f.smtp.port, secure: false, requireTls: false, user: undefined, password: undefined, from: 'v@shop.example', to: ['ops@shop.example'], timeoutMs: 5_000 });
+    cleanups.push(() => mailer.close());
+    const v = new Verifier({
+      web: flaky, network: async () => NETWORKS.testnet, store: f.vdb.store, key: { privateKey: f.key, id: f.keyId }, mailer, notifiers: [f.alerts], clock: f.clock,
+      settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL }, log: () => {},
+    });
+    const id = await request(f, 'w-down', 'alice');
+    down = true;
+    for (let k = 0; k < 3; k++) expect((await v.cycle()).errors.length).toBeGreaterThan(0);
+    expect(f.alerts.alerts.filter((a) => a.kind === 'web-unavailable')).toHaveLength(1);
+    down = false;
+    await v.cycle();
+    await v.cycle();
+    expect(f.alerts.alerts.filter((a) => a.kind === 'web-recovered')).toHaveLength(1);
+    expect(await stateOf(f, id)).toBe('sent');
   });
 });

@@ -1,3 +1,4 @@
+import { CodedError } from '../core/errors.js';
 import type { VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
 
 /** What `coldpool verifier status` shows: the verifier's own database only. */
@@ -31,4 +32,25 @@ export async function verifierRequest(store: VerifierStore, id: bigint): Promise
   const request = (await store.requests([id])).get(id);
   if (!request) return undefined;
   return { request, events: await store.events({ withdrawalId: id, limit: 1000 }) };
+}
+
+/**
+ * Give an expired request a new token on the next cycle (`coldpool verifier
+ * resend ID`): the user did not click in time. Only an expired request:
+ * a locked one (too many wrong tokens) or a changed one must be asked for
+ * again by the user, so that a web host cannot buy itself more guesses.
+ */
+export async function resendToken(store: VerifierStore, id: bigint, actor: string, now: Date): Promise<VerifierRequest> {
+  const r = (await store.requests([id])).get(id);
+  if (!r) throw new CodedError('NOT_FOUND', `withdrawal ${id} was never seen by this verifier`, { hint: 'the verifier sees a request on its next cycle' });
+  if (r.state !== 'expired') {
+    throw new CodedError('STATE_CONFLICT', `withdrawal ${id} is ${r.state} at the verifier; only an expired request gets a new token`, {
+      hint: r.state === 'locked' || r.state === 'changed' ? 'the user must ask for the withdrawal again (a new request)' : 'nothing to do: the verifier handles it on its next cycle',
+    });
+  }
+  await store.commit({
+    updates: [{ id, from: ['expired'], set: { state: 'new', note: `new token asked by ${actor}` } }],
+    events: [{ kind: 'resend', withdrawalId: id, user: r.user, detail: `a new token asked by ${actor}` }],
+  }, now);
+  return { ...r, state: 'new' };
 }

@@ -5,7 +5,7 @@ import type { VerifierDatabase } from '../../core/ports.js';
 import { assertOperatorKeyAbsent, generateOperatorKey, readOperatorKey, readOperatorKeyPublic, writeOperatorKey } from '../../trust/operator-key.js';
 import cron from 'node-cron';
 import { systemClock } from '../../core/ports.js';
-import { verifierOverview, verifierRequest } from '../../flows/verifier-status.js';
+import { resendToken, verifierOverview, verifierRequest } from '../../flows/verifier-status.js';
 import { SmtpUserMailer } from '../../notify/email.js';
 import { Verifier, type CycleReport } from '../../verifier/cycle.js';
 import { table, toJson, type Output } from '../output.js';
@@ -130,6 +130,8 @@ export function registerVerifier(program: Command, out: Output): void {
       await runVerifier(configOf(cmd), { once: opts.once ?? false, json: opts.json ?? false }, out, channelsOf(configOf(cmd)), verifierDbOf(configOf(cmd)));
     });
 
+  registerResend(group, out);
+
   group
     .command('status')
     .summary('where every request stands at the verifier, the mirror, holds and the outbox')
@@ -146,6 +148,30 @@ export function registerVerifier(program: Command, out: Output): void {
     .addHelpText('after', '\nExamples:\n  $ coldpool verifier status\n  $ coldpool verifier status --id 42 --json\n')
     .action(async (opts: { id?: string; json?: boolean }, cmd: Command) => {
       await withVerifierDatabase(verifierDbOf(configOf(cmd)), (db) => verifierStatus(db, opts, out));
+    });
+}
+
+/** `verifier resend ID`: a new token for a request whose token expired. */
+function registerResend(group: Command, out: Output): void {
+  group
+    .command('resend')
+    .argument('<id>', 'the withdrawal id')
+    .summary('mail a new token for a request whose token expired before the user clicked')
+    .description(
+      'Move an expired request back to "new": the next cycle mails its user a new one-time token (the old\n' +
+        'one stays dead). Refused for any other state: a locked request (too many wrong tokens) or a changed\n' +
+        'one is never re-opened; the user asks for the withdrawal again.',
+    )
+    .option('--db <url>', DB_HELP)
+    .option('--operator <name>', 'who asks, for the verifier\'s events (default: COLDPOOL_OPERATOR, config "operator", then the login name)')
+    .option('--config <file>', CONFIG_OPTION_HELP)
+    .option('--json', 'print {"id","state"}')
+    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
+      const config = configOf(cmd);
+      const id = parseId(idText);
+      const r = await withVerifierDatabase(verifierDbOf(config), (db) => resendToken(db.store, id, config.operator, new Date()));
+      if (opts.json) out.data(toJson({ id: id.toString(), state: r.state }));
+      else out.say(`withdrawal ${id}: a new token goes to its user on the verifier's next cycle`);
     });
 }
 
