@@ -43,7 +43,7 @@ describe('approvalStanding', () => {
 describe('payability', () => {
   it('carries, per operator, the signature that counted: a forged row under the same key id goes nowhere', () => {
     const forged = row('op1', { signature: 'ab'.repeat(64) });
-    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, approvals: [row('op1'), forged, row('op2')] });
+    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, approvals: [row('op1'), forged, row('op2')], attestations: [] });
     expect(p.payable).toBe(true);
     if (!p.payable) return;
     expect(p.signatures.map((s) => s.signature)).toEqual([row('op1').signature, row('op2').signature]);
@@ -54,7 +54,7 @@ describe('payability', () => {
     ['changed after approval', { request: { ...request, amountSat: 990_000n }, approvals: [row('op1'), row('op2')] }],
     ['approvals missing', { approvals: [row('op1'), row('stranger')] }],
   ] as const)('left out: %s', (reason, over) => {
-    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, ...over });
+    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, attestations: [], ...over });
     expect(p).toMatchObject({ payable: false, reason });
   });
 });

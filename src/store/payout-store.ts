@@ -3,6 +3,7 @@ import { CodedError } from '../core/errors.js';
 import { canMovePayout, isLivePayout, isPayoutStatus, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
 import type { ApprovalEvidence, StoredApproval } from '../core/approval-standing.js';
+import type { StoredAttestation } from '../core/attestation.js';
 import type { ApprovedWithdrawal, LeftOut, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
@@ -68,7 +69,7 @@ export class SqlPayoutStore implements PayoutStore {
     return [...evidence.values()].map((e) => ({ id: e.request.id, destination: e.request.destination, amountSat: e.request.amountSat, evidence: e }));
   }
 
-  /** Each withdrawal's row, first-sight fingerprint and stored approvals, in id order; read in slices so a large build stays a few round trips. */
+  /** Each withdrawal's row, first-sight fingerprint, stored approvals and attestations, in id order; read in slices so a large build stays a few round trips. */
   async evidence(ids: readonly bigint[]): Promise<Map<bigint, ApprovalEvidence>> {
     await this.ready();
     const out = new Map<bigint, ApprovalEvidence>();
@@ -84,12 +85,14 @@ export class SqlPayoutStore implements PayoutStore {
         if (!byId.has(k)) byId.set(k, []);
         byId.get(k)!.push({ keyId: String(r.key_id), operator: String(r.operator), content: String(r.content), signature: String(r.signature) });
       }
+      const attestations = await attestationsOf(this.db, slice, marks);
       for (const r of rows) {
         const id = BigInt(String(r.id));
         out.set(id, {
           request: { id, appId: String(r.app_id), user: String(r.user_id), destination: String(r.destination), amountSat: BigInt(String(r.amount_sat)), createdAt: this.db.readTime(r.created_at) },
           seenFingerprint: opt(r.fingerprint),
           approvals: byId.get(String(r.id)) ?? [],
+          attestations: attestations.get(String(r.id)) ?? [],
         });
       }
     }
@@ -321,4 +324,22 @@ export class SqlPayoutStore implements PayoutStore {
     return appendAudit(this.db, t, actor, action, subject, data);
   }
 
+}
+
+/**
+ * The verifier's attestation rows (schema 008) of `ids`, by withdrawal id as
+ * text, in a fixed order (so a forged row cannot change which valid one is
+ * carried from one run to the next). Rows are claims: the caller checks each
+ * against the trust file's verifier key.
+ */
+export async function attestationsOf(x: SqlExec, ids: readonly bigint[], marks = ids.map(() => '?').join(', ')): Promise<Map<string, StoredAttestation[]>> {
+  const out = new Map<string, StoredAttestation[]>();
+  if (ids.length === 0) return out;
+  const rows = await x.all(`SELECT withdrawal_id, key_id, content, signature FROM attestations WHERE withdrawal_id IN (${marks}) ORDER BY withdrawal_id, attested_at, signature`, ids);
+  for (const r of rows) {
+    const k = String(r.withdrawal_id);
+    if (!out.has(k)) out.set(k, []);
+    out.get(k)!.push({ keyId: String(r.key_id), content: String(r.content), signature: String(r.signature) });
+  }
+  return out;
 }
