@@ -3,9 +3,9 @@ import { CodedError } from '../core/errors.js';
 import { canMovePayout, isLivePayout, isPayoutStatus, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
 import type { ApprovalEvidence, StoredApproval } from '../core/approval-standing.js';
-import type { StoredAttestation } from '../core/attestation.js';
 import type { ApprovedWithdrawal, LeftOut, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
+import { attestationsOf } from './attestation-rows.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 /**
@@ -326,20 +326,3 @@ export class SqlPayoutStore implements PayoutStore {
 
 }
 
-/**
- * The verifier's attestation rows (schema 008) of `ids`, by withdrawal id as
- * text, in a fixed order (so a forged row cannot change which valid one is
- * carried from one run to the next). Rows are claims: the caller checks each
- * against the trust file's verifier key.
- */
-export async function attestationsOf(x: SqlExec, ids: readonly bigint[], marks = ids.map(() => '?').join(', ')): Promise<Map<string, StoredAttestation[]>> {
-  const out = new Map<string, StoredAttestation[]>();
-  if (ids.length === 0) return out;
-  const rows = await x.all(`SELECT withdrawal_id, key_id, content, signature FROM attestations WHERE withdrawal_id IN (${marks}) ORDER BY withdrawal_id, attested_at, signature`, ids);
-  for (const r of rows) {
-    const k = String(r.withdrawal_id);
-    if (!out.has(k)) out.set(k, []);
-    out.get(k)!.push({ keyId: String(r.key_id), content: String(r.content), signature: String(r.signature) });
-  }
-  return out;
-}
