@@ -6,13 +6,12 @@ import { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
 import { CodedError } from '../../core/errors.js';
 import { requiredApprovals } from '../../core/trust.js';
-import { attestationCell, attestationText, attestationView } from '../../core/attestation-view.js';
-import type { Network } from '../../core/network.js';
+import { attestationCell, attestationText, type AttestationView } from '../../core/attestation-view.js';
 import { keyIdOf } from '../../core/ed25519.js';
 import type { WithdrawalPolicy } from '../../core/withdrawal-policy.js';
 import type { Approver, ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import {
-  approveUnflagged, approveWithdrawal, isRefusal, observeQueue, pendingPage, rejectPending, unflaggedPending, withdrawalDetail,
+  approveUnflagged, approveWithdrawal, attestationViews, isRefusal, observeQueue, pendingPage, rejectPending, unflaggedPending, withdrawalDetail,
 } from '../../flows/review-withdrawals.js';
 import type { Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
@@ -64,11 +63,11 @@ interface ReviewContext {
   readonly out: Output;
 }
 
-function line(w: ReviewedWithdrawal, ctx: ReviewContext, network: Network): string {
+function line(w: ReviewedWithdrawal, ctx: ReviewContext, view: AttestationView): string {
   const flags = w.flags.length === 0 ? 'no flags' : w.flags.map((f) => f.code).join(', ');
   const approvals = w.approvals.length > 0 ? `  approved by ${w.approvals.join(', ')}` : '';
   // Approving before the user confirmed is allowed; the list says so, so nobody mistakes it for a confirmed request.
-  const attested = ctx.approver.trust.verifier ? `  attestation: ${attestationCell(attestationView(network, ctx.approver.trust, w))}` : '';
+  const attested = ctx.approver.trust.verifier ? `  attestation: ${attestationCell(view)}` : '';
   return `#${w.id}  ${w.user}  ${formatBtc(w.amountSat)} BTC  ${w.destination} (${w.outputType ?? '?'})  [${flags}]${approvals}${attested}`;
 }
 
@@ -84,8 +83,8 @@ async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<v
     const shown = rows.slice(0, ctx.pageSize);
     const flagged = shown.filter((w) => w.flags.length > 0).length;
     const pages = Math.max(1, Math.ceil(totals.count / ctx.pageSize));
-    const network = await store.network();
-    const choices: ({ value: MenuChoice; name: string } | Separator)[] = shown.map((w) => ({ value: { kind: 'open', id: w.id }, name: line(w, ctx, network) }));
+    const views = await attestationViews(store, ctx.approver.trust, shown);
+    const choices: ({ value: MenuChoice; name: string } | Separator)[] = shown.map((w, k) => ({ value: { kind: 'open', id: w.id }, name: line(w, ctx, views[k]!) }));
     choices.push(new prompts.Separator());
     if (more) choices.push({ value: { kind: 'next' }, name: 'Next page' });
     if (page > 0) choices.push({ value: { kind: 'prev' }, name: 'Previous page' });
@@ -119,7 +118,7 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
   say(`  destination  ${w.destination} (${w.outputType ?? 'unparseable'})`);
   say(`  created      ${w.createdAt}`);
   say(`  status       ${w.status}; approvals ${w.approvals.length}/${Math.max(ctx.policy.approvalsRequired, requiredApprovals(ctx.approver.trust, w.amountSat))}${w.approvals.length ? ` (${w.approvals.join(', ')})` : ''}`);
-  say(`  attestation  ${attestationText(attestationView(await store.network(), ctx.approver.trust, w))}`);
+  say(`  attestation  ${attestationText((await attestationViews(store, ctx.approver.trust, [w]))[0]!)}`);
   say(w.flags.length === 0 ? '  flags        none' : `  flags:\n${w.flags.map((f) => `    ! ${f.code}: ${f.detail}`).join('\n')}`);
   say(`  user history (${history.length} shown, latest last):`);
   for (const h of history) say(`    #${h.id} ${h.createdAt} ${formatBtc(h.amountSat)} BTC → ${h.destination} ${h.status}`);

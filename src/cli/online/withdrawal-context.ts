@@ -5,7 +5,7 @@ import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import { signApproval } from '../../core/approval.js';
 import { auditSigner } from '../../core/audit-signature.js';
 import type { Approver, AuditSigner } from '../../core/ports.js';
-import { attestationView, type AttestationView } from '../../core/attestation-view.js';
+import type { AttestationView } from '../../core/attestation-view.js';
 import { auditKeyOf, operatorById, type Trust } from '../../core/trust.js';
 import { readOperatorKey, readOperatorKeyPublic } from '../../trust/operator-key.js';
 import { existingPasswordFor } from '../secrets.js';
@@ -59,12 +59,6 @@ export function optionalTrustOf(cmd: Command): Trust | undefined {
   return config.trustFile === undefined ? undefined : trustOf(config).trust;
 }
 
-/** Each row's attestation view, under `trust`, on the store's network. */
-export async function attestationViews(store: WithdrawalStore, trust: Trust | undefined, rows: readonly ReviewedWithdrawal[]): Promise<AttestationView[]> {
-  if (!trust?.verifier) return rows.map(() => ({ state: 'no-verifier', verifier: undefined, problems: [] }));
-  const network = await store.network();
-  return rows.map((w) => attestationView(network, trust, w));
-}
 
 /** Parse a withdrawal id argument. */
 export function parseId(text: string): bigint {

@@ -9,10 +9,10 @@ import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { configOf, policyOf } from './config.js';
 import {
-  addApproverOptions, addAuditKeyOptions, addDbOptions, addOperatorOptions, approverOf, attestationViews, auditSignerOf, optionalTrustOf, parseId, withStore, withdrawalJson, type OperatorOptions,
+  addApproverOptions, addAuditKeyOptions, addDbOptions, addOperatorOptions, approverOf, auditSignerOf, optionalTrustOf, parseId, withStore, withdrawalJson, type OperatorOptions,
 } from './withdrawal-context.js';
 import { attestationCell, attestationText } from '../../core/attestation-view.js';
-import { withdrawalDetail } from '../../flows/review-withdrawals.js';
+import { attestationViews, withdrawalDetail } from '../../flows/review-withdrawals.js';
 
 interface RequestOptions extends OperatorOptions {
   appId: string;
