@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { approvalContentFor, approvalContentJson, signApproval } from '../src/core/approval.js';
 import { approvalStanding, payability, type StoredApproval } from '../src/core/approval-standing.js';
+import { signAttestation } from '../src/core/attestation.js';
+import { withVerifier as withVerifierKey } from '../src/core/trust.js';
 import { keyIdOf, publicKeyHex } from '../src/core/ed25519.js';
 import { NETWORKS } from '../src/core/network.js';
 import { fingerprint, type RequestContent } from '../src/core/withdrawal-rules.js';
@@ -43,7 +45,7 @@ describe('approvalStanding', () => {
 describe('payability', () => {
   it('carries, per operator, the signature that counted: a forged row under the same key id goes nowhere', () => {
     const forged = row('op1', { signature: 'ab'.repeat(64) });
-    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, approvals: [row('op1'), forged, row('op2')] });
+    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, approvals: [row('op1'), forged, row('op2')], attestations: [] });
     expect(p.payable).toBe(true);
     if (!p.payable) return;
     expect(p.signatures.map((s) => s.signature)).toEqual([row('op1').signature, row('op2').signature]);
@@ -54,7 +56,35 @@ describe('payability', () => {
     ['changed after approval', { request: { ...request, amountSat: 990_000n }, approvals: [row('op1'), row('op2')] }],
     ['approvals missing', { approvals: [row('op1'), row('stranger')] }],
   ] as const)('left out: %s', (reason, over) => {
-    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, ...over });
+    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, attestations: [], ...over });
     expect(p).toMatchObject({ payable: false, reason });
+  });
+});
+
+describe('payability with a verifier in the trust file', () => {
+  const verifier = keyOf('the-verifier');
+  const withVerifier = withVerifierKey(trust, publicKeyHex(verifier));
+  const attestation = (c = content, key = verifier) => ({ keyId: keyIdOf(publicKeyHex(key)), content: JSON.stringify(approvalContentJson(c)), signature: signAttestation(c, key) });
+  const approvals = [row('op1'), row('op2')];
+
+  it('attested: payable, carrying the attestation that verified (not a forged row beside it)', () => {
+    const forged = { ...attestation(), signature: 'cd'.repeat(64) };
+    const p = payability(NETWORKS.testnet, withVerifier, { request, seenFingerprint: seen, approvals, attestations: [forged, attestation()] });
+    expect(p).toMatchObject({ payable: true, attestation: { keyId: keyIdOf(publicKeyHex(verifier)), signature: attestation().signature } });
+  });
+
+  it('no attestation: left out as not attested (missing); forged or other-content rows: not attested (invalid)', () => {
+    const missing = payability(NETWORKS.testnet, withVerifier, { request, seenFingerprint: seen, approvals, attestations: [] });
+    expect(missing).toMatchObject({ payable: false, reason: 'not attested', detail: expect.stringMatching(/has no attestation by verifier/) });
+    const other = approvalContentFor(NETWORKS.testnet, { ...request, amountSat: 990_000n }, seen);
+    for (const rows of [[{ ...attestation(), signature: 'ab'.repeat(64) }], [attestation(content, keyOf('op1'))], [attestation(other)]]) {
+      const p = payability(NETWORKS.testnet, withVerifier, { request, seenFingerprint: seen, approvals, attestations: rows });
+      expect(p).toMatchObject({ payable: false, reason: 'not attested', detail: expect.stringMatching(/none valid under verifier .* \(forged or edited\?\)/) });
+    }
+  });
+
+  it('without a verifier the attestation rows are not looked at', () => {
+    const p = payability(NETWORKS.testnet, trust, { request, seenFingerprint: seen, approvals, attestations: [{ ...attestation(), signature: 'ab'.repeat(64) }] });
+    expect(p).toMatchObject({ payable: true, attestation: undefined });
   });
 });

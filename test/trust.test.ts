@@ -52,9 +52,11 @@ describe('trust file: parse', () => {
     expect(JSON.parse(text)).toEqual(trustObject());
   });
 
-  it('accepts a verifier key', () => {
-    const t = parseTrust(mutated('verifier', { publicKey: carol!.publicKey }));
-    expect(t.verifier).toEqual({ publicKey: carol!.publicKey });
+  it('accepts a verifier key of its own, and refuses an operator\'s key as the verifier\'s', () => {
+    const verifier = publicKeyHex(privateKeyFromSeed(Buffer.alloc(32, 9)));
+    const t = parseTrust(mutated('verifier', { publicKey: verifier }));
+    expect(t.verifier).toEqual({ publicKey: verifier });
+    expect(() => parseTrust(mutated('verifier', { publicKey: carol!.publicKey }))).toThrow(/"verifier\.publicKey" expected a key no operator or auditor has \(carol has this key\)/);
   });
 
   const refusals: [string, string, unknown, RegExp][] = [

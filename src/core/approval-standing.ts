@@ -1,4 +1,5 @@
 import { approvalContentFor, approvalContentJson, parseApprovalContent, sameApprovalContent, type ApprovalContent } from './approval.js';
+import { checkAttestation, verifierKeyOf, type Attestation, type StoredAttestation } from './attestation.js';
 import { isCoded } from './errors.js';
 import type { Network } from './network.js';
 import { checkApprovals, type Approval, type ApprovalCheck, type TrustedOperator, type Trust } from './trust.js';
@@ -49,27 +50,35 @@ export function approvalStanding(trust: Trust, current: ApprovalContent, stored:
   return { ...check, required, covered: check.valid.length >= required, matching, mismatched };
 }
 
-/** Why `payout build` leaves an approved withdrawal out. */
-export type LeftOutReason = 'changed after approval' | 'never seen by an operator' | 'approvals missing';
+/** Why `payout build` leaves an approved withdrawal out; `not attested`: the trust file names a verifier and no valid attestation of it covers the approved content. */
+export type LeftOutReason = 'changed after approval' | 'never seen by an operator' | 'approvals missing' | 'not attested';
 
-/** What the build knows of one approved withdrawal: its row now, its first-sight fingerprint, its stored approvals. */
+/** What the build knows of one approved withdrawal: its row now, its first-sight fingerprint, its stored approvals and attestations. */
 export interface ApprovalEvidence {
   readonly request: RequestContent;
   /** undefined when the operator tool never read the row (it arrived "approved" by other means). */
   readonly seenFingerprint: string | undefined;
   readonly approvals: readonly StoredApproval[];
+  /** The verifier's rows (schema 008 `attestations`): claims until checked against the trust file's verifier key. */
+  readonly attestations: readonly StoredAttestation[];
 }
 
 export type Payability =
-  | { readonly payable: true; readonly content: ApprovalContent; readonly signatures: readonly Approval[]; readonly approvers: readonly TrustedOperator[] }
+  | {
+    readonly payable: true; readonly content: ApprovalContent; readonly signatures: readonly Approval[]; readonly approvers: readonly TrustedOperator[];
+    /** The verifier's attestation that counted; undefined when the trust file names no verifier. */
+    readonly attestation: Attestation | undefined;
+  }
   | { readonly payable: false; readonly reason: LeftOutReason; readonly detail: string };
 
 /**
  * May this approved withdrawal be paid as its row stands? Only when the
  * content signed is the content now (approvalContentFor the current row and
- * its first-sight fingerprint) and enough distinct trusted operators signed
- * exactly that. The signatures returned are the valid ones, one per
- * operator: what the manifest carries to the signer.
+ * its first-sight fingerprint), enough distinct trusted operators signed
+ * exactly that, and, when the trust file names a verifier, the verifier
+ * attested exactly that content too. The signatures returned are the valid
+ * ones, one per operator, and the attestation the one that verified: what
+ * the manifest carries to the signer.
  */
 export function payability(network: Network, trust: Trust, e: ApprovalEvidence): Payability {
   const id = e.request.id;
@@ -91,7 +100,9 @@ export function payability(network: Network, trust: Trust, e: ApprovalEvidence):
     s.matching.forEach((a, i) => {
       if (!uncounted.has(i) && !byKey.has(a.keyId)) byKey.set(a.keyId, a);
     });
-    return { payable: true, content: current, approvers: s.valid, signatures: s.valid.map((o) => byKey.get(o.id)!) };
+    const attested = checkAttestation(trust, current, e.attestations);
+    if (attested.state === 'missing' || attested.state === 'invalid') return notAttested(trust, id, attested.state, attested.problems);
+    return { payable: true, content: current, approvers: s.valid, signatures: s.valid.map((o) => byKey.get(o.id)!), attestation: attested.attestation };
   }
   if (s.mismatched > 0) {
     const signed = e.approvals.map(signedContentOf).find((c) => c !== undefined && !sameApprovalContent(c, current));
@@ -103,6 +114,15 @@ export function payability(network: Network, trust: Trust, e: ApprovalEvidence):
   }
   const problems = s.problems.map((p) => `${p.keyId}: ${p.problem}`).join(', ');
   return { payable: false, reason: 'approvals missing', detail: `withdrawal ${id} has ${s.valid.length} of ${s.required} valid approvals under the trust file${problems ? ` (not counted: ${problems})` : ''}` };
+}
+
+function notAttested(trust: Trust, id: bigint, state: 'missing' | 'invalid', problems: readonly string[]): Payability {
+  const verifier = verifierKeyOf(trust)!.id;
+  const detail = state === 'missing'
+    ? `withdrawal ${id} has no attestation by verifier ${verifier} yet (the user has not confirmed it, or the verifier holds it)`
+    // Rows that do not verify are what an attacker with the web database would write: say so, the operator should look.
+    : `withdrawal ${id} has ${problems.length} attestation row(s), none valid under verifier ${verifier} (forged or edited?): ${problems.join('; ')}`;
+  return { payable: false, reason: 'not attested', detail };
 }
 
 /** The content a stored approval claims it signed, or undefined when the text is not one. */

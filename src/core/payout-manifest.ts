@@ -1,5 +1,6 @@
 import { parseAddress } from './address.js';
 import { approvalContentJson, parseApprovalContent, type ApprovalContent } from './approval.js';
+import type { Attestation } from './attestation.js';
 import { parseSat } from './amount.js';
 import { CodedError, show } from './errors.js';
 import { NETWORK_NAMES, type Network, type NetworkName } from './network.js';
@@ -44,6 +45,11 @@ import type { Approval } from './trust.js';
  *   Ed25519 signatures with the ids of the keys that made them. The signer
  *   checks them against its own trust file and that the content's script and
  *   amount are exactly this output's.
+ * - `attestation` (optional for the format, required by a signer whose trust
+ *   file names a verifier; only beside an `approval`): the verifier's Ed25519
+ *   signature (core/attestation.ts) over exactly the approval's `content`,
+ *   under its own domain prefix, and the id of the key that made it. The
+ *   signer checks it under its own trust file's verifier key.
  * - `change` lists the change outputs the builder added (may be empty); the
  *   signer checks them against the outputs it recognises by derivation.
  *
@@ -61,6 +67,8 @@ export interface ManifestOutput {
   readonly amountSat: bigint;
   /** What the operators signed for this output, and their signatures; absent in a manifest without proof. */
   readonly approval?: ManifestApproval | undefined;
+  /** The verifier's attestation over `approval.content`; absent when the operator box's trust file names no verifier. */
+  readonly attestation?: Attestation | undefined;
 }
 
 export interface ManifestApproval {
@@ -145,9 +153,13 @@ export function parseManifest(input: string | unknown): PayoutManifest {
   }
   if (!Array.isArray(rec.outputs) || rec.outputs.length === 0) throw bad(`"outputs" expected a non-empty array, got ${show(rec.outputs)}`);
   const outputs = rec.outputs.map((o: unknown, i: number): ManifestOutput => {
-    const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat', 'approval'], ['withdrawal_id', 'address', 'amount_sat']);
+    const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat', 'approval', 'attestation'], ['withdrawal_id', 'address', 'amount_sat']);
     const out: ManifestOutput = { withdrawalId: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amountSat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
-    return r.approval === undefined ? out : { ...out, approval: parseApproval(r.approval, `outputs[${i}].approval`) };
+    const approval = r.approval === undefined ? undefined : parseApproval(r.approval, `outputs[${i}].approval`);
+    // An attestation signs the approval's content: without that content it would vouch for nothing anyone can check.
+    if (r.attestation !== undefined && approval === undefined) throw bad(`outputs[${i}].attestation needs the "approval" whose content it signs`);
+    const attestation = r.attestation === undefined ? undefined : signed(r.attestation, `outputs[${i}].attestation`);
+    return { ...out, ...(approval ? { approval } : {}), ...(attestation ? { attestation } : {}) };
   });
   const ids = new Set<string>();
   for (const o of outputs) {
@@ -173,13 +185,16 @@ function parseApproval(value: unknown, where: string): ManifestApproval {
     throw bad((e as Error).message);
   }
   if (!Array.isArray(r.signatures) || r.signatures.length > MAX_SIGNATURES) throw bad(`"${where}.signatures" expected an array of at most ${MAX_SIGNATURES} signatures, got ${show(Array.isArray(r.signatures) ? `${r.signatures.length} entries` : r.signatures)}`);
-  const signatures = r.signatures.map((s: unknown, k: number): Approval => {
-    const e = object(s, `${where}.signatures[${k}]`, ['key_id', 'signature'], ['key_id', 'signature']);
-    if (typeof e.key_id !== 'string' || !/^[0-9a-f]{16}$/.test(e.key_id)) throw bad(`"${where}.signatures[${k}].key_id" expected 16 lower-case hex characters, got ${show(e.key_id)}`);
-    if (typeof e.signature !== 'string' || !/^[0-9a-f]{128}$/.test(e.signature)) throw bad(`"${where}.signatures[${k}].signature" expected 128 lower-case hex characters, got ${show(e.signature)}`);
-    return { keyId: e.key_id, signature: e.signature };
-  });
+  const signatures = r.signatures.map((s: unknown, k: number): Approval => signed(s, `${where}.signatures[${k}]`));
   return { content, signatures };
+}
+
+/** `{"key_id", "signature"}`: an operator's approval signature or the verifier's attestation. */
+function signed(value: unknown, where: string): { keyId: string; signature: string } {
+  const e = object(value, where, ['key_id', 'signature'], ['key_id', 'signature']);
+  if (typeof e.key_id !== 'string' || !/^[0-9a-f]{16}$/.test(e.key_id)) throw bad(`"${where}.key_id" expected 16 lower-case hex characters, got ${show(e.key_id)}`);
+  if (typeof e.signature !== 'string' || !/^[0-9a-f]{128}$/.test(e.signature)) throw bad(`"${where}.signature" expected 128 lower-case hex characters, got ${show(e.signature)}`);
+  return { keyId: e.key_id, signature: e.signature };
 }
 
 /**
@@ -210,6 +225,7 @@ export function formatManifest(manifest: PayoutManifest): string {
       ...(o.approval === undefined ? {} : {
         approval: { content: approvalContentJson(o.approval.content), signatures: o.approval.signatures.map((s) => ({ key_id: s.keyId, signature: s.signature })) },
       }),
+      ...(o.attestation === undefined ? {} : { attestation: { key_id: o.attestation.keyId, signature: o.attestation.signature } }),
     })),
     change: manifest.change.map((c) => ({ address: c.address, amount_sat: c.amountSat.toString(), ...(c.path === undefined ? {} : { path: c.path }) })),
   };

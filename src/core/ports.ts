@@ -10,6 +10,7 @@ import type { BuiltPayout } from './psbt-build.js';
 import type { RiskFlag, WithdrawalPolicy } from './withdrawal-policy.js';
 import type { ApprovalContent } from './approval.js';
 import type { ApprovalEvidence, LeftOutReason } from './approval-standing.js';
+import type { StoredAttestation } from './attestation.js';
 import type { Trust, TrustedOperator } from './trust.js';
 import type { ValidRequest } from './withdrawal-rules.js';
 import type { PayoutStatus } from './payout-state.js';
@@ -183,6 +184,10 @@ export interface ReviewedWithdrawal extends WithdrawalRecord {
   readonly approvals: readonly string[];
   /** Output type of the destination (p2wpkh, …), undefined when it does not parse. */
   readonly outputType: string | undefined;
+  /** The fingerprint of the operator tool's first sight, undefined before it. */
+  readonly seenFingerprint: string | undefined;
+  /** The verifier's rows (schema 008), unchecked: core/attestation-view.ts weighs them under a trust file. */
+  readonly attestations: readonly StoredAttestation[];
 }
 
 export type RequestOutcome =

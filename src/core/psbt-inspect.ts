@@ -8,6 +8,7 @@ import { HARDENED, MAX_INDEX, formatPath, type AccountDescriptor } from './descr
 import { CodedError } from './errors.js';
 import type { Network, NetworkName } from './network.js';
 import { reviewOutputApprovals, type OutputApprovalReview } from './output-approvals.js';
+import { reviewOutputAttestations, type OutputAttestationReview } from './output-attestations.js';
 import { manifestAddressProblems, type ManifestOutput, type PayoutManifest } from './payout-manifest.js';
 import { formatSatPerVb, type SignerPolicy } from './signer-policy.js';
 import type { Trust } from './trust.js';
@@ -42,6 +43,7 @@ export const FINDING_CODES = [
   'UNKNOWN_OUTPUT_SCRIPT', 'NOTHING_TO_SIGN', 'UNKNOWN_FIELD', 'ACCOUNT_UNKNOWN',
   'MANIFEST_REQUIRED', 'APPROVAL_MISSING', 'APPROVAL_MISMATCH', 'APPROVAL_UNKNOWN_KEY', 'APPROVAL_BAD_SIGNATURE',
   'APPROVALS_TOO_FEW', 'APPROVAL_REUSED', 'APPROVAL_ALREADY_PAID', 'PAYOUT_CAP', 'DAILY_CAP',
+  'ATTESTATION_MISSING', 'ATTESTATION_INVALID',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -94,6 +96,13 @@ export interface OutputReview {
    * file asks for an approval and the output has none.
    */
   readonly approval?: OutputApprovalReview | null;
+  /**
+   * Whether the verifier vouched for it (output-attestations.ts). Absent when
+   * there is nothing to show (the trust file names no verifier and the
+   * manifest carries no attestation); null when the trust file names a
+   * verifier and the output has no attestation.
+   */
+  readonly attestation?: OutputAttestationReview | null;
 }
 
 export interface PsbtReview {
@@ -125,7 +134,7 @@ export interface InspectOptions {
   readonly account?: AccountDescriptor | undefined;
   readonly policy?: SignerPolicy | undefined;
   readonly manifest?: PayoutManifest | undefined;
-  /** The signer's trust file: every external output must then carry enough approvals, and a manifest is required. */
+  /** The signer's trust file: every external output must then carry enough approvals (and, when it names a verifier, a valid attestation), and a manifest is required. */
   readonly trust?: Trust | undefined;
 }
 
@@ -334,6 +343,12 @@ export function inspectPsbt(psbt: Psbt, opts: InspectOptions): PsbtReview {
     const checked = reviewOutputApprovals(withIds, matched.entries, withIds.map((o) => o.kind === 'external'), network.name, opts.trust);
     for (const f of checked.findings) refuse(f.code, f.message, { output: f.output });
     withIds = withIds.map((o, k) => (checked.approvals[k] === undefined ? o : { ...o, approval: checked.approvals[k] }));
+  }
+  // The second testimony: with a verifier in the trust file, every external output needs its attestation too.
+  if (opts.trust?.verifier || opts.manifest?.outputs.some((o) => o.attestation !== undefined)) {
+    const attested = reviewOutputAttestations(withIds, matched.entries, withIds.map((o) => o.kind === 'external'), withIds.map((o) => Boolean(o.approval?.mismatch)), opts.trust);
+    for (const f of attested.findings) refuse(f.code, f.message, { output: f.output });
+    withIds = withIds.map((o, k) => (attested.attestations[k] === undefined ? o : { ...o, attestation: attested.attestations[k] }));
   }
   const externalTotal = outputTotal - changeTotal;
   const cap = opts.policy?.maxPayoutSat ?? null;

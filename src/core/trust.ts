@@ -155,6 +155,11 @@ export function parseTrust(v: unknown): Trust {
     const o = operators.find((p) => p.publicKey === a.publicKey || p.name === a.name);
     if (o) throw bad(`auditors[${i}]`, `a name and key no operator has (${o.name} has ${o.publicKey === a.publicKey ? 'this key' : 'this name'})`, a.name);
   });
+  // The verifier's testimony must come from a party of its own: a key that also approves (or signs audit entries) would let one holder be both witnesses.
+  if (verifier !== null) {
+    const twin = [...operators, ...auditors].find((o) => o.publicKey === verifier!.publicKey);
+    if (twin) throw bad('verifier.publicKey', `a key no operator or auditor has (${twin.name} has this key): the verifier is a party of its own`, verifier.publicKey);
+  }
   return { format: TRUST_FORMAT, version: TRUST_VERSION, network: top.network as NetworkName, operators, approvals: { required, tiers }, verifier, auditors };
 }
 
@@ -205,6 +210,23 @@ export function withAuditor(trust: Trust, auditor: { name: string; publicKey: st
   if (taken) throw new CodedError('EXISTS', `${taken.name === auditor.name ? `name ${show(auditor.name)}` : `key ${id}`} is already in the trust file (${taken.name}, key ${taken.id})`, { hint: 'a program key is a key of its own: make one with `coldpool operator keygen`' });
   const next = { ...trust, auditors: [...trust.auditors, { name: auditor.name, publicKey: auditor.publicKey, id }] };
   return parseTrust(JSON.parse(serializeTrust(next)));
+}
+
+/**
+ * `trust` naming `publicKey` (64 hex, raw Ed25519) as its verifier, replacing
+ * any earlier one. Refuses (EXISTS) a key that is an operator's or an
+ * auditor's: the attestation is a second, independent testimony, so its key
+ * must belong to nobody who approves.
+ */
+export function withVerifier(trust: Trust, publicKey: string): Trust {
+  publicKeyFromHex(publicKey, '--public-key');
+  const taken = [...trust.operators, ...trust.auditors].find((o) => o.publicKey === publicKey);
+  if (taken) {
+    throw new CodedError('EXISTS', `key ${keyIdOf(publicKey)} is already in the trust file as ${show(taken.name)} (${trust.operators.includes(taken) ? 'an operator' : 'an auditor'}): the verifier must have a key of its own`, {
+      hint: 'give the public key the verifier printed (`coldpool verifier init`), not an operator key',
+    });
+  }
+  return parseTrust(JSON.parse(serializeTrust({ ...trust, verifier: { publicKey } })));
 }
 
 /** `trust` with another base requirement; refused (INVALID_INPUT) when above the operators listed or a tier's. */

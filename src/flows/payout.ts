@@ -13,6 +13,7 @@ import { parsePsbt } from '../core/psbt-inspect.js';
 import type { ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
 import { payability, type Payability } from '../core/approval-standing.js';
 import type { ManifestApproval } from '../core/payout-manifest.js';
+import type { Attestation } from '../core/attestation.js';
 import type { Trust } from '../core/trust.js';
 
 /**
@@ -89,14 +90,23 @@ async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number)
     .map((c) => ({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, height: c.height }));
 }
 
-/** `approvals` by withdrawal id: each output carries the content signed and the signatures, for the signer to check against its own trust file. */
-export function manifestOf(network: Network, built: BuiltPayout, approvals: ReadonlyMap<bigint, ManifestApproval> = new Map()): PayoutManifest {
+/** What one output carries to the signer: the operators' approval and, when the trust file names a verifier, its attestation over the same content. */
+export interface OutputProof {
+  readonly approval: ManifestApproval;
+  readonly attestation: Attestation | undefined;
+}
+
+/** `proofs` by withdrawal id: each output carries the content signed, the signatures and the attestation, for the signer to check against its own trust file. */
+export function manifestOf(network: Network, built: BuiltPayout, proofs: ReadonlyMap<bigint, OutputProof> = new Map()): PayoutManifest {
   return {
     version: MANIFEST_VERSION, network: network.name, unsignedTxid: built.unsignedTxid,
     // the manifest file carries the id as a string (its wire format)
     outputs: built.outputs.map((o) => {
-      const approval = approvals.get(o.withdrawalId);
-      return { withdrawalId: o.withdrawalId.toString(), address: o.address, amountSat: o.amountSat, ...(approval ? { approval } : {}) };
+      const proof = proofs.get(o.withdrawalId);
+      return {
+        withdrawalId: o.withdrawalId.toString(), address: o.address, amountSat: o.amountSat,
+        ...(proof ? { approval: proof.approval } : {}), ...(proof?.attestation ? { attestation: proof.attestation } : {}),
+      };
     }),
     change: built.change ? [{ address: built.change.address, amountSat: built.change.amountSat, path: built.change.path }] : [],
   };
@@ -151,21 +161,25 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
  * with its reason. Pure: the caller records and reports.
  */
 export function screenApproved(network: Network, trust: Trust, candidates: readonly ApprovedWithdrawal[]): {
-  payable: ApprovedWithdrawal[]; leftOut: LeftOut[]; approvals: Map<bigint, ManifestApproval>;
+  payable: ApprovedWithdrawal[]; leftOut: LeftOut[]; approvals: Map<bigint, OutputProof>;
 } {
   const payable: ApprovedWithdrawal[] = [];
   const leftOut: LeftOut[] = [];
-  const approvals = new Map<bigint, ManifestApproval>();
+  const approvals = new Map<bigint, OutputProof>();
   for (const w of candidates) {
     const p: Payability = payability(network, trust, w.evidence);
     if (p.payable) {
       payable.push(w);
-      approvals.set(w.id, { content: p.content, signatures: p.signatures });
+      approvals.set(w.id, proofOf(p));
     } else {
       leftOut.push({ id: w.id, reason: p.reason, detail: p.detail });
     }
   }
   return { payable, leftOut, approvals };
+}
+
+function proofOf(p: Payability & { payable: true }): OutputProof {
+  return { approval: { content: p.content, signatures: p.signatures }, attestation: p.attestation };
 }
 
 /** Replace payout `id` by a version paying the same withdrawals at a higher fee (BIP125). */
@@ -192,13 +206,13 @@ export async function bumpPayout(store: PayoutStore, chain: ChainStore, source: 
     network, account, payments, coins: [], mustSpend: [...mustSpend, ...(await withPrev(source, extra))], feeRateSatKvb, replacesFeeSat: old.feeSat, changeIndex, selection: plan.selection,
   });
   const newId = await store.insert(built, actor, old);
-  // The replacement pays what the first version paid; its manifest carries the approvals that still match (the signer checks them again).
-  const approvals = new Map<bigint, ManifestApproval>();
+  // The replacement pays what the first version paid; its manifest carries the approvals and attestations that still hold (the signer checks them again).
+  const approvals = new Map<bigint, OutputProof>();
   if (trust) {
     const evidence = await store.evidence(payments.map((p) => p.withdrawalId));
     for (const [wid, e] of evidence) {
       const p = payability(network, trust, e);
-      if (p.payable) approvals.set(wid, { content: p.content, signatures: p.signatures });
+      if (p.payable) approvals.set(wid, proofOf(p));
     }
   }
   return { id: newId, built, manifest: manifestOf(network, built, approvals) };

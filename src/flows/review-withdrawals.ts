@@ -7,7 +7,9 @@
  * review screen observes when it opens and on refresh instead, so that what
  * it shows is what was fingerprinted.
  */
+import { attestationView, type AttestationView } from '../core/attestation-view.js';
 import { CodedError, isCoded } from '../core/errors.js';
+import type { Trust } from '../core/trust.js';
 import type {
   ApproveOptions, Approver, DecisionOutcome, ObserveOutcome, ReviewedWithdrawal, Totals, WithdrawalStore,
 } from '../core/ports.js';
@@ -197,4 +199,16 @@ export async function cancelWithdrawal(store: WithdrawalStore, actor: string, id
   const text = cancelReason(reason);
   await store.observe(actor);
   return store.move(id, 'cancelled', actor, { reason: text });
+}
+
+/**
+ * Each row's attestation weighed under `trust` (undefined: no trust file) on
+ * the store's network: what the review screens show next to the flags. The
+ * same check `payout build` makes, made early so an operator sees a request
+ * the user has not confirmed, or a forged row, before approving it.
+ */
+export async function attestationViews(store: WithdrawalStore, trust: Trust | undefined, rows: readonly ReviewedWithdrawal[]): Promise<AttestationView[]> {
+  if (!trust?.verifier) return rows.map(() => ({ state: 'no-verifier', verifier: undefined, problems: [] }));
+  const network = await store.network();
+  return rows.map((w) => attestationView(network, trust, w));
 }

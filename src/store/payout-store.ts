@@ -5,6 +5,7 @@ import type { BuiltPayout } from '../core/psbt-build.js';
 import type { ApprovalEvidence, StoredApproval } from '../core/approval-standing.js';
 import type { ApprovedWithdrawal, LeftOut, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
+import { attestationsOf } from './attestation-rows.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 /**
@@ -68,7 +69,7 @@ export class SqlPayoutStore implements PayoutStore {
     return [...evidence.values()].map((e) => ({ id: e.request.id, destination: e.request.destination, amountSat: e.request.amountSat, evidence: e }));
   }
 
-  /** Each withdrawal's row, first-sight fingerprint and stored approvals, in id order; read in slices so a large build stays a few round trips. */
+  /** Each withdrawal's row, first-sight fingerprint, stored approvals and attestations, in id order; read in slices so a large build stays a few round trips. */
   async evidence(ids: readonly bigint[]): Promise<Map<bigint, ApprovalEvidence>> {
     await this.ready();
     const out = new Map<bigint, ApprovalEvidence>();
@@ -84,12 +85,14 @@ export class SqlPayoutStore implements PayoutStore {
         if (!byId.has(k)) byId.set(k, []);
         byId.get(k)!.push({ keyId: String(r.key_id), operator: String(r.operator), content: String(r.content), signature: String(r.signature) });
       }
+      const attestations = await attestationsOf(this.db, slice, marks);
       for (const r of rows) {
         const id = BigInt(String(r.id));
         out.set(id, {
           request: { id, appId: String(r.app_id), user: String(r.user_id), destination: String(r.destination), amountSat: BigInt(String(r.amount_sat)), createdAt: this.db.readTime(r.created_at) },
           seenFingerprint: opt(r.fingerprint),
           approvals: byId.get(String(r.id)) ?? [],
+          attestations: attestations.get(String(r.id)) ?? [],
         });
       }
     }
@@ -322,3 +325,4 @@ export class SqlPayoutStore implements PayoutStore {
   }
 
 }
+

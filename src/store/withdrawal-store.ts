@@ -11,6 +11,7 @@ import type {
 import { IntakeError, contentText, fingerprint, sameRequest, validateRequest, type RequestContent, type ValidRequest } from '../core/withdrawal-rules.js';
 import { assertMove, isWithdrawalStatus, stateConflict, type WithdrawalStatus } from '../core/withdrawal-state.js';
 import { appendAudit } from './audit-append.js';
+import { attestationsOf } from './attestation-rows.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 /** Statuses whose amount counts toward limits and history. */
@@ -230,7 +231,9 @@ export class SqlWithdrawalStore implements WithdrawalStore {
   private async review(x: SqlExec, w: WithdrawalRecord, policy: WithdrawalPolicy, approvedSat: bigint): Promise<ReviewedWithdrawal> {
     const facts = await this.facts(x, w, policy, approvedSat);
     const approvals = (await x.all('SELECT operator FROM withdrawal_approvals WHERE withdrawal_id = ? ORDER BY approved_at, operator', [w.id])).map((r) => String(r.operator));
-    return { ...w, flags: computeFlags(w, facts, policy), approvals, outputType: facts.outputType };
+    const [seen] = await x.all('SELECT fingerprint FROM withdrawal_seen WHERE withdrawal_id = ?', [w.id]);
+    const attestations = (await attestationsOf(x, [w.id])).get(w.id.toString()) ?? [];
+    return { ...w, flags: computeFlags(w, facts, policy), approvals, outputType: facts.outputType, seenFingerprint: seen ? String(seen.fingerprint) : undefined, attestations };
   }
 
   private async facts(x: SqlExec, w: WithdrawalRecord, policy: WithdrawalPolicy, approvedSat: bigint): Promise<RequestFacts> {

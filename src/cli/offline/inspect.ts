@@ -33,7 +33,8 @@ export function registerInspect(program: Command, out: Output): void {
       'Review a PSBT (binary, base64 or hex) without signing: every input (outpoint, amount, ours or not with its path, ' +
         'whether its non_witness_utxo matches, signatures present), every output (address, amount, change recognised by ' +
         'derivation, or external), who approved each output (operator names from the trust file, else key ids) and whether ' +
-        'the approvals check out, fee, vsize, fee rate and unsigned txid, and every finding `sign` would refuse on. ' +
+        'the approvals check out, whether the verifier of the trust file attested each output ("attested by verifier ' +
+        '<key id>"), fee, vsize, fee rate and unsigned txid, and every finding `sign` would refuse on. ' +
         'Exit code 0 whatever the findings; `sign` is the one that refuses.',
     )
     .argument('<psbt>', 'PSBT file')
@@ -50,13 +51,16 @@ JSON output: {network, fingerprint, unsigned_txid, version, locktime,
   inputs: [{index, txid, vout, sequence, value_sat, script_hex, address, ours, path, pubkey,
             non_witness_utxo: "match"|"mismatch"|"absent", sighash, signatures: [{pubkey, sighash}], finalized}],
   outputs: [{index, address, script_hex, amount_sat, kind: "change"|"ours"|"external", path, withdrawal_id,
-             approval?: null | {withdrawal_id, approvers: [{key_id, operator, valid, problem}], required, covered, mismatch}}],
+             approval?: null | {withdrawal_id, approvers: [{key_id, operator, valid, problem}], required, covered, mismatch},
+             attestation?: null | {key_id, verifier, valid, problem}}],
   input_total_sat, output_total_sat, change_total_sat, external_total_sat, fee_sat, vsize, vsize_estimated,
   fee_rate_sat_kvb, fee_rate_sat_vb, inputs_signed, inputs_ours,
   findings: [{code, severity: "refuse"|"warn", message, input?, output?}],
   caps: {max_fee_sat, max_fee_rate_sat_kvb, source, max_payout_sat?, max_24h_sat?}}
 Amounts are strings of satoshis. "approval" is there only with a trust file or when the manifest carries one (null: none
-given); without a trust file valid/required/covered are null (not checked).
+given); without a trust file valid/required/covered are null (not checked). "attestation" is there only when the trust
+file names a verifier (null: the manifest carries none) or the manifest carries one; verifier/valid are null when the
+trust file names no verifier (not checked).
 
 Examples:
   $ coldpool-offline inspect payout-12.psbt --keystore cold.keystore --manifest payout-12.manifest.json

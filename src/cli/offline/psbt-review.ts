@@ -8,6 +8,7 @@ import { parseManifest, type PayoutManifest } from '../../core/payout-manifest.j
 import { parsePsbt, sighashName, type Finding, type PsbtReview } from '../../core/psbt-inspect.js';
 import { DEFAULT_SIGNER_POLICY, formatSatPerVb, parseSignerPolicy, type SignerPolicy } from '../../core/signer-policy.js';
 import type { OutputApprovalReview } from '../../core/output-approvals.js';
+import type { OutputAttestationReview } from '../../core/output-attestations.js';
 import type { Trust } from '../../core/trust.js';
 import { readTrustFile } from '../../trust/trust-file.js';
 import type { Psbt } from 'bitcoinjs-lib';
@@ -91,6 +92,12 @@ export function formatReview(review: PsbtReview, title: string): string {
     lines.push('approvals:');
     for (const o of approved) lines.push(`  output ${o.index}: ${approvalLine(o.approval!)}`);
   }
+  const attested = review.outputs.filter((o) => o.attestation !== undefined);
+  if (attested.length > 0) {
+    lines.push('');
+    lines.push('attestations:');
+    for (const o of attested) lines.push(`  output ${o.index}: ${attestationLine(o.attestation!)}`);
+  }
   lines.push('');
   lines.push(`in  ${review.inputTotalSat ?? '?'} sat = external ${review.externalTotalSat} + change ${review.changeTotalSat} + fee ${review.feeSat ?? '?'} sat`);
   lines.push(`fee ${review.feeSat ?? '?'} sat (${review.feeSat === null ? '?' : formatBtc(review.feeSat)} BTC), vsize ${review.vsize}${review.vsizeEstimated ? ' (estimated)' : ''}, fee rate ${review.feeRateSatVb ?? '?'} sat/vB (${review.feeRateSatKvb ?? '?'} sat/kvB)`);
@@ -107,6 +114,12 @@ function approvalLine(a: OutputApprovalReview | null): string {
   const who = a.approvers.map((x) => `${x.operator ?? x.keyId}${x.valid === null ? '' : x.valid ? ' ok' : ` (${x.problem})`}`).join(', ') || 'nobody';
   const verdict = a.covered === null ? 'not checked (no trust file)' : a.covered ? `covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required` : `NOT covered, ${a.approvers.filter((x) => x.valid).length} of ${a.required} required`;
   return `withdrawal ${a.withdrawalId} by ${who}: ${verdict}${a.mismatch ? `; ${a.mismatch}` : ''}`;
+}
+
+function attestationLine(a: OutputAttestationReview | null): string {
+  if (a === null) return 'NONE (no attestation by the verifier in the manifest)';
+  if (a.valid === null) return `by key ${a.keyId}: not checked (the trust file names no verifier)`;
+  return a.valid ? `attested by verifier ${a.verifier}` : `INVALID: ${a.problem}`;
 }
 
 /**
@@ -130,6 +143,7 @@ export function reviewWire(review: PsbtReview): Record<string, unknown> {
     outputs: review.outputs.map((o) => ({
       index: o.index, address: o.address, script_hex: o.scriptHex, amount_sat: o.amountSat, kind: o.kind, path: o.path, withdrawal_id: o.withdrawalId,
       ...(o.approval === undefined ? {} : { approval: approvalWire(o.approval) }),
+      ...(o.attestation === undefined ? {} : { attestation: o.attestation === null ? null : { key_id: o.attestation.keyId, verifier: o.attestation.verifier, valid: o.attestation.valid, problem: o.attestation.problem } }),
     })),
     input_total_sat: review.inputTotalSat,
     output_total_sat: review.outputTotalSat,

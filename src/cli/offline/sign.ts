@@ -51,7 +51,9 @@ export function registerSign(program: Command, out: Output): void {
         'output not in it (other than recognised change) or an amount that differs; with a trust file (--trust, or "trust" ' +
         'in the signer config): no manifest, or any external output not covered by enough valid signatures of distinct ' +
         'trusted operators over exactly its script and amount, or whose approval the sign log shows already paid by a payout ' +
-        'this one does not replace; and the signer config\'s caps per payout and per rolling 24 h (summed from the sign ' +
+        'this one does not replace, and, when the trust file names a verifier, any external output without an attestation ' +
+        'that verifies under that verifier key over exactly its approval content (ATTESTATION_MISSING, ATTESTATION_INVALID); ' +
+        'and the signer config\'s caps per payout and per rolling 24 h (summed from the sign ' +
         'log). Then ask for the first ' +
         `${CONFIRM_CHARS} characters of the unsigned txid (--yes for scripts), sign every input of ours with SIGHASH_ALL ` +
         '(RFC6979, low R), verify every signature, append a line to the sign log and write the signed PSBT atomically.',
@@ -81,7 +83,7 @@ or corrupt log is refused, not taken as empty (--new-log for the very first payo
 already paid is signed again only in a replacement: a transaction spending an input of every payout that paid it.
 Sign log line: {"time","unsigned_txid","fingerprint","network","psbt","out","manifest","trust","inputs_signed",
   "input_total_sat","external_total_sat","inputs":["txid:vout"],"outputs":[{"address","amount_sat","kind","withdrawal_id",
-  "approval_id"?,"approval_fingerprint"?,"approved_by"?:[key ids]}],"fee_sat","vsize","fee_rate_sat_kvb","signed_psbt_sha256"}
+  "approval_id"?,"approval_fingerprint"?,"approved_by"?:[key ids],"attested_by"?:verifier key id}],"fee_sat","vsize","fee_rate_sat_kvb","signed_psbt_sha256"}
 JSON output: {"signed": true, "out", "unsigned_txid", "inputs_signed", "log", "trust"? (with a trust file), "review": {… as inspect --json}}
 On refusal (exit 3) with --json, stderr holds {"error":{"code":"REFUSED","message","context":{"findings":[…]}}}.
 
@@ -209,6 +211,7 @@ function signAndLog(file: string, opts: SignOptions, { psbt, binary, seed, accou
       outputs: review.outputs.map((o) => ({
         address: o.address, amount_sat: o.amountSat, kind: o.kind, withdrawal_id: o.withdrawalId,
         ...(o.approval ? { approval_id: o.approval.withdrawalId, approval_fingerprint: o.approval.fingerprint, approved_by: o.approval.approvers.filter((a) => a.valid).map((a) => a.keyId) } : {}),
+        ...(o.attestation?.valid ? { attested_by: o.attestation.verifier } : {}),
       })),
       fee_sat: review.feeSat,
       vsize: review.vsize,

@@ -96,9 +96,11 @@ function registerBuild(group: Command, out: Output): void {
         'are locked to the payout (approved → in_payout) in the transaction that records it. More than --max-outputs\n' +
         'withdrawals are split into several payouts (F.psbt, F-2.psbt, …). Writes F.psbt (base64) and F.manifest.json.\n' +
         'An approved withdrawal is paid only if its row now is exactly what its approvals signed and enough distinct\n' +
-        'operators of the trust file (--trust) signed it; every other one is left out, named on stderr with its reason\n' +
-        '(changed after approval, never seen by an operator, approvals missing), audited, and flagged in review.\n' +
-        'Nothing left to pay: exit 3. Each manifest output carries its approval: the signed content and the signatures.',
+        'operators of the trust file (--trust) signed it, and, when the trust file names a verifier, the verifier attested\n' +
+        'exactly that content (schema 008 `attestations`, checked under the trust file\'s verifier key); every other one is\n' +
+        'left out, named on stderr with its reason (changed after approval, never seen by an operator, approvals missing,\n' +
+        'not attested), audited, and flagged in review. Nothing left to pay: exit 3. Each manifest output carries its\n' +
+        'approval (the signed content and the signatures) and, with a verifier, its attestation.',
     )
     .option('--db <url>', DB_OPTION_HELP)
     .option('--fee-rate <sat_per_vb>', 'fee rate in sat/vB (at most 3 decimals)')

@@ -6,10 +6,12 @@ import { Command } from 'commander';
 import { formatBtc } from '../../core/amount.js';
 import { CodedError } from '../../core/errors.js';
 import { requiredApprovals } from '../../core/trust.js';
+import { attestationCell, attestationText, type AttestationView } from '../../core/attestation-view.js';
+import { keyIdOf } from '../../core/ed25519.js';
 import type { WithdrawalPolicy } from '../../core/withdrawal-policy.js';
 import type { Approver, ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import {
-  approveUnflagged, approveWithdrawal, isRefusal, observeQueue, pendingPage, rejectPending, unflaggedPending, withdrawalDetail,
+  approveUnflagged, approveWithdrawal, attestationViews, isRefusal, observeQueue, pendingPage, rejectPending, unflaggedPending, withdrawalDetail,
 } from '../../flows/review-withdrawals.js';
 import type { Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
@@ -61,10 +63,12 @@ interface ReviewContext {
   readonly out: Output;
 }
 
-function line(w: ReviewedWithdrawal): string {
+function line(w: ReviewedWithdrawal, ctx: ReviewContext, view: AttestationView): string {
   const flags = w.flags.length === 0 ? 'no flags' : w.flags.map((f) => f.code).join(', ');
   const approvals = w.approvals.length > 0 ? `  approved by ${w.approvals.join(', ')}` : '';
-  return `#${w.id}  ${w.user}  ${formatBtc(w.amountSat)} BTC  ${w.destination} (${w.outputType ?? '?'})  [${flags}]${approvals}`;
+  // Approving before the user confirmed is allowed; the list says so, so nobody mistakes it for a confirmed request.
+  const attested = ctx.approver.trust.verifier ? `  attestation: ${attestationCell(view)}` : '';
+  return `#${w.id}  ${w.user}  ${formatBtc(w.amountSat)} BTC  ${w.destination} (${w.outputType ?? '?'})  [${flags}]${approvals}${attested}`;
 }
 
 async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<void> {
@@ -72,14 +76,15 @@ async function reviewLoop(store: WithdrawalStore, ctx: ReviewContext): Promise<v
   let page = 0;
   const observed = await observeQueue(store, ctx.operator);
   for (const i of observed.invalid) ctx.out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
-  ctx.out.say(`operator ${ctx.operator} (key ${ctx.approver.operator.id}), policy ${ctx.policySource}, trust file: ${ctx.approver.trust.approvals.required} distinct operator(s); the policy asks ${ctx.policy.approvalsRequired}`);
+  ctx.out.say(`operator ${ctx.operator} (key ${ctx.approver.operator.id}), policy ${ctx.policySource}, trust file: ${ctx.approver.trust.approvals.required} distinct operator(s); the policy asks ${ctx.policy.approvalsRequired}; ${ctx.approver.trust.verifier ? `payouts wait for verifier ${keyIdOf(ctx.approver.trust.verifier.publicKey)}'s attestation` : 'no verifier configured'}`);
   for (;;) {
     const { totals, rows } = await pendingPage(store, ctx.policy, starts[page], ctx.pageSize + 1);
     const more = rows.length > ctx.pageSize;
     const shown = rows.slice(0, ctx.pageSize);
     const flagged = shown.filter((w) => w.flags.length > 0).length;
     const pages = Math.max(1, Math.ceil(totals.count / ctx.pageSize));
-    const choices: ({ value: MenuChoice; name: string } | Separator)[] = shown.map((w) => ({ value: { kind: 'open', id: w.id }, name: line(w) }));
+    const views = await attestationViews(store, ctx.approver.trust, shown);
+    const choices: ({ value: MenuChoice; name: string } | Separator)[] = shown.map((w, k) => ({ value: { kind: 'open', id: w.id }, name: line(w, ctx, views[k]!) }));
     choices.push(new prompts.Separator());
     if (more) choices.push({ value: { kind: 'next' }, name: 'Next page' });
     if (page > 0) choices.push({ value: { kind: 'prev' }, name: 'Previous page' });
@@ -113,6 +118,7 @@ async function detail(store: WithdrawalStore, ctx: ReviewContext, id: bigint): P
   say(`  destination  ${w.destination} (${w.outputType ?? 'unparseable'})`);
   say(`  created      ${w.createdAt}`);
   say(`  status       ${w.status}; approvals ${w.approvals.length}/${Math.max(ctx.policy.approvalsRequired, requiredApprovals(ctx.approver.trust, w.amountSat))}${w.approvals.length ? ` (${w.approvals.join(', ')})` : ''}`);
+  say(`  attestation  ${attestationText((await attestationViews(store, ctx.approver.trust, [w]))[0]!)}`);
   say(w.flags.length === 0 ? '  flags        none' : `  flags:\n${w.flags.map((f) => `    ! ${f.code}: ${f.detail}`).join('\n')}`);
   say(`  user history (${history.length} shown, latest last):`);
   for (const h of history) say(`    #${h.id} ${h.createdAt} ${formatBtc(h.amountSat)} BTC → ${h.destination} ${h.status}`);

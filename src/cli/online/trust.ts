@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
 import { parseNetwork } from '../../core/network.js';
-import { emptyTrust, serializeTrust, withAuditor, withOperator, withRequired, type Trust } from '../../core/trust.js';
+import { keyIdOf } from '../../core/ed25519.js';
+import { emptyTrust, serializeTrust, withAuditor, withOperator, withRequired, withVerifier, type Trust } from '../../core/trust.js';
 import { withFileLock } from '../../io/file-lock.js';
 import { readOperatorKeyPublic } from '../../trust/operator-key.js';
 import { readTrustFile, trustFileExists, writeTrustFile } from '../../trust/trust-file.js';
-import { table, type Output } from '../output.js';
+import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 
-/** `coldpool trust add-operator|show`: the file that says whose approvals count. */
+/** `coldpool trust add-operator|add-auditor|set-verifier|show`: the file that says whose approvals and attestations count. */
 export function registerTrust(program: Command, out: Output): void {
   const group = program
     .command('trust')
@@ -97,6 +98,34 @@ export function registerTrust(program: Command, out: Output): void {
     });
 
   group
+    .command('set-verifier')
+    .summary('name the verifier whose attestation every payout needs (its Ed25519 public key)')
+    .description(
+      'Set the verifier\'s public key (64 hex, printed by `coldpool verifier init`) in a trust file that exists,\n' +
+        'replacing any earlier one. From then on `payout build` leaves out every approved withdrawal without a valid\n' +
+        'attestation by this key over exactly the content the operators approved, and the signer (its own copy of the\n' +
+        'trust file) refuses any external output whose attestation is missing or does not verify. A key that is an\n' +
+        'operator\'s or an auditor\'s is refused: the verifier is a witness of its own. The file is replaced atomically.',
+    )
+    .requiredOption('--trust <file>', 'the trust file to update, e.g. coldpool-trust.json')
+    .requiredOption('--public-key <hex>', 'the verifier\'s Ed25519 public key, 64 hex characters')
+    .option('--json', 'print {"trust","verifier":{"public_key","key_id"}}', false)
+    .addHelpText('after', '\nExamples:\n  $ coldpool trust set-verifier --trust coldpool-trust.json --public-key 3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\n' +
+      '  $ cp coldpool-trust.json /media/usb/   # the signer\'s copy must name the same verifier\n')
+    .action(async (opts: { trust: string; publicKey: string; json?: boolean }) => {
+      const publicKey = opts.publicKey.trim().toLowerCase();
+      const trust = await withFileLock(opts.trust, 'coldpool trust add-operator/add-auditor on this trust file', () => {
+        const updated = withVerifier(readTrustFile(opts.trust), publicKey);
+        writeTrustFile(opts.trust, updated, { replace: true });
+        return updated;
+      });
+      const id = keyIdOf(publicKey);
+      if (opts.json) return out.data(toJson({ trust: opts.trust, verifier: { public_key: publicKey, key_id: id } }));
+      out.say(`updated ${opts.trust}: verifier key id ${id}`);
+      out.data(trustText(trust));
+    });
+
+  group
     .command('show')
     .summary('check a trust file and print its operators and requirements')
     .description('Parse a trust file strictly (an unknown or misspelt field is refused with its path) and print it.\nWith --json, the canonical file itself.')
@@ -114,7 +143,7 @@ function trustText(t: Trust): string {
   return [
     `network    ${t.network}`,
     `approvals  ${t.approvals.required} distinct operator${t.approvals.required === 1 ? '' : 's'}${tiers}`,
-    `verifier   ${t.verifier === null ? 'none' : t.verifier.publicKey}`,
+    `verifier   ${t.verifier === null ? 'none (attestations not required)' : `key id ${keyIdOf(t.verifier.publicKey)}  ${t.verifier.publicKey}`}`,
     '',
     table(['name', 'key id', 'public key'], t.operators.map((o) => [o.name, o.id, o.publicKey])),
     ...(t.auditors.length === 0 ? [] : ['', 'auditors (sign audit entries, never approvals):', table(['name', 'key id', 'public key'], t.auditors.map((o) => [o.name, o.id, o.publicKey]))]),

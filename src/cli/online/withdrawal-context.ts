@@ -5,7 +5,8 @@ import type { ReviewedWithdrawal, WithdrawalStore } from '../../core/ports.js';
 import { signApproval } from '../../core/approval.js';
 import { auditSigner } from '../../core/audit-signature.js';
 import type { Approver, AuditSigner } from '../../core/ports.js';
-import { auditKeyOf, operatorById } from '../../core/trust.js';
+import type { AttestationView } from '../../core/attestation-view.js';
+import { auditKeyOf, operatorById, type Trust } from '../../core/trust.js';
 import { readOperatorKey, readOperatorKeyPublic } from '../../trust/operator-key.js';
 import { existingPasswordFor } from '../secrets.js';
 import { DB_OPTION_HELP, configOf, trustOf } from './config.js';
@@ -38,14 +39,26 @@ export function addOperatorOptions(cmd: Command): Command {
     .option('--policy <file>', 'withdrawal policy JSON (default: COLDPOOL_POLICY, config "policy", then <config dir>/policy.json)');
 }
 
-/** The JSON shape of a request (sats as strings). */
-export function withdrawalJson(w: ReviewedWithdrawal): Record<string, unknown> {
+/** The JSON shape of a request (sats as strings); `attestation` as weighed under the trust file (core/attestation-view.ts). */
+export function withdrawalJson(w: ReviewedWithdrawal, attestation: AttestationView): Record<string, unknown> {
   return {
     id: w.id, app_id: w.appId, user: w.user, destination: w.destination, output_type: w.outputType, amount_sat: w.amountSat, amount_btc: formatBtc(w.amountSat),
     status: w.status, created_at: w.createdAt, reviewer: w.reviewer ?? null, reason: w.reason ?? null, decided_at: w.decidedAt ?? null,
     approvals: w.approvals, flags: w.flags.map((f) => ({ code: f.code, detail: f.detail })),
+    attestation: { state: attestation.state, verifier: attestation.verifier ?? null, problems: attestation.problems },
   };
 }
+
+/**
+ * The trust file to weigh attestations under on a read-only command: the
+ * configured one when there is one (a missing or broken one is an error, as
+ * anywhere), else none, and every request shows "no verifier configured".
+ */
+export function optionalTrustOf(cmd: Command): Trust | undefined {
+  const config = configOf(cmd);
+  return config.trustFile === undefined ? undefined : trustOf(config).trust;
+}
+
 
 /** Parse a withdrawal id argument. */
 export function parseId(text: string): bigint {

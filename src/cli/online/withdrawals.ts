@@ -11,8 +11,10 @@ import { table, toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { configOf, policyOf } from './config.js';
 import {
-  addApproverOptions, addAuditKeyOptions, addDbOptions, addOperatorOptions, approverOf, auditSignerOf, parseId, withStore, withdrawalJson, type OperatorOptions,
+  addApproverOptions, addAuditKeyOptions, addDbOptions, addOperatorOptions, approverOf, auditSignerOf, optionalTrustOf, parseId, withStore, withdrawalJson, type OperatorOptions,
 } from './withdrawal-context.js';
+import { attestationCell, attestationText } from '../../core/attestation-view.js';
+import { attestationViews, withdrawalDetail } from '../../flows/review-withdrawals.js';
 
 interface RequestOptions extends OperatorOptions {
   appId: string;
@@ -35,6 +37,7 @@ export function registerWithdrawals(program: Command, out: Output): void {
   const group = program.command('withdrawals').summary('withdrawal requests: request (web host); list, approve, reject, cancel (operator)');
   registerRequest(group, out);
   registerList(group, out);
+  registerShow(group, out);
   registerApprove(group, out);
   registerReject(group, out);
   registerCancel(group, out);
@@ -125,6 +128,7 @@ function registerList(group: Command, out: Output): void {
       const { policy } = policyOf(configOf(cmd));
       const signed = await auditSignerOf(cmd, opts.passwordFile);
       const operator = signed?.name ?? configOf(cmd).operator;
+      const trust = optionalTrustOf(cmd);
       await withStore(cmd, async (store) => {
         const { rows, totals, invalid } = await listQueue(store, operator, policy, {
           status: opts.status as WithdrawalStatus | 'all',
@@ -133,18 +137,69 @@ function registerList(group: Command, out: Output): void {
           limit,
         });
         for (const i of invalid) out.say(`marked invalid: withdrawal ${i.id}: ${i.message}`);
+        const attested = await attestationViews(store, trust, rows);
         if (opts.json) {
           out.data(toJson({
-            withdrawals: rows.map(withdrawalJson),
+            withdrawals: rows.map((w, k) => withdrawalJson(w, attested[k]!)),
             totals: totals ? { status: opts.status, count: totals.count, amount_sat: totals.amountSat } : null,
             marked_invalid: invalid.map((i) => ({ id: i.id, reason: i.reason, message: i.message })),
           }));
           return;
         }
-        out.data(table(['ID', 'USER', 'AMOUNT BTC', 'DESTINATION', 'TYPE', 'STATUS', 'APPROVALS', 'FLAGS'],
-          rows.map((w) => [w.id, w.user, formatBtc(w.amountSat), w.destination, w.outputType ?? '?', w.status, w.approvals.join(',') || '-', flagText(w)])));
+        out.data(table(['ID', 'USER', 'AMOUNT BTC', 'DESTINATION', 'TYPE', 'STATUS', 'APPROVALS', 'ATTESTED', 'FLAGS'],
+          rows.map((w, k) => [w.id, w.user, formatBtc(w.amountSat), w.destination, w.outputType ?? '?', w.status, w.approvals.join(',') || '-', attestationCell(attested[k]!), flagText(w)])));
         if (totals) out.say(`${totals.count} ${opts.status}, ${formatBtc(totals.amountSat)} BTC in total`);
+        // A forged attestation row is news for the operator, not a table cell.
+        rows.forEach((w, k) => { if (attested[k]!.state === 'invalid') out.say(`withdrawal ${w.id}: ${attestationText(attested[k]!)}`); });
       }, signed?.signer);
+    });
+}
+
+function registerShow(group: Command, out: Output): void {
+  addOperatorOptions(group.command('show'))
+    .summary('one request: flags, approvals, attestation state, the user\'s and the destination\'s history (operator)')
+    .description(
+      'Show one withdrawal request as the review screen does, without deciding and without writing anything: its\n' +
+        'flags, the approvals so far, the verifier\'s attestation weighed under the trust file (--trust; attested,\n' +
+        'not attested yet, INVALID attestation row, or no verifier configured), and the latest requests of the same\n' +
+        'user and to the same destination.',
+    )
+    .argument('<id>', 'withdrawal id')
+    .option('--trust <file>', 'the operator box\'s trust file, whose verifier key weighs the attestations (default: COLDPOOL_TRUST, config "trust")')
+    .option('--json', 'print {"withdrawal":{…,"attestation":{"state","verifier","problems"}},"user_history":[…],"destination_history":[…]}', false)
+    .action(async (id: string, opts: OperatorOptions, cmd: Command) => {
+      const wid = parseId(id);
+      const { policy } = policyOf(configOf(cmd));
+      const trust = optionalTrustOf(cmd);
+      await withStore(cmd, async (store) => {
+        const found = await withdrawalDetail(store, policy, wid);
+        if (!found) throw new CodedError('NOT_FOUND', `withdrawal ${wid} does not exist`, { hint: 'see `coldpool withdrawals list --status all`' });
+        const { withdrawal: w, userHistory, destinationHistory } = found;
+        const [view] = await attestationViews(store, trust, [w]);
+        if (opts.json) {
+          const history = async (rows: ReviewedWithdrawal[]) => {
+            const views = await attestationViews(store, trust, rows);
+            return rows.map((r, k) => withdrawalJson(r, views[k]!));
+          };
+          out.data(toJson({ withdrawal: withdrawalJson(w, view!), user_history: await history(userHistory), destination_history: await history(destinationHistory) }));
+          return;
+        }
+        out.data([
+          `withdrawal   #${w.id} (app id ${w.appId})`,
+          `user         ${w.user}`,
+          `amount       ${formatBtc(w.amountSat)} BTC (${w.amountSat} sat)`,
+          `destination  ${w.destination} (${w.outputType ?? 'unparseable'})`,
+          `created      ${w.createdAt}`,
+          `status       ${w.status}${w.reason ? ` (${w.reason})` : ''}`,
+          `approvals    ${w.approvals.join(', ') || 'none'}`,
+          `attestation  ${attestationText(view!)}`,
+          w.flags.length === 0 ? 'flags        none' : `flags:\n${w.flags.map((f) => `  ! ${f.code}: ${f.detail}`).join('\n')}`,
+          `user history (${userHistory.length} shown, latest last):`,
+          ...userHistory.map((h) => `  #${h.id} ${h.createdAt} ${formatBtc(h.amountSat)} BTC → ${h.destination} ${h.status}`),
+          `destination history (${destinationHistory.length} shown):`,
+          ...destinationHistory.map((h) => `  #${h.id} ${h.createdAt} ${h.user} ${formatBtc(h.amountSat)} BTC ${h.status}`),
+        ].join('\n'));
+      });
     });
 }
 
