@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS, toBitcoinjs } from '../src/core/network.js';
-import { parseTrustText, serializeTrust } from '../src/core/trust.js';
+import { parseTrustText } from '../src/core/trust.js';
 import { testAccount } from './support/accounts.js';
 import { SmtpSink } from './support/alert-sinks.js';
 import { writeCliOperators } from './support/approvers.js';
@@ -80,8 +80,10 @@ async function setUpVerifier(webDb: string): Promise<void> {
     verifier: { confirmUrl: 'https://shop.example/confirm?w={id}&t={token}' },
     channels: { email: { host: '127.0.0.1', port: smtp.port, from: 'security@shop.example', to: ['ops@shop.example'] }, log: false },
   }));
-  const trust = parseTrustText(readFileSync(ops.trustFile, 'utf8'));
-  writeFileSync(ops.trustFile, serializeTrust({ ...trust, verifier: { publicKey: init.publicKey } }));
+  // The operator box and the signer share the trust file in this test: one set-verifier serves both.
+  const set = json<{ verifier: { key_id: string } }>(await runCli('coldpool', ['trust', 'set-verifier', '--trust', ops.trustFile, '--public-key', init.publicKey, '--json']));
+  expect(set.verifier.key_id).toBe(init.id);
+  expect(parseTrustText(readFileSync(ops.trustFile, 'utf8')).verifier).toEqual({ publicKey: init.publicKey });
 }
 
 const verifierCycle = async () => json<{ attested: number; tokensSent: number; errors: string[] }>(await runCli('coldpool', ['verifier', 'run', '--once', '--json', '--config', verifierConfig]));

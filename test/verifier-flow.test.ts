@@ -49,7 +49,18 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier on %s', (kind) => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect((await f.vdb.store.requests([id])).get(id)!.tokenHash).toBe(tokenHash(token));
 
+    // Before the click, no table of the web database holds the token; after it, only the relayed row.
+    const webDump = async () => {
+      let text = '';
+      const tables = kind === 'sqlite'
+        ? (await raw.query(f.webUrl, "SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => String(r.name))
+        : (await raw.query(f.webUrl, 'SHOW TABLES')).map((r) => String(Object.values(r)[0]));
+      for (const t of tables) text += JSON.stringify(await raw.query(f.webUrl, `SELECT * FROM ${t}`), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      return text;
+    };
+    expect(await webDump()).not.toContain(token);
     await relayConfirmation(f.web.verification, id, token);
+    expect((await webDump()).split(token)).toHaveLength(2);
     const r2 = await f.verifier.cycle();
     expect(r2).toMatchObject({ confirmed: 1, attested: 1, published: 1 });
     const rows = await attestations(f);
