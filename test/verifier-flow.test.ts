@@ -5,7 +5,7 @@ import { tokenHash } from '../src/core/confirmation-token.js';
 import { publicKeyFromHex } from '../src/core/ed25519.js';
 import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { relayConfirmation } from '../src/flows/relay-confirmation.js';
-import { resendToken } from '../src/flows/verifier-status.js';
+import { checkVerifierAudit, resendToken } from '../src/flows/verifier-status.js';
 import { CodedError, isCoded } from '../src/core/errors.js';
 import { NETWORKS } from '../src/core/network.js';
 import type { VerificationFeed } from '../src/core/ports.js';
@@ -75,8 +75,15 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier on %s', (kind) => {
     expect(f.logLines.join('\n')).not.toContain(token);
     const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
     let dump = '';
-    for (const table of ['requests', 'events', 'outbox', 'mirror_users', 'cursors']) dump += JSON.stringify(await raw.query(f.verifierUrl, `SELECT * FROM ${table}`), big);
+    for (const table of ['requests', 'audit_log', 'outbox', 'mirror_users', 'cursors']) dump += JSON.stringify(await raw.query(f.verifierUrl, `SELECT * FROM ${table}`), big);
     expect(dump).toContain(tokenHash(token));
+    // Every decision is in the verifier's signed audit chain; an edited entry is caught.
+    const key = { id: f.keyId, publicKey: publicKeyFromHex(f.publicKey) };
+    const audit = await checkVerifierAudit(f.vdb.store, key);
+    expect(audit).toMatchObject({ chain: { ok: true }, unsigned: 0, badSignature: 0 });
+    expect((await f.vdb.store.events({ withdrawalId: id, limit: 100 })).map((e) => e.kind)).toEqual(['first-sight', 'token-issued', 'confirmed', 'attested']);
+    await raw.exec(f.verifierUrl, "UPDATE audit_log SET data = REPLACE(data, 'signed by', 'forged by') WHERE action = 'attested'");
+    expect((await checkVerifierAudit(f.vdb.store, key)).chain).toMatchObject({ ok: false, problem: 'edited' });
     expect(dump).not.toContain(token);
   });
 

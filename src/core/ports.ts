@@ -842,7 +842,10 @@ export interface VerifierStore {
   mailSent(id: bigint, at: Date): Promise<void>;
   mailFailed(id: bigint): Promise<void>;
   counts(): Promise<{ states: Record<string, number>; users: number; held: number; pendingMail: number }>;
+  /** Entries of the verifier's signed audit chain, as events, oldest first (the latest `limit`). */
   events(query: { readonly withdrawalId?: bigint; readonly limit: number }): Promise<(VerifierEvent & { id: bigint; at: string })[]>;
+  /** Check the verifier's audit chain (hashes, links, head); `onEntry` sees each entry (its signature is the caller's to check). */
+  verifyAudit(onEntry?: (e: AuditEntry) => void): Promise<ChainVerdict>;
 }
 
 /** The verifier's database handle (`openVerifierDatabase(url)` in src/store/db.ts). */

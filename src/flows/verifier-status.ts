@@ -1,3 +1,7 @@
+import type { KeyObject } from 'node:crypto';
+import { verify } from 'node:crypto';
+import { auditMessage } from '../core/audit-signature.js';
+import type { ChainVerdict } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
 import type { VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
 
@@ -53,4 +57,23 @@ export async function resendToken(store: VerifierStore, id: bigint, actor: strin
     events: [{ kind: 'resend', withdrawalId: id, user: r.user, detail: `a new token asked by ${actor}` }],
   }, now);
   return { ...r, state: 'new' };
+}
+
+/** The verifier's audit chain checked, and with its public key, every entry's signature. */
+export interface VerifierAuditCheck {
+  readonly chain: ChainVerdict;
+  /** Entries without a signature, or by another key, or whose signature does not verify (undefined: no key given). */
+  readonly unsigned: number | undefined;
+  readonly badSignature: number | undefined;
+}
+
+export async function checkVerifierAudit(store: VerifierStore, key: { id: string; publicKey: KeyObject } | undefined): Promise<VerifierAuditCheck> {
+  let unsigned = 0;
+  let badSignature = 0;
+  const chain = await store.verifyAudit((e) => {
+    if (!key) return;
+    if (e.keyId === undefined || e.signature === undefined) unsigned++;
+    else if (e.keyId !== key.id || !verify(null, auditMessage(e.hash), key.publicKey, Buffer.from(e.signature, 'hex'))) badSignature++;
+  });
+  return { chain, unsigned: key ? unsigned : undefined, badSignature: key ? badSignature : undefined };
 }

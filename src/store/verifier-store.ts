@@ -2,6 +2,8 @@ import { CodedError } from '../core/errors.js';
 import type {
   MirroredUser, PendingMail, RequestUpdate, VerifierCommit, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
 } from '../core/ports.js';
+import { ChainVerifier, type AuditEntry, type ChainVerdict } from '../core/audit-chain.js';
+import { appendAuditEntries } from './audit-append.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 /** Request columns a guarded update may set, and their SQL names. */
@@ -57,8 +59,11 @@ export class SqlVerifierStore implements VerifierStore {
         (c.emailChanges ?? []).map((e) => [e.user, e.oldEmail, e.newEmail, t(e.noticedAt)]));
       await insertRows(x, 'outbox', ['kind', 'recipient', 'subject', 'body', 'facts', 'created_at'],
         (c.outbox ?? []).map((o) => [o.kind, o.recipient ?? null, o.subject, o.body, JSON.stringify(o.facts, jsonBigint), t(at)]));
-      await insertRows(x, 'events', ['at', 'kind', 'withdrawal_id', 'user_id', 'detail'],
-        (c.events ?? []).map((e) => [t(at), e.kind, e.withdrawalId ?? null, e.user ?? null, e.detail.slice(0, 2000)]));
+      // Every decision of the step, in the signed audit chain, in the step's own transaction.
+      await appendAuditEntries(this.db, x, (c.events ?? []).map((e) => ({
+        actor: 'verifier', action: e.kind, subject: e.withdrawalId !== undefined ? `withdrawal:${e.withdrawalId}` : e.user !== undefined ? `user:${e.user}` : 'verifier',
+        data: { ...(e.user !== undefined ? { user: e.user } : {}), detail: e.detail, clock: at.toISOString() },
+      })));
       for (const [name, value] of Object.entries(c.cursors ?? {})) {
         const changed = (await x.run('UPDATE cursors SET value = ? WHERE name = ? AND value <= ?', [value, name, value])).changes;
         if (changed === 0) await x.run(`${this.db.insertIgnore} INTO cursors (name, value) VALUES (?, ?)`, [name, value]);
@@ -151,13 +156,42 @@ export class SqlVerifierStore implements VerifierStore {
   }
 
   async events(query: { readonly withdrawalId?: bigint; readonly limit: number }): Promise<(VerifierEvent & { id: bigint; at: string })[]> {
+    const limit = Math.max(1, Math.floor(query.limit));
     const rows = query.withdrawalId === undefined
-      ? await this.all(`SELECT * FROM events ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(query.limit))}`)
-      : await this.all(`SELECT * FROM events WHERE withdrawal_id = ? ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(query.limit))}`, [query.withdrawalId]);
-    return rows.reverse().map((r) => ({
-      id: BigInt(String(r.id)), at: this.db.readTime(r.at), kind: String(r.kind), withdrawalId: r.withdrawal_id === null ? undefined : BigInt(String(r.withdrawal_id)),
-      user: r.user_id === null ? undefined : String(r.user_id), detail: String(r.detail),
-    }));
+      ? await this.all(`SELECT seq, at, action, subject, data FROM audit_log ORDER BY seq DESC LIMIT ${limit}`)
+      : await this.all(`SELECT seq, at, action, subject, data FROM audit_log WHERE subject = ? ORDER BY seq DESC LIMIT ${limit}`, [`withdrawal:${query.withdrawalId}`]);
+    return rows.reverse().map((r) => {
+      const subject = String(r.subject);
+      const data = JSON.parse(String(r.data)) as { user?: string; detail?: string };
+      return {
+        id: BigInt(String(r.seq)), at: this.db.readTime(r.at), kind: String(r.action),
+        withdrawalId: subject.startsWith('withdrawal:') ? BigInt(subject.slice('withdrawal:'.length)) : undefined, user: data.user, detail: data.detail ?? '',
+      };
+    });
+  }
+
+  async *auditEntries(): AsyncIterable<AuditEntry> {
+    for (let after = -1n; ;) {
+      const rows = await this.all(`SELECT l.seq, l.at, l.actor, l.action, l.subject, l.data, l.prev_hash, l.hash, s.key_id, s.signature FROM audit_log l LEFT JOIN audit_signatures s ON s.seq = l.seq WHERE l.seq > ? ORDER BY l.seq LIMIT 5000`, [after]);
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        after = BigInt(String(r.seq));
+        yield {
+          seq: after, at: this.db.readTime(r.at), actor: String(r.actor), action: String(r.action), subject: String(r.subject), data: String(r.data),
+          prevHash: String(r.prev_hash), hash: String(r.hash), ...(r.key_id == null ? {} : { keyId: String(r.key_id), signature: String(r.signature) }),
+        };
+      }
+    }
+  }
+
+  async verifyAudit(onEntry?: (e: AuditEntry) => void): Promise<ChainVerdict> {
+    const v = new ChainVerifier();
+    for await (const e of this.auditEntries()) {
+      v.push(e);
+      onEntry?.(e);
+    }
+    const [head] = await this.all('SELECT seq, hash FROM audit_head WHERE id = 1');
+    return v.end(head ? { seq: BigInt(String(head.seq)), hash: String(head.hash) } : undefined);
   }
 
   private user(r: SqlRow): MirroredUser {

@@ -7,6 +7,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Alert, Database, Notifier, VerifierDatabase } from '../../src/core/ports.js';
+import { auditSigner } from '../../src/core/audit-signature.js';
 import { keyIdOf, publicKeyHex } from '../../src/core/ed25519.js';
 import { NETWORKS } from '../../src/core/network.js';
 import { SmtpUserMailer } from '../../src/notify/email.js';
@@ -56,13 +57,13 @@ export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Clea
   const verifierUrl = await freshDbUrl(kind, cleanups);
   const web = openDatabase(webUrl, { network: 'testnet' });
   await web.migrate();
-  const vdb = openVerifierDatabase(verifierUrl);
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const publicKey = publicKeyHex(privateKey);
+  const vdb = openVerifierDatabase(verifierUrl, { auditSigner: auditSigner(keyIdOf(publicKey), privateKey) });
   await vdb.migrate();
   const smtp = await new SmtpSink().start();
   const mailer = new SmtpUserMailer({ host: '127.0.0.1', port: smtp.port, secure: false, requireTls: false, user: undefined, password: undefined, from: 'verifier@shop.example', to: ['ops@shop.example'], timeoutMs: 5_000 });
   const alerts = new RecordingNotifier();
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const publicKey = publicKeyHex(privateKey);
   const clock = { t: Date.parse('2026-12-01T10:00:00.000Z'), now() { return new Date(this.t); } };
   const logLines: string[] = [];
   const verifier = new Verifier({

@@ -74,14 +74,38 @@ CREATE TABLE IF NOT EXISTS cursors (
   PRIMARY KEY (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- The verifier's own record of what it decided and why (never a token).
-CREATE TABLE IF NOT EXISTS events (
-  id            BIGINT        NOT NULL AUTO_INCREMENT,
-  at            DATETIME(3)   NOT NULL,
-  kind          VARCHAR(32)   NOT NULL,
-  withdrawal_id BIGINT        NULL,
-  user_id       VARCHAR(190)  NULL,
-  detail        VARCHAR(2000) NOT NULL,
+-- The verifier's own record of what it decided and why (never a token): the
+-- same signed, hash-chained audit log as the web database's (audit-chain.ts),
+-- every entry signed by the verifier's key in the transaction of the step it
+-- records. `coldpool verifier status` checks the chain.
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq        BIGINT       NOT NULL AUTO_INCREMENT,
+  at         DATETIME(3)  NOT NULL,
+  actor      VARCHAR(190) NOT NULL,
+  action     VARCHAR(64)  NOT NULL,
+  subject    VARCHAR(190) NOT NULL,
+  data       MEDIUMTEXT   NOT NULL,
+  prev_hash  CHAR(64)     NOT NULL,
+  hash       CHAR(64)     NOT NULL,
+  PRIMARY KEY (seq),
+  UNIQUE KEY uq_audit_log_hash (hash),
+  KEY ix_audit_log_subject (subject, seq)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE IF NOT EXISTS audit_head (
+  id   TINYINT  NOT NULL,
+  seq  BIGINT   NOT NULL,
+  hash CHAR(64) NOT NULL,
   PRIMARY KEY (id),
-  KEY ix_events_withdrawal (withdrawal_id, id)
+  CONSTRAINT ck_audit_head_id CHECK (id = 1)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+INSERT IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE TABLE IF NOT EXISTS audit_signatures (
+  seq        BIGINT    NOT NULL,
+  key_id     CHAR(16)  NOT NULL,
+  signature  CHAR(128) NOT NULL,
+  PRIMARY KEY (seq),
+  CONSTRAINT fk_audit_signatures_log FOREIGN KEY (seq) REFERENCES audit_log (seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -59,12 +59,26 @@ CREATE TABLE IF NOT EXISTS cursors (
   value INTEGER NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS events (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
-  at            TEXT    NOT NULL,
-  kind          TEXT    NOT NULL,
-  withdrawal_id INTEGER NULL,
-  user_id       TEXT    NULL,
-  detail        TEXT    NOT NULL
+-- What the verifier decided and why (never a token): a signed, hash-chained audit log.
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at         TEXT    NOT NULL,
+  actor      TEXT    NOT NULL,
+  action     TEXT    NOT NULL,
+  subject    TEXT    NOT NULL,
+  data       TEXT    NOT NULL,
+  prev_hash  TEXT    NOT NULL,
+  hash       TEXT    NOT NULL UNIQUE
 );
-CREATE INDEX IF NOT EXISTS ix_events_withdrawal ON events (withdrawal_id, id);
+CREATE INDEX IF NOT EXISTS ix_audit_log_subject ON audit_log (subject, seq);
+CREATE TABLE IF NOT EXISTS audit_head (
+  id   INTEGER PRIMARY KEY CHECK (id = 1),
+  seq  INTEGER NOT NULL,
+  hash TEXT    NOT NULL
+);
+INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TABLE IF NOT EXISTS audit_signatures (
+  seq        INTEGER PRIMARY KEY REFERENCES audit_log (seq),
+  key_id     TEXT    NOT NULL CHECK (length(key_id) = 16),
+  signature  TEXT    NOT NULL CHECK (length(signature) = 128)
+);

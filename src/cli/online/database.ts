@@ -1,5 +1,5 @@
 import type { Database, VerifierDatabase } from '../../core/ports.js';
-import type { DatabaseOptions } from '../../store/db.js';
+import type { DatabaseOptions, OpenOptions } from '../../store/db.js';
 
 /**
  * The one way a command reaches the database: open the handle the URL
@@ -20,9 +20,9 @@ export async function withDatabase<T>(url: string, fn: (db: Database) => Promise
 }
 
 /** The verifier's own database, the same way: open, run `fn`, always close. Only `verifier init` may create it. */
-export async function withVerifierDatabase<T>(url: string, fn: (db: VerifierDatabase) => Promise<T>, mustExist = true): Promise<T> {
+export async function withVerifierDatabase<T>(url: string, fn: (db: VerifierDatabase) => Promise<T>, options: OpenOptions = { mustExist: true }): Promise<T> {
   const { openVerifierDatabase } = await import('../../store/db.js');
-  const db = openVerifierDatabase(url, { mustExist });
+  const db = openVerifierDatabase(url, options);
   try {
     return await fn(db);
   } finally {

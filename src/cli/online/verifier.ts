@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CodedError } from '../../core/errors.js';
@@ -5,7 +6,9 @@ import type { VerifierDatabase } from '../../core/ports.js';
 import { assertOperatorKeyAbsent, generateOperatorKey, readOperatorKey, readOperatorKeyPublic, writeOperatorKey } from '../../trust/operator-key.js';
 import cron from 'node-cron';
 import { systemClock } from '../../core/ports.js';
-import { resendToken, verifierOverview, verifierRequest } from '../../flows/verifier-status.js';
+import { auditSigner } from '../../core/audit-signature.js';
+import { publicKeyFromHex } from '../../core/ed25519.js';
+import { checkVerifierAudit, resendToken, verifierOverview, verifierRequest } from '../../flows/verifier-status.js';
 import { SmtpUserMailer } from '../../notify/email.js';
 import { Verifier, type CycleReport } from '../../verifier/cycle.js';
 import { table, toJson, type Output } from '../output.js';
@@ -76,7 +79,7 @@ export function registerVerifier(program: Command, out: Output): void {
         created = true;
       }
       const header = readOperatorKeyPublic(opts.key);
-      const migrated = await withVerifierDatabase(url, (db) => db.migrate(), false);
+      const migrated = await withVerifierDatabase(url, (db) => db.migrate(), { mustExist: false });
       if (opts.json) {
         out.data(toJson({ db: url.replace(/:\/\/([^:@/]+):[^@]*@/, '://$1:***@'), key: opts.key, id: header.id, publicKey: header.publicKey, created, schema: migrated.version }));
       } else {
@@ -143,11 +146,16 @@ export function registerVerifier(program: Command, out: Output): void {
     )
     .option('--db <url>', DB_HELP)
     .option('--id <withdrawal>', 'one request, with its events')
+    .option('--key <file>', 'the verifier key file: its public half checks the signatures of the audit chain (no password)')
     .option('--json', 'print as JSON')
     .option('--config <file>', CONFIG_OPTION_HELP)
     .addHelpText('after', '\nExamples:\n  $ coldpool verifier status\n  $ coldpool verifier status --id 42 --json\n')
     .action(async (opts: { id?: string; json?: boolean }, cmd: Command) => {
-      await withVerifierDatabase(verifierDbOf(configOf(cmd)), (db) => verifierStatus(db, opts, out));
+      const config = configOf(cmd);
+      // The key's public half (no password) lets status check that every entry of the verifier's audit chain is its own.
+      const header = config.keyFile === undefined ? undefined : readOperatorKeyPublic(config.keyFile);
+      const key = header ? { id: header.id, publicKey: publicKeyFromHex(header.publicKey) } : undefined;
+      await withVerifierDatabase(verifierDbOf(config), (db) => verifierStatus(db, opts, out, key));
     });
 }
 
@@ -164,19 +172,22 @@ function registerResend(group: Command, out: Output): void {
     )
     .option('--db <url>', DB_HELP)
     .option('--operator <name>', 'who asks, for the verifier\'s events (default: COLDPOOL_OPERATOR, config "operator", then the login name)')
+    .option('--key <file>', 'the verifier key file, which signs the audit entry (default: COLDPOOL_KEY, config "key")')
+    .option('--password-file <file>', 'the key\'s password from the first line of this file (default: asked on the terminal)')
     .option('--config <file>', CONFIG_OPTION_HELP)
     .option('--json', 'print {"id","state"}')
     .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
       const config = configOf(cmd);
       const id = parseId(idText);
-      const r = await withVerifierDatabase(verifierDbOf(config), (db) => resendToken(db.store, id, config.operator, new Date()));
+      const key = await verifierKeyOf(config);
+      const r = await withVerifierDatabase(verifierDbOf(config), (db) => resendToken(db.store, id, config.operator, new Date()), { mustExist: true, auditSigner: auditSigner(key.id, key.privateKey) });
       if (opts.json) out.data(toJson({ id: id.toString(), state: r.state }));
       else out.say(`withdrawal ${id}: a new token goes to its user on the verifier's next cycle`);
     });
 }
 
 /** The verifier key, unlocked: from `--key`/config "key", password from `--password-file`/config or the terminal. */
-export async function verifierKeyOf(config: Config): Promise<{ privateKey: import('node:crypto').KeyObject; id: string; publicKey: string }> {
+export async function verifierKeyOf(config: Config): Promise<{ privateKey: KeyObject; id: string; publicKey: string }> {
   if (config.keyFile === undefined) {
     throw new CodedError('USAGE', 'the verifier signs with its key: give "--key FILE" (or COLDPOOL_KEY, config "key")', { hint: 'create it with `coldpool verifier init --key FILE`' });
   }
@@ -234,7 +245,7 @@ export async function runVerifier(config: Config, opts: { once: boolean; json: b
       await task.destroy();
       await running;
       log({ event: 'stopped', at: new Date().toISOString(), signal });
-    }, { mustExist: true, ...(config.network ? { network: config.network } : {}) }));
+    }, { mustExist: true, ...(config.network ? { network: config.network } : {}) }), { mustExist: true, auditSigner: auditSigner(key.id, key.privateKey) });
   } finally {
     await mailer.close();
     await Promise.all(notifiers.map((n) => n.close()));
@@ -253,7 +264,7 @@ function reportText(r: CycleReport): string {
 }
 
 /** `verifier status`. */
-async function verifierStatus(db: VerifierDatabase, opts: { id?: string; json?: boolean }, out: Output): Promise<void> {
+async function verifierStatus(db: VerifierDatabase, opts: { id?: string; json?: boolean }, out: Output, key: { id: string; publicKey: KeyObject } | undefined): Promise<void> {
   if (opts.id !== undefined) {
     const id = parseId(opts.id);
     const found = await verifierRequest(db.store, id);
@@ -273,9 +284,13 @@ async function verifierStatus(db: VerifierDatabase, opts: { id?: string; json?: 
     return;
   }
   const o = await verifierOverview(db.store);
+  const audit = await checkVerifierAudit(db.store, key);
+  const auditJson = { ...audit.chain, unsigned: audit.unsigned ?? null, badSignature: audit.badSignature ?? null };
+  const auditText = !audit.chain.ok ? `audit chain BROKEN: ${audit.chain.message}`
+    : `audit chain ok, ${audit.chain.count} entries${audit.unsigned === undefined ? ' (give --key to check their signatures)' : audit.unsigned + audit.badSignature! === 0 ? `, all signed by verifier key ${key!.id}` : `, ${audit.unsigned} unsigned and ${audit.badSignature} NOT signed by verifier key ${key!.id}`}`;
   if (opts.json) {
     out.data(toJson({
-      db: db.label, states: o.states, users: o.users, held: o.held, pendingMail: o.pendingMail, lastEmailSync: o.lastEmailSync ?? null,
+      db: db.label, audit: auditJson, states: o.states, users: o.users, held: o.held, pendingMail: o.pendingMail, lastEmailSync: o.lastEmailSync ?? null,
       open: o.open.map((r) => ({ id: r.withdrawalId.toString(), user: r.user, state: r.state, note: r.note ?? null, firstSeenAt: r.firstSeenAt, tokensIssued: r.tokensIssued, wrongTokens: r.wrongTokens })),
       events: o.events,
     }));
@@ -287,6 +302,7 @@ async function verifierStatus(db: VerifierDatabase, opts: { id?: string; json?: 
     `requests: ${states}`,
     `email mirror: ${o.users} users, ${o.held} on hold; last sync ${o.lastEmailSync ?? 'never'}`,
     `outbox: ${o.pendingMail} notice(s)/alert(s) not sent yet`,
+    auditText,
     '',
     o.open.length === 0 ? 'every request seen is attested or closed' : table(['id', 'user', 'state', 'why'], o.open.map((r) => [r.withdrawalId, r.user, r.state, r.note ?? ''])),
   ].join('\n'));
