@@ -162,3 +162,22 @@ describe('what only some commands read', () => {
     expect(await checkCron(loadConfig({}, cleanEnv()), false, {})).toBe(DEFAULT_CRON);
   });
 });
+
+describe('loadConfig: the verifier\'s settings', () => {
+  it('defaults: 1 h token, 24 h hold, hourly sync, 5 wrong tokens; its own database when "db" is not given', () => {
+    const c = loadConfig({}, cleanEnv());
+    expect(c.verifier).toMatchObject({ webDb: undefined, confirmUrl: undefined, tokenTtlMs: 3_600_000, holdMs: 86_400_000, emailSyncMs: 3_600_000, maxWrongTokens: 5 });
+    expect(c.dbDefaulted).toBe(true);
+    expect(loadConfig({ db: 'sqlite:/v.db' }, cleanEnv()).dbDefaulted).toBe(false);
+  });
+
+  it('file, then env, then flag; a bad value names its key, an unknown key in "verifier" is refused', () => {
+    const file = configFile({ webDb: 'sqlite:/web.db', verifier: { confirmUrl: 'https://shop.example/c?w={id}&t={token}', tokenTtl: '30m', hold: '48h', maxWrongTokens: 3 } });
+    const c = loadConfig({ config: file }, cleanEnv({ COLDPOOL_HOLD: '12h' }));
+    expect(c.verifier).toMatchObject({ webDb: 'sqlite:/web.db', tokenTtlMs: 1_800_000, holdMs: 43_200_000, maxWrongTokens: 3 });
+    expect(loadConfig({ config: file, hold: '1h' }, cleanEnv({ COLDPOOL_HOLD: '12h' })).verifier.holdMs).toBe(3_600_000);
+    expect(() => loadConfig({ config: configFile({ verifier: { confirmUrl: 'https://shop.example/c?w={id}' } }) }, cleanEnv())).toThrow(/"confirmUrl" expected a link template with \{id\} and \{token\}/);
+    expect(() => loadConfig({ confirmUrl: 'ftp://x/{id}/{token}' }, cleanEnv())).toThrow(/http\(s\) URL/);
+    expect(() => loadConfig({ config: configFile({ verifier: { holdd: '1h' } }) }, cleanEnv())).toThrow(/unknown key "verifier.holdd"/);
+  });
+});

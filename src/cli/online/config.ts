@@ -249,11 +249,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const f = file ?? '(none)';
   const inFile: Source = { file: f };
   checkKeys('', json, TOP_KEYS, f);
-  const pick = <T>(flag: string | undefined, envName: string, key: string, parse: (v: unknown, source: Source) => T, fallback: () => T): T => {
+  /** One value: the flag, else the environment, else `section[key]` of the file (the top level by default), else the fallback. */
+  const pick = <T>(flag: string | undefined, envName: string, key: string, parse: (v: unknown, source: Source) => T, fallback: () => T, section: Json = json): T => {
     if (flag !== undefined) return parse(flag, 'flag');
     const e = env[envName];
     if (e !== undefined && e !== '') return parse(e, 'env');
-    if (json[key] !== undefined) return parse(json[key], inFile);
+    if (section[key] !== undefined) return parse(section[key], inFile);
     return fallback();
   };
 
@@ -306,13 +307,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const vj = json.verifier ?? {};
   if (!isObject(vj)) throw fileError(f, '"verifier" expected an object with keys ' + VERIFIER_KEYS.join(', '));
   checkKeys('verifier.', vj, VERIFIER_KEYS, f);
-  const vpick = <T>(flag: string | undefined, envName: string, key: string, parse: (v: unknown, source: Source) => T, fallback: () => T): T => {
-    if (flag !== undefined) return parse(flag, 'flag');
-    const e = env[envName];
-    if (e !== undefined && e !== '') return parse(e, 'env');
-    if (vj[key] !== undefined) return parse(vj[key], inFile);
-    return fallback();
-  };
+  const vpick = <T>(flag: string | undefined, envName: string, key: string, parse: (v: unknown, source: Source) => T, fallback: () => T): T => pick(flag, envName, key, parse, fallback, vj);
   const verifier: VerifierConfig = Object.freeze({
     webDb: pick<string | undefined>(flags.webDb, 'COLDPOOL_WEB_DB', 'webDb', (v, s) => text('webDb', v, s, 'the web database URL (the verifier\'s read-only account)'), () => undefined),
     confirmUrl: vpick<string | undefined>(flags.confirmUrl, 'COLDPOOL_CONFIRM_URL', 'confirmUrl', (v, s) => {
