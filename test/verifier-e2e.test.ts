@@ -9,7 +9,7 @@
  * verifier saw it are left out of the build, and the signer refuses a
  * manifest that claims an attestation for them.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,12 +22,14 @@ import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { FakeNode } from './support/fake-node.js';
 import { externalAddress, writeFixtureKeystore } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
-import { sqliteBackend } from './support/withdrawal-backends.js';
+import mysql from 'mysql2/promise';
+import { SQL_DIR } from '../src/store/migrate.js';
+import { MARIADB_ROOT, createMariaDb, uniqueName } from './support/pool-fixtures.js';
+import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 import { tokenIn } from './support/verifier-fixture.js';
 
 const PASSWORD = 'correct horse battery';
 const NET = toBitcoinjs(NETWORKS.regtest);
-const raw = sqliteBackend();
 let node: FakeNode;
 let chain: RegtestChain;
 let smtp: SmtpSink;
@@ -62,19 +64,65 @@ beforeAll(async () => {
 afterAll(async () => {
   await node.stop();
   await smtp.stop();
-  await raw.cleanup();
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+const cleanups: (() => Promise<void> | void)[] = [];
+
+/** Where each party connects: on SQLite one file for all; on MariaDB each through its own account of grants.sql. */
+interface Urls {
+  readonly operator: string;
+  readonly web: string;
+  readonly verifierWeb: string;
+  readonly verifierOwn: string;
+  readonly raw: Backend;
+}
+
+async function sqliteUrls(): Promise<Urls> {
+  const web = `sqlite:${join(dir, 'web.db')}`;
+  return { operator: web, web, verifierWeb: web, verifierOwn: `sqlite:${join(dir, 'verifier.db')}`, raw: sqliteBackend() };
+}
+
+/**
+ * Two fresh MariaDB databases (the web one, migrated, and the verifier's own)
+ * and sql/mysql/grants.sql applied as shipped, only names and passwords
+ * swapped for unique test ones.
+ */
+async function mariadbUrls(): Promise<Urls> {
+  const web = await createMariaDb();
+  const own = await createMariaDb();
+  cleanups.push(web.drop, own.drop);
+  const suffix = uniqueName('e').slice(2);
+  const users = { web: `cew_${suffix}`, watcher: `cea_${suffix}`, operator: `ceo_${suffix}`, verifier: `cev_${suffix}`, own: `cevo_${suffix}` };
+  const password = `T3st-${uniqueName('pw')}`;
+  const root = await mysql.createConnection({ ...MARIADB_ROOT, multipleStatements: true });
+  cleanups.push(async () => {
+    const c = await mysql.createConnection(MARIADB_ROOT);
+    for (const u of Object.values(users)) await c.query(`DROP USER IF EXISTS '${u}'@'%'`);
+    await c.end();
+  });
+  ok(await runCli('coldpool', ['db', 'migrate', '--db', web.url]));
+  const grants = readFileSync(`${SQL_DIR}mysql/grants.sql`, 'utf8')
+    .replaceAll('`coldpool_verifier`', `\`${own.name}\``)
+    .replaceAll('`coldpool`.', `\`${web.name}\`.`)
+    .replaceAll("'coldpool_web'", `'${users.web}'`).replaceAll("'coldpool_watcher'", `'${users.watcher}'`).replaceAll("'coldpool_operator'", `'${users.operator}'`)
+    .replaceAll("'coldpool_verifier_own'", `'${users.own}'`).replaceAll("'coldpool_verifier'", `'${users.verifier}'`)
+    .replace(/CHANGE_ME_\w+_password/g, password);
+  await root.query(grants);
+  await root.end();
+  const as = (user: string, db: string) => `mysql://${user}:${encodeURIComponent(password)}@127.0.0.1:3306/${db}`;
+  return { operator: as(users.operator, web.name), web: as(users.web, web.name), verifierWeb: as(users.verifier, web.name), verifierOwn: as(users.own, own.name), raw: mariadbBackend() };
+}
+
 /** The verifier: its own database and key (`verifier init`), its config, and its key in the operators' (and signer's) trust file. */
-async function setUpVerifier(webDb: string): Promise<void> {
-  const vdb = `sqlite:${join(dir, 'verifier.db')}`;
-  const keyFile = join(dir, 'verifier.key');
-  const keyPw = join(dir, 'verifier.pw');
+async function setUpVerifier(webDb: string, vdb: string, name: string): Promise<void> {
+  const keyFile = join(dir, `${name}-verifier.key`);
+  const keyPw = join(dir, `${name}-verifier.pw`);
   writeFileSync(keyPw, 'verifier key password\n', { mode: 0o600 });
   const init = json<{ id: string; publicKey: string; created: boolean }>(await runCli('coldpool', ['verifier', 'init', '--db', vdb, '--key', keyFile, '--password-file', keyPw, '--json']));
   expect(init.created).toBe(true);
   verifierKeyId = init.id;
-  verifierConfig = join(dir, 'verifier.json');
+  verifierConfig = join(dir, `${name}-verifier.json`);
   writeFileSync(verifierConfig, JSON.stringify({
     db: vdb, webDb, key: keyFile, passwordFile: keyPw,
     verifier: { confirmUrl: 'https://shop.example/confirm?w={id}&t={token}' },
@@ -88,35 +136,40 @@ async function setUpVerifier(webDb: string): Promise<void> {
 
 const verifierCycle = async () => json<{ attested: number; tokensSent: number; errors: string[] }>(await runCli('coldpool', ['verifier', 'run', '--once', '--json', '--config', verifierConfig]));
 
-describe('the verifier end to end through the CLIs (SQLite)', () => {
+describe.each([['SQLite', sqliteUrls], ['MariaDB with the real grants', mariadbUrls]] as const)('the verifier end to end through the CLIs (%s)', (name, urlsOf) => {
   it('request → token mail → relayed → attested → two approvals → build → sign checks attestation → broadcast → confirmed; unconfirmed and edited requests are never paid', async () => {
-    const db = `sqlite:${join(dir, 'web.db')}`;
-    const batch = join(dir, 'batch.csv');
+    const urls = await urlsOf();
+    const tag = name.slice(0, 6);
+    const db = urls.operator;
+    const batch = join(dir, `${tag}-batch.csv`);
     ok(await runCli('coldpool-offline', ['derive', '--descriptor', testAccount('regtest').descriptor, '--network', 'regtest', '--from', '0', '--count', '20', '--out', batch]));
     ok(await runCli('coldpool', ['db', 'migrate', '--db', db]));
     ok(await runCli('coldpool', ['pool', 'load', batch, '--db', db]));
-    const deposit = String(json(await runCli('coldpool', ['pool', 'claim', '--user', 'alice', '--json', '--db', db])).address);
+    const deposit = String(json(await runCli('coldpool', ['pool', 'claim', '--user', 'alice', '--json', '--db', urls.web])).address);
     const from = chain.height + 1;
     const f = chain.coinbaseUtxos(chain.height)[0]!;
     chain.mine([spend([f], [{ script: btcAddress.toOutputScript(deposit, NET), valueSat: 900_000n }, { key: otherKey(9), valueSat: f.valueSat - 900_000n - 1_000n }])]);
     chain.mineEmpty(1);
     node.setChain(chain);
     ok(await runCli('coldpool', ['chain', 'sync', '--node', node.rpcUrl, '--from-height', String(from), '--db', db]));
-    await raw.exec(db, 'INSERT INTO user_emails (user_id, email) VALUES (?, ?), (?, ?)', ['alice', 'alice@mail.example', 'bob', 'bob@mail.example']);
-    await setUpVerifier(db);
+    // The web app writes its users' emails (through its own account on MariaDB).
+    await urls.raw.exec(urls.web, 'INSERT INTO user_emails (user_id, email) VALUES (?, ?), (?, ?)', ['alice', 'alice@mail.example', 'bob', 'bob@mail.example']);
+    await setUpVerifier(urls.verifierWeb, urls.verifierOwn, tag);
 
     const request = async (app: string, user: string, sat: bigint, k: number) =>
-      String(json(await runCli('coldpool', ['withdrawals', 'request', '--app-id', app, '--user', user, '--address', externalAddress(k), '--amount-sat', String(sat), '--json', '--db', db])).id);
+      String(json(await runCli('coldpool', ['withdrawals', 'request', '--app-id', app, '--user', user, '--address', externalAddress(k), '--amount-sat', String(sat), '--json', '--db', urls.web, '--network', 'regtest'])).id);
     const paid = await request('w-paid', 'alice', 150_000n, 0);
     const unconfirmed = await request('w-unconfirmed', 'bob', 120_000n, 1);
     const edited = await request('w-edited', 'alice', 110_000n, 2);
 
     expect((await verifierCycle()).tokensSent).toBe(3);
-    const tokenOf = (id: string) => smtp.mails.map(tokenIn).find((t) => t?.id === BigInt(id))!.token;
-    expect(smtp.mails.find((m) => tokenIn(m)?.id === BigInt(paid))!.to).toEqual(['alice@mail.example']);
-    ok(await runCli('coldpool', ['withdrawals', 'confirm', paid, '--token', tokenOf(paid), '--db', db]));
-    ok(await runCli('coldpool', ['withdrawals', 'confirm', edited, '--token', tokenOf(edited), '--db', db]));
-    await raw.exec(db, 'UPDATE withdrawals SET amount_sat = 500000 WHERE id = ?', [BigInt(edited)]);
+    const first = smtp.mails.length - 3;
+    const tokenOf = (id: string) => smtp.mails.slice(first).map(tokenIn).find((t) => t?.id === BigInt(id))!.token;
+    expect(smtp.mails.slice(first).find((m) => tokenIn(m)?.id === BigInt(paid))!.to).toEqual(['alice@mail.example']);
+    ok(await runCli('coldpool', ['withdrawals', 'confirm', paid, '--token', tokenOf(paid), '--db', urls.web]));
+    ok(await runCli('coldpool', ['withdrawals', 'confirm', edited, '--token', tokenOf(edited), '--db', urls.web]));
+    // The attacker edits a confirmed request (as root: the web account cannot; on SQLite anyone with the file can).
+    await urls.raw.exec(urls.raw.name === 'sqlite' ? db : rootUrl(db), 'UPDATE withdrawals SET amount_sat = 500000 WHERE id = ?', [BigInt(edited)]);
     expect((await verifierCycle()).attested).toBe(1);
     const status = json<{ states: Record<string, number> }>(await runCli('coldpool', ['verifier', 'status', '--json', '--config', verifierConfig]));
     expect(status.states).toMatchObject({ attested: 1, sent: 1, changed: 1 });
@@ -124,27 +177,27 @@ describe('the verifier end to end through the CLIs (SQLite)', () => {
     // The operators approve all three (the edited one as it reads now, with --override-changed); only the attested one is paid.
     ok(await runCli('coldpool', ['withdrawals', 'list', '--db', db, '--operator', 'op1']));
     for (const op of ['op1', 'op2']) ok(await runCli('coldpool', ['withdrawals', 'approve', paid, unconfirmed, '--db', db, ...ops.operators[op]!.args]));
-    const psbtFile = join(dir, 'payout.psbt');
+    const psbtFile = join(dir, `${tag}-payout.psbt`);
     const build = await runCli('coldpool', ['payout', 'build', '--trust', ops.trustFile, '--fee-rate', '2', '--out', psbtFile, '--node', node.rpcUrl, '--db', db, '--operator', 'op1', '--json']);
     const [built] = json<{ unsigned_txid: string; outputs: { withdrawal_id: string }[] }[]>(build);
     expect(built!.outputs.map((o) => o.withdrawal_id)).toEqual([paid]);
     expect(build.stderr).toContain(unconfirmed);
-    const manifestFile = join(dir, 'payout.manifest.json');
+    const manifestFile = join(dir, `${tag}-payout.manifest.json`);
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { outputs: { attestation?: { key_id: string } }[] };
     expect(manifest.outputs[0]!.attestation?.key_id).toBe(verifierKeyId);
 
-    const signArgs = (out: string, m: string) => ['sign', psbtFile, '--keystore', keystore, '--password-file', passwordFile, '--manifest', m, '--out', out, '--log', join(dir, 'sign.jsonl'), '--trust', ops.trustFile, '--yes', '--json'];
+    const signArgs = (out: string, m: string) => ['sign', psbtFile, '--keystore', keystore, '--password-file', passwordFile, '--manifest', m, '--out', out, '--log', join(dir, `${tag}-sign.jsonl`), '--trust', ops.trustFile, '--yes', '--json'];
     // A manifest that drops the attestation is refused by the signer.
-    const stripped = join(dir, 'stripped.manifest.json');
+    const stripped = join(dir, `${tag}-stripped.manifest.json`);
     const m2 = JSON.parse(readFileSync(manifestFile, 'utf8')) as { outputs: Record<string, unknown>[] };
     delete m2.outputs[0]!.attestation;
     writeFileSync(stripped, JSON.stringify(m2));
-    const refused = await runCli('coldpool-offline', [...signArgs(join(dir, 'never.psbt'), stripped), '--new-log']);
+    const refused = await runCli('coldpool-offline', [...signArgs(join(dir, `${tag}-never.psbt`), stripped), '--new-log']);
     expect(refused.code).toBe(3);
     expect(refused.stderr + refused.stdout).toMatch(/ATTESTATION_MISSING|attestation/i);
 
-    const signedFile = join(dir, 'payout.signed.psbt');
-    ok(await runCli('coldpool-offline', [...signArgs(signedFile, manifestFile), '--new-log']));
+    const signedFile = join(dir, `${tag}-payout.signed.psbt`);
+    ok(await runCli('coldpool-offline', [...signArgs(signedFile, manifestFile), ...(existsSync(join(dir, `${tag}-sign.jsonl`)) ? [] : ['--new-log'])]));
     ok(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', built!.unsigned_txid.slice(0, 8), '--node', node.rpcUrl, '--db', db]));
     chain.mine([...node.mempool.values()]);
     node.setChain(chain);
@@ -153,3 +206,9 @@ describe('the verifier end to end through the CLIs (SQLite)', () => {
     expect(payout).toMatchObject({ status: 'confirmed', withdrawals: [{ id: paid, status: 'confirmed' }] });
   }, 120_000);
 });
+
+/** The same database as root (test-only surgery the web account may not do). */
+function rootUrl(url: string): string {
+  const u = new URL(url);
+  return `mysql://root@127.0.0.1:3306${u.pathname}`;
+}
