@@ -10,6 +10,7 @@ import { SmtpUserMailer } from '../src/notify/email.js';
 import { openDatabase, openVerifierDatabase } from '../src/store/db.js';
 import { DEFAULT_VERIFIER_SETTINGS, Verifier } from '../src/verifier/cycle.js';
 import { openStore } from './support/open-repos.js';
+import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { SQL_DIR } from '../src/store/migrate.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, uniqueName } from './support/pool-fixtures.js';
 import { runCli } from './support/cli.js';
@@ -95,6 +96,19 @@ describe('grants.sql: the web account', () => {
     expect(rows).toEqual([{ status: 'requested', amount_sat: 150000 }]);
     expect(await errnoOf(c.query("INSERT INTO withdrawals (app_id, user_id, destination, amount_sat, status) VALUES ('w-2', 'u', 'tb1q', 1, 'approved')"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
     await c.end();
+  });
+
+  it('requests a withdrawal through the library (the Node door), idempotently, with only the columns it may insert', async () => {
+    const handle = openDatabase(`mysql://${USERS.web}:${encodeURIComponent(PASSWORD)}@127.0.0.1:3306/${db.name}`, { network: 'testnet' });
+    try {
+      const input = { appId: 'lib-1', user: 'web-user', address: 'tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx', amountSat: 150_000n };
+      const first = await requestWithdrawal(handle.withdrawals, input);
+      expect(first).toMatchObject({ kind: 'created', withdrawal: { status: 'requested', amountSat: 150_000n } });
+      expect(Date.parse(first.withdrawal.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+      expect(await requestWithdrawal(handle.withdrawals, input)).toMatchObject({ kind: 'existing', withdrawal: { id: first.withdrawal.id } });
+    } finally {
+      await handle.close();
+    }
   });
 
   it('cannot change withdrawal or payout state, addresses, or the audit log', async () => {

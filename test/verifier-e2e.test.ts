@@ -153,7 +153,7 @@ describe.each([['SQLite', sqliteUrls], ['MariaDB with the real grants', mariadbU
     node.setChain(chain);
     ok(await runCli('coldpool', ['chain', 'sync', '--node', node.rpcUrl, '--from-height', String(from), '--db', db]));
     // The web app writes its users' emails (through its own account on MariaDB).
-    await urls.raw.exec(urls.web, 'INSERT INTO user_emails (user_id, email) VALUES (?, ?), (?, ?)', ['alice', 'alice@mail.example', 'bob', 'bob@mail.example']);
+    await execAs(urls, urls.web, 'INSERT INTO user_emails (user_id, email) VALUES (?, ?), (?, ?)', ['alice', 'alice@mail.example', 'bob', 'bob@mail.example']);
     await setUpVerifier(urls.verifierWeb, urls.verifierOwn, tag);
 
     const request = async (app: string, user: string, sat: bigint, k: number) =>
@@ -168,8 +168,8 @@ describe.each([['SQLite', sqliteUrls], ['MariaDB with the real grants', mariadbU
     expect(smtp.mails.slice(first).find((m) => tokenIn(m)?.id === BigInt(paid))!.to).toEqual(['alice@mail.example']);
     ok(await runCli('coldpool', ['withdrawals', 'confirm', paid, '--token', tokenOf(paid), '--db', urls.web]));
     ok(await runCli('coldpool', ['withdrawals', 'confirm', edited, '--token', tokenOf(edited), '--db', urls.web]));
-    // The attacker edits a confirmed request (as root: the web account cannot; on SQLite anyone with the file can).
-    await urls.raw.exec(urls.raw.name === 'sqlite' ? db : rootUrl(db), 'UPDATE withdrawals SET amount_sat = 500000 WHERE id = ?', [BigInt(edited)]);
+    // The attacker edits a confirmed request (test surgery as root: on MariaDB the web account cannot; on SQLite anyone with the file can).
+    await urls.raw.exec(db, 'UPDATE withdrawals SET amount_sat = 500000 WHERE id = ?', [BigInt(edited)]);
     expect((await verifierCycle()).attested).toBe(1);
     const status = json<{ states: Record<string, number> }>(await runCli('coldpool', ['verifier', 'status', '--json', '--config', verifierConfig]));
     expect(status.states).toMatchObject({ attested: 1, sent: 1, changed: 1 });
@@ -207,8 +207,14 @@ describe.each([['SQLite', sqliteUrls], ['MariaDB with the real grants', mariadbU
   }, 120_000);
 });
 
-/** The same database as root (test-only surgery the web account may not do). */
-function rootUrl(url: string): string {
+/** One statement as the account the URL names (on MariaDB); on SQLite there are no accounts. */
+async function execAs(urls: Urls, url: string, sql: string, params: unknown[]): Promise<void> {
+  if (urls.raw.name === 'sqlite') return void (await urls.raw.exec(url, sql, params));
   const u = new URL(url);
-  return `mysql://root@127.0.0.1:3306${u.pathname}`;
+  const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) });
+  try {
+    await c.query(sql, params);
+  } finally {
+    await c.end();
+  }
 }

@@ -104,8 +104,10 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     const prior = await existing();
     if (prior) return prior;
     try {
-      const r = await this.db.run('INSERT INTO withdrawals (app_id, user_id, destination, amount_sat, created_at) VALUES (?, ?, ?, ?, ?)',
-        [valid.appId, valid.user, valid.destination.address, valid.amountSat, this.db.time(new Date())]);
+      // Exactly the columns grants.sql lets the web account insert: created_at takes the server's
+      // clock (the column default), as it does for a PHP app's raw INSERT.
+      const r = await this.db.run('INSERT INTO withdrawals (app_id, user_id, destination, amount_sat) VALUES (?, ?, ?, ?)',
+        [valid.appId, valid.user, valid.destination.address, valid.amountSat]);
       const [row] = await this.db.all(`SELECT ${WEB_COLUMNS} FROM withdrawals WHERE id = ?`, [r.lastId]);
       return { kind: 'created', withdrawal: this.record(row!) };
     } catch (e) {
