@@ -19,6 +19,11 @@ export async function runProgram(program: Command, argv: string[], out: Output =
     outputError: (s) => out.say(s.trimEnd()),
   });
   for (const sub of allCommands(program)) sub.exitOverride();
+  // Help texts are broken into lines of up to ~110 characters by hand; wrapping them again at
+  // commander's default 80 columns (what a pipe or a non-terminal gets) leaves every other line
+  // a stub. A wider terminal still gets its own width.
+  const helpWidth = Math.max(process.stdout.columns ?? 0, HELP_WIDTH);
+  for (const c of [program, ...allCommands(program)]) c.configureHelp({ ...c.configureHelp(), helpWidth });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.OK;
@@ -31,6 +36,9 @@ export async function runProgram(program: Command, argv: string[], out: Output =
     return exitCodeFor(e);
   }
 }
+
+/** The narrowest help layout: the hand-broken lines of the descriptions fit. */
+const HELP_WIDTH = 120;
 
 function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
