@@ -4,11 +4,18 @@
  * every signature verifies (checked here again, independently, from the raw
  * transaction and the spent outputs), and nothing written outside its own
  * temporary directory (the working directory and TMPDIR are left empty).
+ * The verifier's step shows on the way (token mailed, masked; relayed;
+ * attested), and with --keep its attestations are in the web database.
  */
-import { readdirSync } from 'node:fs';
+import Sqlite from 'better-sqlite3';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { crypto as bcrypto, payments, script as bscript, Transaction } from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
 import { describe, expect, it } from 'vitest';
+import { parseApprovalContent } from '../src/core/approval.js';
+import { verifyAttestation } from '../src/core/attestation.js';
+import { publicKeyFromHex } from '../src/core/ed25519.js';
 import { runCli, tempDir } from './support/cli.js';
 
 interface DemoJson {
@@ -25,6 +32,22 @@ interface DemoJson {
   status: string;
   kept: boolean;
   audit: { ok: boolean };
+  verifier: { public_key: string; key_id: string; attestations: { withdrawal_id: string; key_id: string; verified: boolean }[] };
+}
+
+/** The verifier's step on stderr: init, a masked token mail per request, the relays, the attestations. */
+function expectVerifierStep(stderr: string): void {
+  expect(stderr).toMatch(/\[ 9\/21\] verifier init: verifier\.db and demo-verifier\.key/);
+  expect(stderr).toMatch(/\[10\/21\] verifier run: 3 request\(s\) first seen, 3 one-time token\(s\) mailed/);
+  const mails = stderr.split('\n').filter((l) => /^\s+mail to demo-\w+@example\.com: Confirm your withdrawal of /.test(l));
+  expect(mails).toHaveLength(3);
+  // the token is masked: four characters of the 43, then an ellipsis
+  for (const m of mails) expect(m).toMatch(/ — link https:\/\/shop\.example\/confirm\?w=\d+&t=[A-Za-z0-9_-]{4}…$/);
+  expect(stderr).toMatch(/\[11\/21\] withdrawals confirm 1 2 3: the web host relays the clicked tokens/);
+  expect(stderr).toMatch(/\[12\/21\] verifier run: 3 confirmed, 3 attested, 3 published; attestations #1 verifies, #2 verifies, #3 verifies/);
+  // the verifier's step comes after the requests and before the operators approve
+  expect(stderr.indexOf('withdrawals request:')).toBeLessThan(stderr.indexOf('verifier init:'));
+  expect(stderr.indexOf('verifier run: 3 confirmed')).toBeLessThan(stderr.indexOf('withdrawals approve'));
 }
 
 describe('coldpool demo', () => {
@@ -34,10 +57,12 @@ describe('coldpool demo', () => {
     const r = await runCli('coldpool', ['demo', '--json'], { cwd, env: { TMPDIR: tmp }, timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}`);
     expect(r.stderr.split('\n').filter((l) => l.includes('DEMO — regtest, throw-away keys, nothing here is real money'))).toHaveLength(2);
-    expect(r.stderr).toMatch(/\[17\/17\] audit verify: ok/);
+    expect(r.stderr).toMatch(/\[21\/21\] audit verify: ok/);
+    expectVerifierStep(r.stderr);
 
     const d = JSON.parse(r.stdout) as DemoJson;
     expect(d).toMatchObject({ status: 'confirmed', balanced: true, verified: true, kept: false, audit: { ok: true } });
+    expect(d.verifier.attestations).toEqual(['1', '2', '3'].map((id) => ({ withdrawal_id: id, key_id: d.verifier.key_id, verified: true })));
     const tx = Transaction.fromHex(d.tx_hex);
     expect(tx.getId()).toBe(d.txid);
 
@@ -72,5 +97,30 @@ describe('coldpool demo', () => {
     // nothing left behind: not in the working directory, not in TMPDIR (its own directory was removed)
     expect(readdirSync(cwd)).toEqual([]);
     expect(readdirSync(tmp)).toEqual([]);
+  }, 60_000);
+
+  it('--keep: the web database holds one attestation per request, signed by the verifier key the demo made; the verifier kept its own database', async () => {
+    const parent = tempDir('coldpool-demo-keep-');
+    const keep = join(parent, 'files');
+    const r = await runCli('coldpool', ['demo', '--keep', keep, '--json'], { cwd: parent, timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}`);
+    expectVerifierStep(r.stderr);
+    const d = JSON.parse(r.stdout) as DemoJson;
+    const web = new Sqlite(join(keep, 'coldpool.db'), { readonly: true });
+    const rows = web.prepare('SELECT withdrawal_id, key_id, content, signature FROM attestations ORDER BY withdrawal_id').all() as { withdrawal_id: number; key_id: string; content: string; signature: string }[];
+    web.close();
+    expect(rows.map((a) => a.withdrawal_id)).toEqual([1, 2, 3]);
+    for (const a of rows) {
+      expect(a.key_id).toBe(d.verifier.key_id);
+      const content = parseApprovalContent(JSON.parse(a.content));
+      expect(verifyAttestation(content, a.signature, publicKeyFromHex(d.verifier.public_key))).toBe(true);
+    }
+    const own = new Sqlite(join(keep, 'verifier.db'), { readonly: true });
+    const states = own.prepare('SELECT state, COUNT(*) AS n FROM requests GROUP BY state').all();
+    const attested = own.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'attested'").get() as { n: number };
+    own.close();
+    expect(states).toEqual([{ state: 'attested', n: 3 }]);
+    expect(attested.n).toBe(3);
+    rmSync(parent, { recursive: true, force: true });
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 /**
  * `coldpool demo`: the whole flow of DESIGN.md on a temporary SQLite database,
  * a throw-away regtest seed and simulated deposits, with no node and no
- * network. The key work (restore, export, derive, inspect, sign) is done by
+ * network; the verifier's step (token mailed, relayed, attested) runs on a
+ * database of its own beside it, its mail kept in memory (demo-verifier.ts). The key work (restore, export, derive, inspect, sign) is done by
  * the real offline program spawned as a child process, so no key code enters
  * the online program's import graph (test/import-graph); everything else
  * calls the same flows as the CLI, against an in-memory chain (demo-chain.ts).
@@ -31,10 +32,13 @@ import { requestWithdrawal } from '../flows/request-withdrawal.js';
 import { openDatabase } from '../store/db.js';
 import { DEMO_LABEL } from './label.js';
 import { DemoChain, verifyInputs } from './demo-chain.js';
+import { demoVerifierStep, type DemoAttestation } from './demo-verifier.js';
 
 /** A published BIP39 test vector: anyone may know it, so nothing real may ever be sent to it. */
 export const DEMO_MNEMONIC = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
 const OPERATOR = 'demo';
+/** The numbered steps the demo prints (the progress lines say "[n/STEPS]"). */
+const STEPS = 21;
 const NET = toBitcoinjs(NETWORKS.regtest);
 
 export interface DemoOptions {
@@ -75,6 +79,8 @@ export interface DemoResult {
   readonly status: string;
   readonly confirmations: number;
   readonly audit: { ok: boolean; entries: number };
+  /** The verifier's step: its public key and each request's attestation in the web database. */
+  readonly verifier: { public_key: string; key_id: string; attestations: DemoAttestation[] };
 }
 
 /** bin/coldpool-offline.js, beside bin/coldpool.js (from dist/demo/ or src/demo/: two levels up). */
@@ -116,17 +122,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const dir = workDir(opts.keep);
   const kept = opts.keep !== undefined;
   let n = 0;
-  const step = (what: string, proves: string): void => opts.say(`[${String(++n).padStart(2)}/17] ${what} — ${proves}`);
+  const step = (what: string, proves: string): void => opts.say(`[${String(++n).padStart(2)}/${STEPS}] ${what} — ${proves}`);
   opts.say(`${DEMO_LABEL}`);
   opts.say(`working in ${dir}${kept ? ' (kept)' : ' (removed at the end)'}`);
   try {
-    return await flow(dir, kept, step);
+    return await flow(dir, kept, step, opts.say);
   } finally {
     if (!kept) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function flow(dir: string, kept: boolean, step: (what: string, proves: string) => void): Promise<DemoResult> {
+async function flow(dir: string, kept: boolean, step: (what: string, proves: string) => void, say: (line: string) => void): Promise<DemoResult> {
   const keystore = join(dir, 'demo.keystore');
   const pw = join(dir, 'password.txt');
   writeFileSync(pw, `demo-only-${Buffer.from(bcrypto.sha256(Buffer.from(dir))).toString('hex').slice(0, 16)}\n`, { mode: 0o600 });
@@ -174,6 +180,10 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
     const ids: bigint[] = [];
     for (const [app, user, sat] of asks) ids.push((await requestWithdrawal(withdrawals, { appId: app, user, address: destination(app), amountSat: sat })).withdrawal.id);
     step(`withdrawals request: ${asks.map(([app, , sat]) => `${app} ${formatBtc(sat)} BTC`).join(', ')}`, 'the web host can only queue requests, checked against the intake rules');
+
+    // Flow 7: the verifier asks each user by mail and attests what they confirmed. The trust file below names no
+    // verifier (its "verifier" stays null), so the payout does not depend on these attestations yet: the demo shows the step.
+    const verified = await demoVerifierStep(dir, database, join(dir, 'coldpool.db'), Object.fromEntries(users.map(([u]) => [u, `${u}@example.com`])), ids, step, say);
 
     // Two operators, each with a key file sealed by a password file, and a trust file asking both: the approvals are signatures, not names.
     const operators = ['demo-op1', 'demo-op2'];
@@ -254,6 +264,7 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
       ],
       input_total_sat: inputTotal, withdrawals_total_sat: paid, change_sat: changeSat, fee_sat: fee, vsize: tx.virtualSize(),
       balanced, verified: bad === undefined, status: state.status, confirmations: state.confirmations, audit: { ok: audit.ok, entries: audit.count },
+      verifier: { public_key: verified.publicKey, key_id: verified.keyId, attestations: verified.attestations },
     };
   } finally {
     await database.close();
@@ -266,6 +277,7 @@ export function summaryLines(r: DemoResult): string[] {
     `final txid ${r.txid} (block ${r.block.height}, ${r.confirmations} confirmation(s), ${r.vsize} vB)`,
     `inputs ${r.input_total_sat} = withdrawals ${r.withdrawals_total_sat} + change ${r.change_sat} + fee ${r.fee_sat} sat  ${r.balanced ? '(balances exactly)' : '(DOES NOT BALANCE)'}`,
     `signatures: ${r.verified ? 'every input verifies (P2WPKH, SIGHASH_ALL)' : 'DO NOT VERIFY'}; audit chain ${r.audit.ok ? 'ok' : 'BROKEN'} (${r.audit.entries} entries)`,
-    r.kept ? `files kept in ${r.dir}: coldpool.db, demo.keystore, payout.psbt, payout.signed.psbt, …` : `temporary directory ${r.dir} removed (use --keep DIR to look at the files)`,
+    `verifier ${r.verifier.key_id}: ${r.verifier.attestations.filter((a) => a.verified).length} of ${r.verifier.attestations.length} request(s) attested with a signature that verifies`,
+    r.kept ? `files kept in ${r.dir}: coldpool.db, verifier.db, demo.keystore, payout.psbt, payout.signed.psbt, …` : `temporary directory ${r.dir} removed (use --keep DIR to look at the files)`,
   ];
 }

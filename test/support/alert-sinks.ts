@@ -29,10 +29,19 @@ function parseMail(raw: string, from: string, to: string[]): Mail {
   return { from, to, subject, text: text.replace(/\r\n/g, '\n'), raw };
 }
 
+export interface SmtpSinkOptions {
+  /** Hold the reply to each message this long after it was received: a slow relay, so a kill lands between "mail delivered" and the sender knowing it. */
+  readonly replyDelayMs?: number;
+  /** Called as each message is recorded, before the reply goes out (a crash test kills the sender here). */
+  readonly onMail?: (mail: Mail) => void;
+}
+
 export class SmtpSink {
   readonly mails: Mail[] = [];
   private server: SMTPServer | undefined;
   port = 0;
+
+  constructor(private readonly options: SmtpSinkOptions = {}) {}
 
   /** Listen on 127.0.0.1 (on `port`, or a free one the first time). */
   async start(port = this.port): Promise<this> {
@@ -46,8 +55,12 @@ export class SmtpSink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          this.mails.push(parseMail(Buffer.concat(chunks).toString('utf8'), from, session.envelope.rcptTo.map((r) => r.address)));
-          cb();
+          const mail = parseMail(Buffer.concat(chunks).toString('utf8'), from, session.envelope.rcptTo.map((r) => r.address));
+          // Recorded once the whole message arrived (a sender killed mid-message never ends the stream): the user has it.
+          this.mails.push(mail);
+          this.options.onMail?.(mail);
+          if (this.options.replyDelayMs) setTimeout(() => cb(), this.options.replyDelayMs);
+          else cb();
         });
       },
     });

@@ -15,8 +15,10 @@ export function registerDemo(program: Command, out: Output): void {
       `${DEMO_LABEL}.\n\n` +
         'In a temporary directory: coldpool-offline restore (a published test mnemonic) → export → derive 1,000\n' +
         'addresses → pool load → claim → deposits in regtest blocks built in memory → chain sync → 3 withdrawal\n' +
-        'requests → approve → payout build → coldpool-offline inspect and sign --manifest → payout broadcast\n' +
-        '(mined into a block) → chain sync → payout status confirmed → audit verify. One line of progress per\n' +
+        'requests → the verifier (its own database and key) mails each user a one-time token (the mail is shown,\n' +
+        'token masked; none is sent) → the tokens are relayed → the verifier attests → approve → payout build →\n' +
+        'coldpool-offline inspect and sign --manifest → payout broadcast (mined into a block) → chain sync →\n' +
+        'payout status confirmed → audit verify. One line of progress per\n' +
         'step on stderr; the final txid and the balance equation at the end. The directory is removed unless --keep.',
     )
     .option('--keep <dir>', 'keep the files (database, keystore, PSBTs) in this new or empty directory')
