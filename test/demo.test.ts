@@ -117,7 +117,7 @@ describe('coldpool demo', () => {
     }
     const own = new Sqlite(join(keep, 'verifier.db'), { readonly: true });
     const states = own.prepare('SELECT state, COUNT(*) AS n FROM requests GROUP BY state').all();
-    const attested = own.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'attested'").get() as { n: number };
+    const attested = own.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'attested'").get() as { n: number };
     own.close();
     expect(states).toEqual([{ state: 'attested', n: 3 }]);
     expect(attested.n).toBe(3);

@@ -150,7 +150,7 @@ describe('the verifier killed (SIGKILL) at random points of its cycle', () => {
       let poll: NodeJS.Timeout | undefined;
       if (kill?.kind === 'watch') {
         const count = kill.what === 'published' ? () => rowCount(webUrl, 'SELECT COUNT(*) AS n FROM attestations')
-          : () => rowCount(verifierUrl, "SELECT COUNT(*) AS n FROM events WHERE kind = 'attested'");
+          : () => rowCount(verifierUrl, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'attested'");
         const start = count();
         poll = setInterval(() => {
           const n = count();
@@ -239,7 +239,9 @@ describe('the verifier killed (SIGKILL) at random points of its cycle', () => {
     expect((await run()).code).toBe(0);
     const afterOld = await vstate(cut);
     expect(afterOld?.state, 'an older token does not confirm').toBe('sent');
-    const events = (kind: string) => raw.query(verifierUrl, 'SELECT * FROM events WHERE kind = ? ORDER BY id', [kind]);
+    // The verifier's decisions are entries of its signed audit chain: subject withdrawal:ID, the detail in data.
+    const events = async (kind: string) => (await raw.query(verifierUrl, 'SELECT seq, subject, data FROM audit_log WHERE action = ? ORDER BY seq', [kind]))
+      .map((r) => ({ withdrawal_id: String(r.subject).replace(/^withdrawal:/, ''), detail: (JSON.parse(String(r.data)) as { detail: string }).detail }));
     expect((await events('token-wrong')).some((e) => BigInt(String(e.withdrawal_id)) === cut)).toBe(true);
     // Its newest token goes through the web host's real door, `withdrawals confirm`, read from stdin as a web app would pass it.
     const newest = cutTokens[cutTokens.length - 1]!;

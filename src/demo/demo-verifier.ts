@@ -14,6 +14,7 @@ import { CodedError } from '../core/errors.js';
 import { systemClock, type Database, type UserMailer } from '../core/ports.js';
 import { relayConfirmation } from '../flows/relay-confirmation.js';
 import { openVerifierDatabase } from '../store/db.js';
+import { auditSigner } from '../core/audit-signature.js';
 import { generateOperatorKey, writeOperatorKey } from '../trust/operator-key.js';
 import { DEFAULT_VERIFIER_SETTINGS, Verifier } from '../verifier/cycle.js';
 
@@ -78,7 +79,7 @@ export async function demoVerifierStep(dir: string, database: Database, webPath:
 
   const key = generateOperatorKey('demo-verifier');
   await writeOperatorKey(join(dir, 'demo-verifier.key'), key, 'demo-verifier demo password');
-  const vdb = openVerifierDatabase(`sqlite:${join(dir, 'verifier.db')}`);
+  const vdb = openVerifierDatabase(`sqlite:${join(dir, 'verifier.db')}`, { auditSigner: auditSigner(key.id, key.privateKey) });
   try {
     await vdb.migrate();
     step(`verifier init: verifier.db and demo-verifier.key (key id ${key.id})`, 'the verifier has a database and an Ed25519 key of its own, on its own machine in real life');

@@ -22,7 +22,7 @@ import { parsePsbt } from '../core/psbt-inspect.js';
 import { DEFAULT_POLICY } from '../core/withdrawal-policy.js';
 import { signApproval } from '../core/approval.js';
 import type { Approver } from '../core/ports.js';
-import { emptyTrust, operatorById, TRUST_FILE_NAME, withOperator, withRequired } from '../core/trust.js';
+import { emptyTrust, operatorById, TRUST_FILE_NAME, withOperator, withRequired, withVerifier } from '../core/trust.js';
 import { generateOperatorKey, readOperatorKey, writeOperatorKey } from '../trust/operator-key.js';
 import { readTrustFile, writeTrustFile } from '../trust/trust-file.js';
 import { ChainFollower } from '../flows/chain-sync.js';
@@ -181,8 +181,8 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
     for (const [app, user, sat] of asks) ids.push((await requestWithdrawal(withdrawals, { appId: app, user, address: destination(app), amountSat: sat })).withdrawal.id);
     step(`withdrawals request: ${asks.map(([app, , sat]) => `${app} ${formatBtc(sat)} BTC`).join(', ')}`, 'the web host can only queue requests, checked against the intake rules');
 
-    // Flow 7: the verifier asks each user by mail and attests what they confirmed. The trust file below names no
-    // verifier (its "verifier" stays null), so the payout does not depend on these attestations yet: the demo shows the step.
+    // Flow 7: the verifier asks each user by mail and attests what they confirmed. The trust file below names its
+    // key, so the payout pays only attested requests and the signer checks each output's attestation.
     const verified = await demoVerifierStep(dir, database, join(dir, 'coldpool.db'), Object.fromEntries(users.map(([u]) => [u, `${u}@example.com`])), ids, step, say);
 
     // Two operators, each with a key file sealed by a password file, and a trust file asking both: the approvals are signatures, not names.
@@ -194,9 +194,9 @@ async function flow(dir: string, kept: boolean, step: (what: string, proves: str
       trust = withOperator(trust, { name, publicKey: key.publicKey });
     }
     const trustFile = join(dir, TRUST_FILE_NAME);
-    writeTrustFile(trustFile, withRequired(trust, 2), { replace: false });
+    writeTrustFile(trustFile, withVerifier(withRequired(trust, 2), verified.publicKey), { replace: false });
     trust = readTrustFile(trustFile);
-    step(`operator keygen --name ${operators.join(' / ')}; trust add-operator ×2 --required 2 → ${TRUST_FILE_NAME}`, 'each operator\'s Ed25519 key is sealed in a file of its own; the trust file lists their public keys and asks for 2 distinct signatures');
+    step(`operator keygen --name ${operators.join(' / ')}; trust add-operator ×2 --required 2; trust set-verifier → ${TRUST_FILE_NAME}`, 'each operator\'s Ed25519 key is sealed in a file of its own; the trust file lists their public keys, asks for 2 distinct signatures, and names the verifier whose attestation every output needs');
 
     await withdrawals.observe(OPERATOR);
     for (const name of operators) {

@@ -16,8 +16,9 @@ export function registerDemo(program: Command, out: Output): void {
         'In a temporary directory: coldpool-offline restore (a published test mnemonic) → export → derive 1,000\n' +
         'addresses → pool load → claim → deposits in regtest blocks built in memory → chain sync → 3 withdrawal\n' +
         'requests → the verifier (its own database and key) mails each user a one-time token (the mail is shown,\n' +
-        'token masked; none is sent) → the tokens are relayed → the verifier attests → approve → payout build →\n' +
-        'coldpool-offline inspect and sign --manifest → payout broadcast (mined into a block) → chain sync →\n' +
+        'token masked; none is sent) → the tokens are relayed → the verifier attests → approve → payout build (the\n' +
+        'trust file names the verifier: only attested requests are paid) → coldpool-offline inspect and sign --manifest\n' +
+        '(checks each output\'s attestation and approvals) → payout broadcast (mined into a block) → chain sync →\n' +
         'payout status confirmed → audit verify. One line of progress per\n' +
         'step on stderr; the final txid and the balance equation at the end. The directory is removed unless --keep.',
     )
