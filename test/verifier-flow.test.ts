@@ -273,4 +273,29 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier on %s', (kind) => {
     expect(f.alerts.alerts.filter((a) => a.kind === 'web-recovered')).toHaveLength(1);
     expect(await stateOf(f, id)).toBe('sent');
   });
+
+  it('a request and a relay committed late, below what was already read, are still seen and judged once', async () => {
+    const f = await setup();
+    const a = await request(f, 'w-late-a', 'alice');
+    await f.verifier.cycle();
+    // A web worker took id a+1 first but commits after a+2 was read: here, a+2 is inserted with its id, then a+1.
+    await raw.exec(f.webUrl, 'INSERT INTO withdrawals (id, app_id, user_id, destination, amount_sat) VALUES (?, ?, ?, ?, ?)', [a + 2n, 'w-late-c', 'bob', P2WPKH, 130_000]);
+    await f.verifier.cycle();
+    await raw.exec(f.webUrl, 'INSERT INTO withdrawals (id, app_id, user_id, destination, amount_sat) VALUES (?, ?, ?, ?, ?)', [a + 1n, 'w-late-b', 'bob', P2WPKH, 120_000]);
+    const r = await f.verifier.cycle();
+    expect(r.firstSight).toBe(1);
+    expect(await stateOf(f, a + 1n)).toBe('sent');
+    // The same with relays: a relay row with a lower id than one already judged.
+    await relayConfirmation(f.web.verification, a, 'wrong-first');
+    const wrongId = (await raw.query(f.webUrl, 'SELECT MAX(id) AS id FROM withdrawal_confirmations'))[0]!.id;
+    await raw.exec(f.webUrl, 'INSERT INTO withdrawal_confirmations (id, withdrawal_id, token) VALUES (?, ?, ?)', [BigInt(String(wrongId)) + 2n, a + 2n, f.tokenFromMail(a + 2n)!]);
+    await f.verifier.cycle();
+    await raw.exec(f.webUrl, 'INSERT INTO withdrawal_confirmations (id, withdrawal_id, token) VALUES (?, ?, ?)', [BigInt(String(wrongId)) + 1n, a + 1n, f.tokenFromMail(a + 1n)!]);
+    await f.verifier.cycle();
+    await f.verifier.cycle();
+    expect(await stateOf(f, a + 1n)).toBe('attested');
+    expect(await stateOf(f, a + 2n)).toBe('attested');
+    expect((await f.vdb.store.requests([a])).get(a)!.wrongTokens).toBe(1); // judged once, not once per cycle
+    expect((await f.vdb.store.events({ withdrawalId: a + 1n, limit: 100 })).filter((e) => e.kind === 'first-sight')).toHaveLength(1);
+  });
 });

@@ -819,6 +819,8 @@ export interface VerifierCommit {
   /** Cursors only move forward; these are set back to 0 (the web-down marker when the web database answers again). */
   readonly cursors?: Readonly<Record<string, bigint>>;
   readonly resetCursors?: readonly string[];
+  /** Relayed tokens judged by this step (their web row ids and what came of them). */
+  readonly relays?: readonly { readonly id: bigint; readonly withdrawalId: bigint; readonly outcome: string }[];
 }
 
 /**
@@ -835,6 +837,8 @@ export interface VerifierStore {
   mirror(): Promise<Map<string, MirroredUser>>;
   mirrorOf(users: readonly string[]): Promise<Map<string, MirroredUser>>;
   requests(ids: readonly bigint[]): Promise<Map<bigint, VerifierRequest>>;
+  /** Which of these relay row ids were judged already. */
+  relaysJudged(ids: readonly bigint[]): Promise<Set<bigint>>;
   inState(states: readonly VerifierState[], limit: number): Promise<VerifierRequest[]>;
   /** Attested requests whose attestation is not in the web database yet. */
   unpublished(limit: number): Promise<VerifierRequest[]>;

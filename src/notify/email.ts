@@ -60,10 +60,13 @@ export class EmailNotifier implements Notifier {
 }
 
 /** The one SMTP transport of a channel config (alerts and user mail share it). */
-function smtpTransport(config: EmailChannelConfig): Transporter {
+function smtpTransport(config: EmailChannelConfig, pooled = false): Transporter {
   // Loaded only when email is configured: the CLI's start-up should not pay for it.
   const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
   return nodemailer.createTransport({
+    // A pooled transport keeps its connection between mails: a verifier cycle mailing 1,000 tokens
+    // pays one SMTP handshake, not 1,000 (about 150 ms each even on the loopback).
+    ...(pooled ? { pool: true, maxConnections: 1, maxMessages: 1_000 } : {}),
     host: config.host,
     port: config.port,
     secure: config.secure,
@@ -99,7 +102,7 @@ export class SmtpUserMailer implements UserMailer {
   private readonly transport: Transporter;
 
   constructor(private readonly config: EmailChannelConfig) {
-    this.transport = smtpTransport(config);
+    this.transport = smtpTransport(config, true);
   }
 
   async verify(): Promise<void> {

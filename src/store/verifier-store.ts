@@ -68,6 +68,7 @@ export class SqlVerifierStore implements VerifierStore {
         const changed = (await x.run('UPDATE cursors SET value = ? WHERE name = ? AND value <= ?', [value, name, value])).changes;
         if (changed === 0) await x.run(`${this.db.insertIgnore} INTO cursors (name, value) VALUES (?, ?)`, [name, value]);
       }
+      await insertRows(x, 'relays', ['relay_id', 'withdrawal_id', 'outcome', 'judged_at'], (c.relays ?? []).map((r) => [r.id, r.withdrawalId, r.outcome, t(at)]));
       for (const name of c.resetCursors ?? []) await x.run('UPDATE cursors SET value = 0 WHERE name = ?', [name]);
     });
   }
@@ -116,6 +117,15 @@ export class SqlVerifierStore implements VerifierStore {
         const req = this.request(r);
         out.set(req.withdrawalId, req);
       }
+    }
+    return out;
+  }
+
+  async relaysJudged(ids: readonly bigint[]): Promise<Set<bigint>> {
+    const out = new Set<bigint>();
+    for (let k = 0; k < ids.length; k += 1_000) {
+      const part = ids.slice(k, k + 1_000);
+      for (const r of await this.all(`SELECT relay_id FROM relays WHERE relay_id IN (${part.map(() => '?').join(',')})`, part)) out.add(BigInt(String(r.relay_id)));
     }
     return out;
   }

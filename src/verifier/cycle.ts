@@ -73,6 +73,8 @@ const CLOSED = new Set(['rejected', 'cancelled', 'invalid', 'failed']);
 /** States the verifier re-checks against the web row every cycle. */
 const OPEN: readonly VerifierState[] = ['waiting', 'new', 'sending', 'sent', 'confirmed', 'expired'];
 const PAGE = 1_000;
+/** How far below its cursor the verifier reads again for rows committed late (ids are taken before commit). */
+const RESCAN = 1_000n;
 const CURSOR_REQUESTS = 'requests';
 const CURSOR_RELAYS = 'relays';
 const CURSOR_SYNC = 'email-sync-ms';
@@ -116,11 +118,17 @@ export class Verifier {
   // ---- 1. first sight -----------------------------------------------------
 
   private async firstSight(network: Network, now: Date, report: CycleReport): Promise<void> {
-    let cursor = await this.deps.store.cursor(CURSOR_REQUESTS);
+    const cursor = await this.deps.store.cursor(CURSOR_REQUESTS);
+    // An auto-increment id is taken at INSERT and seen at COMMIT: with many web workers a lower id
+    // can appear after a higher one was read. The last RESCAN ids below the cursor are read again,
+    // and only the ones never seen are new, so a late commit is still seen (once).
+    let after = cursor > RESCAN ? cursor - RESCAN : 0n;
     for (;;) {
-      const rows = await this.deps.web.requestsAfter(cursor, PAGE);
+      const rows = await this.deps.web.requestsAfter(after, PAGE);
       if (rows.length === 0) return;
-      const inserts = rows.map((w) => {
+      after = rows[rows.length - 1]!.id;
+      const known = await this.deps.store.requests(rows.filter((w) => w.id <= cursor).map((w) => w.id));
+      const inserts = rows.filter((w) => !known.has(w.id)).map((w) => {
         const fp = fingerprint(w);
         let content: string | undefined;
         let note: string | undefined;
@@ -132,11 +140,11 @@ export class Verifier {
         const state: VerifierState = content === undefined ? 'unpayable' : CLOSED.has(String(w.status)) ? 'closed' : 'new';
         return { withdrawalId: w.id, user: w.user, fingerprint: fp, content, firstSeenAt: now.toISOString(), state, note };
       });
-      cursor = rows[rows.length - 1]!.id;
+      if (inserts.length === 0 && after <= cursor) continue;
       await this.deps.store.commit({
         inserts,
         events: inserts.map((r) => ({ kind: 'first-sight', withdrawalId: r.withdrawalId, user: r.user, detail: `fingerprint ${r.fingerprint}${r.note ? `; ${r.note}` : ''}` })),
-        cursors: { [CURSOR_REQUESTS]: cursor },
+        cursors: { [CURSOR_REQUESTS]: after > cursor ? after : cursor },
       }, now);
       report.firstSight += inserts.length;
     }
@@ -266,16 +274,24 @@ export class Verifier {
   // ---- 5. relayed tokens --------------------------------------------------
 
   private async readRelays(now: Date, report: CycleReport): Promise<void> {
-    let cursor = await this.deps.store.cursor(CURSOR_RELAYS);
+    const cursor = await this.deps.store.cursor(CURSOR_RELAYS);
+    // As for requests: relays committed late, below the cursor, are judged too, and each relay once.
+    let after = cursor > RESCAN ? cursor - RESCAN : 0n;
     for (;;) {
-      const relays = await this.deps.web.relayedAfter(cursor, PAGE);
-      if (relays.length === 0) return;
+      const page = await this.deps.web.relayedAfter(after, PAGE);
+      if (page.length === 0) return;
+      after = page[page.length - 1]!.id;
+      const judged = await this.deps.store.relaysJudged(page.filter((t) => t.id <= cursor).map((t) => t.id));
+      const relays = page.filter((t) => !judged.has(t.id));
+      if (relays.length === 0 && after <= cursor) continue;
       const known = await this.deps.store.requests([...new Set(relays.map((t) => t.withdrawalId))]);
       const c = emptyCommit();
+      const judgedNow: { id: bigint; withdrawalId: bigint; outcome: string }[] = [];
       for (const t of relays) {
         const r = known.get(t.withdrawalId);
         const refuse = (kind: string, detail: string): void => {
           c.events.push({ kind, withdrawalId: t.withdrawalId, user: r?.user, detail: `relay #${t.id}: ${detail}` });
+          judgedNow.push({ id: t.id, withdrawalId: t.withdrawalId, outcome: kind });
           report.refused++;
         };
         if (r === undefined) {
@@ -294,6 +310,7 @@ export class Verifier {
           } else {
             move({ state: 'confirmed', confirmedAt: now.toISOString(), note: undefined });
             c.events.push({ kind: 'confirmed', withdrawalId: r.withdrawalId, user: r.user, detail: `relay #${t.id}: the user's token, in time` });
+            judgedNow.push({ id: t.id, withdrawalId: t.withdrawalId, outcome: 'confirmed' });
             report.confirmed++;
           }
         } else if (match) {
@@ -313,8 +330,7 @@ export class Verifier {
           refuse('token-refused', `a token for a request that is ${r.state}`);
         }
       }
-      cursor = relays[relays.length - 1]!.id;
-      await this.commit({ ...c, cursors: { [CURSOR_RELAYS]: cursor } }, now);
+      await this.deps.store.commit({ ...c, relays: judgedNow, cursors: { [CURSOR_RELAYS]: after > cursor ? after : cursor } }, now);
     }
   }
 

@@ -67,6 +67,16 @@ CREATE TABLE IF NOT EXISTS outbox (
   KEY ix_outbox_pending (sent_at, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Every relayed token the verifier judged (by the web row's id; never the
+-- token): a relay committed late, below the cursor, is still judged once.
+CREATE TABLE IF NOT EXISTS relays (
+  relay_id      BIGINT       NOT NULL,
+  withdrawal_id BIGINT       NOT NULL,
+  outcome       VARCHAR(32)  NOT NULL,
+  judged_at     DATETIME(3)  NOT NULL,
+  PRIMARY KEY (relay_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- How far the verifier has read the web database's requests and relayed tokens, and its last email sync.
 CREATE TABLE IF NOT EXISTS cursors (
   name  VARCHAR(32) NOT NULL,

@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS ix_outbox_pending ON outbox (sent_at, id);
 
+-- Every relayed token the verifier judged (by the web row's id; never the token).
+CREATE TABLE IF NOT EXISTS relays (
+  relay_id      INTEGER PRIMARY KEY,
+  withdrawal_id INTEGER NOT NULL,
+  outcome       TEXT    NOT NULL,
+  judged_at     TEXT    NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS cursors (
   name  TEXT PRIMARY KEY,
   value INTEGER NOT NULL
