@@ -1,33 +1,54 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseApprovalContent } from '../src/core/approval.js';
+import { verifyAttestation } from '../src/core/attestation.js';
+import { keyIdOf, publicKeyFromHex, publicKeyHex } from '../src/core/ed25519.js';
+import { relayConfirmation } from '../src/flows/relay-confirmation.js';
+import { SmtpUserMailer } from '../src/notify/email.js';
+import { openDatabase, openVerifierDatabase } from '../src/store/db.js';
+import { DEFAULT_VERIFIER_SETTINGS, Verifier } from '../src/verifier/cycle.js';
 import { openStore } from './support/open-repos.js';
 import { SQL_DIR } from '../src/store/migrate.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, uniqueName } from './support/pool-fixtures.js';
 import { runCli } from './support/cli.js';
+import { SmtpSink } from './support/alert-sinks.js';
+import { CONFIRM_URL, RecordingNotifier, tokenIn } from './support/verifier-fixture.js';
 
 /**
  * sql/mysql/grants.sql applied as shipped (only names and passwords swapped
  * for unique test ones): the web account can claim and request withdrawals
- * but cannot touch withdrawal or payout state; the watcher sees counts only.
+ * but cannot touch withdrawal or payout state; the watcher sees counts only;
+ * the verifier reads what it checks and inserts attestations, and its own
+ * database is its own account's alone.
  */
 const PASSWORD = `T3st-${uniqueName('pw')}`;
 const suffix = uniqueName('g').slice(2);
-const USERS = { web: `cpw_${suffix}`, watcher: `cpa_${suffix}`, operator: `cpo_${suffix}` };
+const USERS = { web: `cpw_${suffix}`, watcher: `cpa_${suffix}`, operator: `cpo_${suffix}`, verifier: `cpv_${suffix}`, verifierOwn: `cpvo_${suffix}` };
 
 let db: Awaited<ReturnType<typeof createMariaDb>>;
+/** The verifier's own database (`coldpool_verifier` in grants.sql). */
+let vdb: Awaited<ReturnType<typeof createMariaDb>>;
 
-function grantsFor(database: string): string {
+function grantsFor(database: string, verifierDatabase: string): string {
   return readFileSync(`${SQL_DIR}mysql/grants.sql`, 'utf8')
     .replaceAll('`coldpool`.', `\`${database}\`.`)
+    .replaceAll('`coldpool_verifier`', `\`${verifierDatabase}\``)
     .replaceAll("'coldpool_web'", `'${USERS.web}'`)
     .replaceAll("'coldpool_watcher'", `'${USERS.watcher}'`)
     .replaceAll("'coldpool_operator'", `'${USERS.operator}'`)
+    .replaceAll("'coldpool_verifier'", `'${USERS.verifier}'`)
+    .replaceAll("'coldpool_verifier_own'", `'${USERS.verifierOwn}'`)
     .replace(/CHANGE_ME_\w+_password/g, PASSWORD);
 }
 
-async function connectAs(user: string): Promise<mysql.Connection> {
-  return mysql.createConnection({ host: '127.0.0.1', port: 3306, user, password: PASSWORD, database: db.name });
+async function connectAs(user: string, database = db.name): Promise<mysql.Connection> {
+  return mysql.createConnection({ host: '127.0.0.1', port: 3306, user, password: PASSWORD, database });
+}
+
+function urlAs(user: string, database = db.name): string {
+  return `mysql://${user}:${encodeURIComponent(PASSWORD)}@127.0.0.1:3306/${database}`;
 }
 
 async function errnoOf(p: Promise<unknown>): Promise<string | undefined> {
@@ -36,12 +57,13 @@ async function errnoOf(p: Promise<unknown>): Promise<string | undefined> {
 
 beforeAll(async () => {
   db = await createMariaDb();
+  vdb = await createMariaDb();
   const store = openStore(db.url);
   await store.migrate();
   await store.insertBatch(fakeBatch({ count: 20 }));
   await store.close();
   const root = await mysql.createConnection({ ...MARIADB_ROOT, database: db.name, multipleStatements: true });
-  await root.query(grantsFor(db.name));
+  await root.query(grantsFor(db.name, vdb.name));
   await root.query("INSERT INTO payouts (status, psbt, fee_sat, fee_rate_sat_kvb, created_at) VALUES ('built', 'cHNidP8=', 1000, 2000, UTC_TIMESTAMP(3))");
   await root.end();
 });
@@ -51,6 +73,7 @@ afterAll(async () => {
   for (const u of Object.values(USERS)) await root.query(`DROP USER IF EXISTS '${u}'@'%'`);
   await root.end();
   await db.drop();
+  await vdb.drop();
 });
 
 describe('grants.sql: the web account', () => {
@@ -122,5 +145,126 @@ describe('grants.sql: watcher and operator', () => {
     expect((await store.migrate()).applied).toEqual([]);
     expect((await store.status()).assigned).toBe(2);
     await store.close();
+  });
+});
+
+describe('grants.sql: the verifier (schema 008)', () => {
+  const P2WPKH = 'tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx';
+  let requestId: bigint;
+
+  it('runs a whole cycle through its two accounts; the web app relays through its own', async () => {
+    // The web app, as coldpool_web: its user's email, a request, later the relayed token (through the library).
+    const asWeb = openDatabase(urlAs(USERS.web));
+    // The verifier: the web database as coldpool_verifier, its own as coldpool_verifier_own (which migrates it).
+    const asVerifier = openDatabase(urlAs(USERS.verifier));
+    const own = openVerifierDatabase(urlAs(USERS.verifierOwn, vdb.name));
+    const smtp = await new SmtpSink().start();
+    const mailer = new SmtpUserMailer({ host: '127.0.0.1', port: smtp.port, secure: false, requireTls: false, user: undefined, password: undefined, from: 'verifier@shop.example', to: ['ops@shop.example'], timeoutMs: 5_000 });
+    try {
+      expect((await own.migrate()).version).toBeGreaterThanOrEqual(1);
+      // The statements of sql/README.md, as a PHP app runs them. (The library's `requestWithdrawal` sends its own
+      // created_at, which this account may not insert: grants.sql leaves the time to the server's clock.)
+      const c = await connectAs(USERS.web);
+      await c.query("INSERT INTO user_emails (user_id, email) VALUES ('vera', 'vera@mail.example')");
+      const [ins] = await c.query('INSERT INTO withdrawals (app_id, user_id, destination, amount_sat) VALUES (?, ?, ?, ?)', ['w-verified', 'vera', P2WPKH, 150_000]);
+      requestId = BigInt((ins as { insertId: number }).insertId);
+      await c.end();
+
+      const { privateKey } = generateKeyPairSync('ed25519');
+      const publicKey = publicKeyHex(privateKey);
+      const clock = { t: Date.parse('2026-12-01T10:00:00.000Z'), now() { return new Date(this.t); } };
+      const verifier = Verifier.on(asVerifier, own, {
+        key: { privateKey, id: keyIdOf(publicKey) }, mailer, notifiers: [new RecordingNotifier()], clock,
+        settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL }, log: () => {},
+      });
+
+      // First sight (the network read from pool_accounts), the mirror from the view, the token mailed.
+      const first = await verifier.cycle();
+      expect(first.errors).toEqual([]);
+      expect(first.synced?.users).toBe(1);
+      expect(first.tokensSent).toBe(1);
+      const mail = smtp.mails.find((m) => m.to.includes('vera@mail.example'));
+      const token = mail && tokenIn(mail);
+      expect(token?.id).toBe(requestId);
+
+      await relayConfirmation(asWeb.verification, requestId, token!.token);
+      clock.t += 60_000;
+      const second = await verifier.cycle();
+      expect(second.errors).toEqual([]);
+      expect(second).toMatchObject({ confirmed: 1, attested: 1, published: 1 });
+
+      // The operator box reads the attestation (it has everything on the database) and it verifies.
+      const o = await connectAs(USERS.operator);
+      const [rows] = await o.query('SELECT content, signature FROM attestations WHERE withdrawal_id = ?', [requestId]);
+      await o.end();
+      const list = rows as { content: string; signature: string }[];
+      expect(list).toHaveLength(1);
+      const content = parseApprovalContent(JSON.parse(list[0]!.content));
+      expect(verifyAttestation(content, list[0]!.signature, publicKeyFromHex(publicKey))).toBe(true);
+    } finally {
+      await mailer.close();
+      await smtp.stop();
+      await asWeb.close();
+      await asVerifier.close();
+      await own.close();
+    }
+  });
+
+  it('the web account owns user_emails and may only insert relayed tokens; it cannot forge attestations or reach the verifier database', async () => {
+    const c = await connectAs(USERS.web);
+    const [r] = await c.query("UPDATE user_emails SET email = 'vera@mail.example' WHERE user_id = 'vera'");
+    expect((r as { affectedRows: number }).affectedRows).toBe(1);
+    // Tokens: INSERT of (withdrawal_id, token) only; never read back, changed or deleted.
+    expect(await errnoOf(c.query('SELECT * FROM withdrawal_confirmations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT token FROM withdrawal_confirmations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE withdrawal_confirmations SET token = 'x'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('DELETE FROM withdrawal_confirmations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("INSERT INTO withdrawal_confirmations (withdrawal_id, token, relayed_at) VALUES (1, 'x', '2020-01-01')"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    // Attestations: nothing at all.
+    expect(await errnoOf(c.query("INSERT INTO attestations (withdrawal_id, key_id, content, signature, attested_at) VALUES (1, '0000000000000000', '{}', REPEAT('0', 128), NOW())"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT * FROM attestations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('DELETE FROM attestations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    // The verifier's own database: not even a connection to it.
+    for (const table of ['requests', 'mirror_users', 'cursors', 'outbox', 'events', 'schema_migrations']) {
+      expect(await errnoOf(c.query(`SELECT * FROM \`${vdb.name}\`.\`${table}\``))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    }
+    expect(await errnoOf(c.query(`INSERT INTO \`${vdb.name}\`.mirror_users (user_id, email, first_seen_at) VALUES ('vera', 'mallory@evil.example', NOW())`))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query(`UPDATE \`${vdb.name}\`.requests SET state = 'confirmed'`))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    await c.end();
+    expect(await errnoOf(connectAs(USERS.web, vdb.name))).toBe('ER_DBACCESS_DENIED_ERROR');
+  });
+
+  it('the verifier account cannot change attestations, requests or emails, nor read beyond what it checks', async () => {
+    const c = await connectAs(USERS.verifier);
+    expect(await errnoOf(c.query("UPDATE attestations SET key_id = '0000000000000000'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('DELETE FROM attestations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE withdrawals SET status = 'approved'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("INSERT INTO withdrawals (app_id, user_id, destination, amount_sat) VALUES ('w-v', 'u', 'tb1q', 1)"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('DELETE FROM withdrawals'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE user_emails SET email = 'x@evil.example'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE coldpool_user_emails SET email = 'x@evil.example'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("INSERT INTO withdrawal_confirmations (withdrawal_id, token) VALUES (1, 'x')"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    // Reads: the view, not the table behind it; the request columns, not review or payout ones; the network, not the descriptor.
+    const [emails] = await c.query('SELECT user_id, email FROM coldpool_user_emails');
+    expect(emails).toEqual([{ user_id: 'vera', email: 'vera@mail.example' }]);
+    expect(await errnoOf(c.query('SELECT * FROM user_emails'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT reviewer FROM withdrawals'))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT descriptor FROM pool_accounts'))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT * FROM payouts'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT * FROM withdrawal_signatures'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('SELECT address FROM addresses'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    await c.end();
+  });
+
+  it('the watcher has nothing on the verifier tables; the operator account has nothing on the verifier database', async () => {
+    const w = await connectAs(USERS.watcher);
+    expect(await errnoOf(w.query('SELECT * FROM user_emails'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(w.query('SELECT * FROM coldpool_user_emails'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(w.query('SELECT * FROM withdrawal_confirmations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(w.query('SELECT * FROM attestations'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(w.query(`SELECT * FROM \`${vdb.name}\`.mirror_users`))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    await w.end();
+    expect(await errnoOf(connectAs(USERS.watcher, vdb.name))).toBe('ER_DBACCESS_DENIED_ERROR');
+    expect(await errnoOf(connectAs(USERS.operator, vdb.name))).toBe('ER_DBACCESS_DENIED_ERROR');
   });
 });

@@ -8,7 +8,9 @@
 -- Before running:
 --   1. replace every CHANGE_ME_..._password with a long random password
 --      (e.g. `openssl rand -base64 30`), one per account;
---   2. if your database is not named `coldpool`, replace `coldpool`. below;
+--   2. if your database is not named `coldpool`, replace `coldpool`. below
+--      (and `coldpool_verifier` if the verifier's own database has another
+--      name, or delete its section if that database is elsewhere);
 --   3. narrow the host part '%' to the machine that uses the account
 --      (e.g. 'coldpool_web'@'10.0.0.12') where you can.
 --
@@ -22,11 +24,31 @@
 --                      assigned_at of addresses (no address, no user); its own
 --                      alert memory (watcher_state).
 --   coldpool_operator  the operator box: everything on the database, including
---                      migrations; not a server-wide privilege.
+--                      migrations; not a server-wide privilege. It reads the
+--                      verifier's attestations (and may write anything here:
+--                      a row counts only when it verifies under the verifier
+--                      key of the trust file).
+--   coldpool_verifier  the verifier ("the cop", schema 008) on the web
+--                      database: READ the schema version, the network, the
+--                      request columns it fingerprints, the
+--                      coldpool_user_emails view (not user_emails itself) and
+--                      the relayed tokens; INSERT signed attestations. No
+--                      UPDATE or DELETE anywhere.
+--   coldpool_verifier_own
+--                      the verifier's OWN database `coldpool_verifier`
+--                      (sql/verifier/, its mirror, token hashes, cursors),
+--                      only if it lives on this server (better: on the
+--                      verifier's machine). No other account has anything
+--                      on it.
+--
+-- The web account also relays confirmation tokens (INSERT only, it cannot
+-- read them back) and owns its users' emails (user_emails): that is the
+-- attack the verifier's mirror, its 24 h hold and its notices defend against.
 
 CREATE USER IF NOT EXISTS 'coldpool_web'@'%' IDENTIFIED BY 'CHANGE_ME_web_password';
 CREATE USER IF NOT EXISTS 'coldpool_watcher'@'%' IDENTIFIED BY 'CHANGE_ME_watcher_password';
 CREATE USER IF NOT EXISTS 'coldpool_operator'@'%' IDENTIFIED BY 'CHANGE_ME_operator_password';
+CREATE USER IF NOT EXISTS 'coldpool_verifier'@'%' IDENTIFIED BY 'CHANGE_ME_verifier_password';
 
 -- web app: the schema version check of the Node library
 GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_web'@'%';
@@ -39,6 +61,14 @@ GRANT UPDATE (status, user_id, ref, assigned_at, claim_id) ON `coldpool`.`addres
 -- host cannot insert an approved request, nor change one afterwards.
 GRANT INSERT (app_id, user_id, destination, amount_sat) ON `coldpool`.`withdrawals` TO 'coldpool_web'@'%';
 GRANT SELECT (id, app_id, user_id, destination, amount_sat, status, created_at, updated_at, reason) ON `coldpool`.`withdrawals` TO 'coldpool_web'@'%';
+-- web app: its users' emails (schema 008). A web app with its own users
+-- table replaces the coldpool_user_emails view instead (sql/README.md) and
+-- needs nothing here.
+GRANT SELECT, INSERT, UPDATE ON `coldpool`.`user_emails` TO 'coldpool_web'@'%';
+-- web app: relay the token of a confirmation link. INSERT of these columns
+-- only, no SELECT: the web host cannot read other users' tokens back, nor
+-- change or delete a relayed one. Nothing on `attestations`.
+GRANT INSERT (withdrawal_id, token) ON `coldpool`.`withdrawal_confirmations` TO 'coldpool_web'@'%';
 
 -- watcher: counts only
 GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_watcher'@'%';
@@ -51,3 +81,28 @@ GRANT SELECT, INSERT, UPDATE ON `coldpool`.`watcher_state` TO 'coldpool_watcher'
 
 -- operator box: the rest (review, payouts, audit log, loading batches, migrations)
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, CREATE VIEW, SHOW VIEW, REFERENCES ON `coldpool`.* TO 'coldpool_operator'@'%';
+
+-- verifier, on the web database (schema 008): read what it checks, insert
+-- what it signs. It reads the emails through the view only (the view runs
+-- with its definer's rights), the request columns of REQUEST_COLUMNS in
+-- src/store/verification-feed.ts (nothing about review or payouts), the
+-- network of the pinned account (not its descriptor). INSERT on
+-- attestations without UPDATE or DELETE: a published attestation is never
+-- changed, not even by the verifier.
+GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_verifier'@'%';
+GRANT SELECT (id, network, is_primary) ON `coldpool`.`pool_accounts` TO 'coldpool_verifier'@'%';
+GRANT SELECT (id, app_id, user_id, destination, amount_sat, status, created_at) ON `coldpool`.`withdrawals` TO 'coldpool_verifier'@'%';
+GRANT SELECT ON `coldpool`.`coldpool_user_emails` TO 'coldpool_verifier'@'%';
+GRANT SELECT ON `coldpool`.`withdrawal_confirmations` TO 'coldpool_verifier'@'%';
+GRANT SELECT, INSERT ON `coldpool`.`attestations` TO 'coldpool_verifier'@'%';
+
+-- The verifier's OWN database, when it is on this server. Delete this
+-- section when the verifier keeps it on its own machine (SQLite, or a
+-- MariaDB of its own: then run the CREATE DATABASE and the grant there). Its
+-- account migrates it (`coldpool verifier init --db
+-- mysql://coldpool_verifier_own:…@host/coldpool_verifier`) and is the only
+-- one with anything on it: not the web app, not the watcher, not the
+-- operator account (which has `coldpool`.* only).
+CREATE DATABASE IF NOT EXISTS `coldpool_verifier` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+CREATE USER IF NOT EXISTS 'coldpool_verifier_own'@'%' IDENTIFIED BY 'CHANGE_ME_verifier_own_password';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, REFERENCES ON `coldpool_verifier`.* TO 'coldpool_verifier_own'@'%';
