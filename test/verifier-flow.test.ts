@@ -298,4 +298,24 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier on %s', (kind) => {
     expect((await f.vdb.store.requests([a])).get(a)!.wrongTokens).toBe(1); // judged once, not once per cycle
     expect((await f.vdb.store.events({ withdrawalId: a + 1n, limit: 100 })).filter((e) => e.kind === 'first-sight')).toHaveLength(1);
   });
+
+  it('a mail cut off by a crash: the next cycle mails a new token; the old one is refused as superseded, no strike', async () => {
+    const f = await setup();
+    const id = await request(f, 'w-cut', 'alice');
+    await f.verifier.cycle();
+    const old = f.tokenFromMail(id)!;
+    // As if the process died after the mail left and before 'sent' was recorded.
+    await raw.exec(f.verifierUrl, "UPDATE requests SET state = 'sending' WHERE withdrawal_id = ?", [id]);
+    await f.verifier.cycle();
+    const fresh = f.tokenFromMail(id)!;
+    expect(fresh).not.toBe(old);
+    await relayConfirmation(f.web.verification, id, old);
+    await f.verifier.cycle();
+    const r = (await f.vdb.store.requests([id])).get(id)!;
+    expect(r).toMatchObject({ state: 'sent', wrongTokens: 0, tokensIssued: 2 });
+    expect((await f.vdb.store.events({ withdrawalId: id, limit: 100 })).map((e) => e.kind)).toContain('token-superseded');
+    await relayConfirmation(f.web.verification, id, fresh);
+    await f.verifier.cycle();
+    expect(await stateOf(f, id)).toBe('attested');
+  });
 });

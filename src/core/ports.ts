@@ -758,6 +758,8 @@ export interface VerifierRequest {
   readonly firstSeenAt: string;
   readonly state: VerifierState;
   readonly tokenHash: string | undefined;
+  /** Hashes of this request's earlier tokens, replaced after a mail was cut off (space-separated, the last few): relaying one is refused but is no strike. */
+  readonly supersededHashes: string | undefined;
   readonly tokenExpiresAt: string | undefined;
   readonly tokenSentAt: string | undefined;
   readonly tokensIssued: number;
@@ -809,7 +811,7 @@ export interface VerifierEvent {
 
 /** One atomic step of the verifier: everything it decided, committed in ONE transaction or not at all. */
 export interface VerifierCommit {
-  readonly inserts?: readonly Omit<VerifierRequest, 'tokenHash' | 'tokenExpiresAt' | 'tokenSentAt' | 'tokensIssued' | 'wrongTokens' | 'confirmedAt' | 'attestedAt' | 'signature' | 'publishedAt'>[];
+  readonly inserts?: readonly Omit<VerifierRequest, 'tokenHash' | 'supersededHashes' | 'tokenExpiresAt' | 'tokenSentAt' | 'tokensIssued' | 'wrongTokens' | 'confirmedAt' | 'attestedAt' | 'signature' | 'publishedAt'>[];
   readonly updates?: readonly RequestUpdate[];
   readonly mirrorAdd?: readonly MirroredUser[];
   readonly mirrorSet?: readonly { readonly user: string; readonly set: Partial<Omit<MirroredUser, 'user' | 'firstSeenAt'>> }[];

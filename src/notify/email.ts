@@ -66,7 +66,7 @@ function smtpTransport(config: EmailChannelConfig, pooled = false): Transporter 
   return nodemailer.createTransport({
     // A pooled transport keeps its connection between mails: a verifier cycle mailing 1,000 tokens
     // pays one SMTP handshake, not 1,000 (about 150 ms each even on the loopback).
-    ...(pooled ? { pool: true, maxConnections: 1, maxMessages: 1_000 } : {}),
+    ...(pooled ? { pool: true, maxConnections: 4, maxMessages: 1_000 } : {}),
     host: config.host,
     port: config.port,
     secure: config.secure,

@@ -8,7 +8,7 @@ import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sq
 
 /** Request columns a guarded update may set, and their SQL names. */
 const SETTABLE: Readonly<Record<string, string>> = {
-  content: 'content', state: 'state', tokenHash: 'token_hash', tokenExpiresAt: 'token_expires_at', tokenSentAt: 'token_sent_at',
+  content: 'content', state: 'state', tokenHash: 'token_hash', supersededHashes: 'superseded_hashes', tokenExpiresAt: 'token_expires_at', tokenSentAt: 'token_sent_at',
   tokensIssued: 'tokens_issued', wrongTokens: 'wrong_tokens', confirmedAt: 'confirmed_at', attestedAt: 'attested_at',
   signature: 'signature', publishedAt: 'published_at', note: 'note',
 };
@@ -232,7 +232,7 @@ export class SqlVerifierStore implements VerifierStore {
     const time = (v: unknown) => (v === null || v === undefined ? undefined : this.db.readTime(v));
     return {
       withdrawalId: BigInt(String(r.withdrawal_id)), user: String(r.user_id), fingerprint: String(r.fingerprint), content: opt(r.content),
-      firstSeenAt: this.db.readTime(r.first_seen_at), state: String(r.state) as VerifierState, tokenHash: opt(r.token_hash),
+      firstSeenAt: this.db.readTime(r.first_seen_at), state: String(r.state) as VerifierState, tokenHash: opt(r.token_hash), supersededHashes: opt(r.superseded_hashes),
       tokenExpiresAt: time(r.token_expires_at), tokenSentAt: time(r.token_sent_at), tokensIssued: Number(r.tokens_issued), wrongTokens: Number(r.wrong_tokens),
       confirmedAt: time(r.confirmed_at), attestedAt: time(r.attested_at), signature: opt(r.signature), publishedAt: time(r.published_at), note: opt(r.note),
     };

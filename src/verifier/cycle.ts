@@ -73,6 +73,12 @@ const CLOSED = new Set(['rejected', 'cancelled', 'invalid', 'failed']);
 /** States the verifier re-checks against the web row every cycle. */
 const OPEN: readonly VerifierState[] = ['waiting', 'new', 'sending', 'sent', 'confirmed', 'expired'];
 const PAGE = 1_000;
+/** Token mails whose hashes are committed together before they go out. */
+const TOKEN_BATCH = 50;
+/** Token mails in flight at once (the pooled SMTP transport's connections). */
+const MAIL_CONCURRENCY = 4;
+/** Earlier tokens of a request remembered (by hash) after a cut-off mail. */
+const MAX_SUPERSEDED = 10;
 /** How far below its cursor the verifier reads again for rows committed late (ids are taken before commit). */
 const RESCAN = 1_000n;
 const CURSOR_REQUESTS = 'requests';
@@ -236,38 +242,42 @@ export class Verifier {
     if (todo.length === 0) return;
     const mirror = await this.deps.store.mirrorOf(todo.map((r) => r.user));
     const current = await this.deps.web.requests(todo.map((r) => r.withdrawalId));
-    for (const r of todo) {
+    for (let k = 0; k < todo.length; k += TOKEN_BATCH) {
       const c = emptyCommit();
-      if (!this.judgeCurrent(r, current.get(r.withdrawalId), c, report)) {
-        await this.commit(c, now);
-        continue;
-      }
-      const m = mirror.get(r.user);
-      if (m === undefined) {
-        if (r.state !== 'waiting') {
-          await this.commit({ ...c, updates: [{ id: r.withdrawalId, from: [r.state], set: { state: 'waiting', note: 'its user is not in the email mirror yet' } }] }, now);
+      const outgoing: { r: VerifierRequest; to: string; token: string; expiresAt: Date; issued: number }[] = [];
+      for (const r of todo.slice(k, k + TOKEN_BATCH)) {
+        if (!this.judgeCurrent(r, current.get(r.withdrawalId), c, report)) continue;
+        const m = mirror.get(r.user);
+        if (m === undefined) {
+          if (r.state !== 'waiting') c.updates.push({ id: r.withdrawalId, from: [r.state], set: { state: 'waiting', note: 'its user is not in the email mirror yet' } });
+          continue;
         }
-        continue;
+        const token = newToken();
+        const expiresAt = new Date(now.getTime() + this.deps.settings.tokenTtlMs);
+        const issued = r.tokensIssued + 1;
+        // A token whose mail may have gone out (state 'sending') is kept as superseded: a click on it is refused, but is no strike towards the lock.
+        const superseded = r.state === 'sending' && r.tokenHash !== undefined ? [...(r.supersededHashes?.split(' ') ?? []), r.tokenHash].slice(-MAX_SUPERSEDED).join(' ') : r.supersededHashes;
+        c.updates.push({ id: r.withdrawalId, from: [r.state], set: { state: 'sending', tokenHash: tokenHash(token), supersededHashes: superseded, tokenExpiresAt: expiresAt.toISOString(), tokensIssued: issued, note: undefined } });
+        c.events.push({ kind: 'token-issued', withdrawalId: r.withdrawalId, user: r.user, detail: `token ${issued} to ${maskEmail(m.email)}, expires ${expiresAt.toISOString()}` });
+        outgoing.push({ r, to: m.email, token, expiresAt, issued });
       }
-      const token = newToken();
-      const expiresAt = new Date(now.getTime() + this.deps.settings.tokenTtlMs);
-      const issued = r.tokensIssued + 1;
-      // The hash is stored BEFORE the mail leaves: a token that went out is always one the verifier can check.
-      await this.commit({
-        ...c,
-        updates: [{ id: r.withdrawalId, from: [r.state], set: { state: 'sending', tokenHash: tokenHash(token), tokenExpiresAt: expiresAt.toISOString(), tokensIssued: issued, note: undefined } }],
-        events: [{ kind: 'token-issued', withdrawalId: r.withdrawalId, user: r.user, detail: `token ${issued} to ${maskEmail(m.email)}, expires ${expiresAt.toISOString()}` }],
-      }, now);
-      const mail = tokenMail(current.get(r.withdrawalId)!, confirmationLink(this.deps.settings.confirmUrl, r.withdrawalId, token), expiresAt, issued > 1);
-      try {
-        await this.deps.mailer.send({ to: m.email, subject: mail.subject, text: mail.text, kind: 'confirmation-token' });
-      } catch (e) {
-        // Stays 'sending': the next cycle issues a new token (this one may or may not have gone out).
-        report.errors.push(`token mail for withdrawal ${r.withdrawalId}: ${(e as Error).message}`);
-        continue;
-      }
-      await this.commit({ updates: [{ id: r.withdrawalId, from: ['sending'], set: { state: 'sent', tokenSentAt: now.toISOString() } }], events: [], outbox: [] }, now);
-      report.tokensSent++;
+      // The hashes are stored BEFORE any of these mails leaves: a token that went out is always one
+      // the verifier can check. A crash after this commit leaves them 'sending', and the next cycle
+      // issues NEW tokens for them (whichever old ones went out no longer work).
+      await this.commit(c, now);
+      // Each mail's 'sent' is committed as soon as the relay took it, so a crash re-mails (with a new
+      // token) at most the MAIL_CONCURRENCY mails in flight; the rest of the batch had not left yet.
+      await mapLimit(outgoing, MAIL_CONCURRENCY, async (o) => {
+        const mail = tokenMail(current.get(o.r.withdrawalId)!, confirmationLink(this.deps.settings.confirmUrl, o.r.withdrawalId, o.token), o.expiresAt, o.issued > 1);
+        try {
+          await this.deps.mailer.send({ to: o.to, subject: mail.subject, text: mail.text, kind: 'confirmation-token' });
+        } catch (e) {
+          report.errors.push(`token mail for withdrawal ${o.r.withdrawalId}: ${(e as Error).message}`);
+          return;
+        }
+        await this.commit({ updates: [{ id: o.r.withdrawalId, from: ['sending'], set: { state: 'sent', tokenSentAt: now.toISOString() } }], events: [], outbox: [] }, now);
+        report.tokensSent++;
+      });
     }
   }
 
@@ -315,6 +325,8 @@ export class Verifier {
           }
         } else if (match) {
           refuse('token-reused', `the right token again, but the request is ${r.state}: a token works once`);
+        } else if (r.supersededHashes?.split(' ').some((h) => tokenMatches(h, t.token))) {
+          refuse('token-superseded', 'a token of an earlier mail, replaced after that mail was cut off: refused, no strike (the user has a newer link)');
         } else if (r.state === 'sent') {
           const wrong = r.wrongTokens + 1;
           if (wrong >= this.deps.settings.maxWrongTokens) {
@@ -437,6 +449,20 @@ interface MutableCommit {
   events: VerifierEvent[];
   outbox: OutboxMail[];
   cursors?: Record<string, bigint>;
+}
+
+/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 function emptyCommit(): MutableCommit {

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS requests (
   first_seen_at    DATETIME(3)   NOT NULL,
   state            VARCHAR(10)   NOT NULL,
   token_hash       CHAR(64)      NULL,
+  superseded_hashes VARCHAR(700)  NULL,
   token_expires_at DATETIME(3)   NULL,
   token_sent_at    DATETIME(3)   NULL,
   tokens_issued    INT           NOT NULL DEFAULT 0,

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS requests (
   first_seen_at    TEXT    NOT NULL,
   state            TEXT    NOT NULL CHECK (state IN ('waiting', 'new', 'sending', 'sent', 'confirmed', 'attested', 'changed', 'locked', 'expired', 'closed', 'unpayable')),
   token_hash       TEXT    NULL CHECK (token_hash IS NULL OR length(token_hash) = 64),
+  superseded_hashes TEXT    NULL,
   token_expires_at TEXT    NULL,
   token_sent_at    TEXT    NULL,
   tokens_issued    INTEGER NOT NULL DEFAULT 0,
