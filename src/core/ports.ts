@@ -272,6 +272,8 @@ export interface WithdrawalStore extends AuditLog {
   readonly label: string;
   /** The pool's network (the pinned account's), or the one configured. */
   network(): Promise<Network>;
+  /** The verifier's latest note (why a request is held) of each of these withdrawals (schema 010). */
+  verifierNotes(ids: readonly bigint[]): Promise<Map<bigint, { note: string; notedAt: string }>>;
   /** Web door: insert a validated request; the same app id with the same content returns the existing one. */
   request(valid: ValidRequest): Promise<RequestOutcome>;
   /** Operator's first read: fingerprint new requests, mark the ones breaking a rule invalid (audited). */
