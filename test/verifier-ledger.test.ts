@@ -7,7 +7,8 @@ import { FakeNode } from './support/fake-node.js';
 import { regtestBatch, sourceFor } from './support/chain-fixtures.js';
 import type { Cleanup } from './support/pool-fixtures.js';
 import { RegtestChain, addressOf, otherKey, p2wpkh, poolKey, spend, type Utxo } from './support/regtest-chain.js';
-import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
+import { mariadbBackend, runOnline, sqliteBackend } from './support/withdrawal-backends.js';
+import { attestationCell, attestationText } from '../src/core/attestation-view.js';
 import { verifierFixture, type VerifierFixture } from './support/verifier-fixture.js';
 
 /**
@@ -140,6 +141,29 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier\'s ledger on %s', (k
     await w.f.verifier.cycle();
     expect(alertsOf(w, 'balance-hold')).toHaveLength(1);
     expect((await stateOf(w, m))!.state).toBe('confirmed');
+
+    // `verifier ledger`: the balances, their entries and the alerts naming each user.
+    const cli = await runOnline(['verifier', 'ledger', '--db', w.f.verifierUrl, '--json']);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    const users = (JSON.parse(cli.stdout) as { users: { user: string; balanceSat: string; deposits: unknown[]; withdrawals: { state: string; amountSat: string }[]; alerts: { kind: string }[] }[] }).users;
+    const byUser = new Map(users.map((u) => [u.user, u]));
+    expect(byUser.get('alice')).toMatchObject({ balanceSat: '600000', withdrawals: [{ state: 'confirmed', amountSat: '400000' }] });
+    expect(byUser.get('alice')!.deposits).toHaveLength(1);
+    expect(byUser.get('alice')!.alerts.map((a) => a.kind)).toEqual(['address-reassigned']);
+    expect(byUser.get('mallory')).toMatchObject({ balanceSat: '0', deposits: [], withdrawals: [] });
+    expect(byUser.get('mallory')!.alerts.map((a) => a.kind).sort()).toEqual(['address-reassigned', 'balance-hold']);
+    const text = await runOnline(['verifier', 'ledger', '--db', w.f.verifierUrl, '--user', 'alice']);
+    expect(text.stdout).toContain('user alice  balance 600000 sat  (deposits 1000000, attested withdrawals pending 0, confirmed 400000)');
+    expect(text.stdout).toContain(`deposit ${deposit.getId()}:0 at 4 to ${a.address}`);
+
+    // Review: the operator box reads the verifier's latest note next to the attestation state.
+    const notes = await w.f.web.withdrawals.verifierNotes([m, v]);
+    expect(notes.get(m)?.note).toBe((await stateOf(w, m))!.note);
+    expect(notes.has(v)).toBe(false);
+    const view = { state: 'missing' as const, verifier: 'abcd', problems: [], note: notes.get(m)!.note };
+    expect(attestationCell(view)).toBe('held');
+    expect(attestationText(view)).toContain('not attested yet; the verifier says: held: above the balance: user mallory has 0 sat');
   });
 
   it('an available address overwritten with a foreign one: alerted, and a deposit to it is never credited (before or after first sight)', async () => {
