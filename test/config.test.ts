@@ -180,4 +180,13 @@ describe('loadConfig: the verifier\'s settings', () => {
     expect(() => loadConfig({ confirmUrl: 'ftp://x/{id}/{token}' }, cleanEnv())).toThrow(/http\(s\) URL/);
     expect(() => loadConfig({ config: configFile({ verifier: { holdd: '1h' } }) }, cleanEnv())).toThrow(/unknown key "verifier.holdd"/);
   });
+
+  it('addressCheck: the full compare of the address rows every 10 min unless said; file, env, flag; a bad duration names it', () => {
+    expect(loadConfig({}, cleanEnv()).verifier.addressCheckMs).toBe(600_000);
+    const file = configFile({ verifier: { addressCheck: '30m' } });
+    expect(loadConfig({ config: file }, cleanEnv()).verifier.addressCheckMs).toBe(1_800_000);
+    expect(loadConfig({ config: file }, cleanEnv({ COLDPOOL_ADDRESS_CHECK: '1h' })).verifier.addressCheckMs).toBe(3_600_000);
+    expect(loadConfig({ config: file, addressCheck: '5m' }, cleanEnv({ COLDPOOL_ADDRESS_CHECK: '1h' })).verifier.addressCheckMs).toBe(300_000);
+    expect(() => loadConfig({ config: configFile({ verifier: { addressCheck: 'often' } }) }, cleanEnv())).toThrow(/addressCheck/);
+  });
 });

@@ -258,15 +258,23 @@ describe('grants.sql: the verifier (schema 008)', () => {
     expect(await errnoOf(c.query("UPDATE user_emails SET email = 'x@evil.example'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query("UPDATE coldpool_user_emails SET email = 'x@evil.example'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query("INSERT INTO withdrawal_confirmations (withdrawal_id, token) VALUES (1, 'x')"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
-    // Reads: the view, not the table behind it; the request columns, not review or payout ones; the network, not the descriptor.
+    // Reads: the view, not the table behind it; the request columns, not review or payout ones; the account's descriptor
+    // (public keys, to re-derive) and the address columns it records at first sight, not the claim's ref or slot.
     const [emails] = await c.query('SELECT user_id, email FROM coldpool_user_emails');
     expect(emails).toEqual([{ user_id: 'vera', email: 'vera@mail.example' }]);
     expect(await errnoOf(c.query('SELECT * FROM user_emails'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query('SELECT reviewer FROM withdrawals'))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
-    expect(await errnoOf(c.query('SELECT descriptor FROM pool_accounts'))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    await c.query('SELECT id, key_id, descriptor, network, is_primary FROM pool_accounts');
+    await c.query('SELECT id, address, account_id, chain, idx, status, user_id, assigned_at FROM addresses');
+    await c.query('SELECT id, account_id, chain, first_index, count, created FROM address_batches');
+    expect(await errnoOf(c.query('SELECT ref FROM addresses'))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE addresses SET user_id = 'mallory'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query('SELECT * FROM payouts'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     expect(await errnoOf(c.query('SELECT * FROM withdrawal_signatures'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
-    expect(await errnoOf(c.query('SELECT address FROM addresses'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    // Its hold notes: INSERT only, never read back, changed or deleted.
+    expect(await errnoOf(c.query('SELECT * FROM verifier_notes'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE verifier_notes SET note = 'x'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query('DELETE FROM verifier_notes'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
     await c.end();
   });
 

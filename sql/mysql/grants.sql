@@ -86,11 +86,17 @@ GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, CREATE VIEW, S
 -- what it signs. It reads the emails through the view only (the view runs
 -- with its definer's rights), the request columns of REQUEST_COLUMNS in
 -- src/store/verification-feed.ts (nothing about review or payouts), the
--- network of the pinned account (not its descriptor). INSERT on
--- attestations without UPDATE or DELETE: a published attestation is never
--- changed, not even by the verifier.
+-- pinned account (its descriptor too: public keys only, the verifier
+-- re-derives every address from it), the addresses and their batches (schema
+-- 001; the verifier records who holds which address at first sight and
+-- alerts on any later change). INSERT on attestations and verifier_notes
+-- (schema 010, why a request is held) without UPDATE or DELETE: what the
+-- verifier published is never changed, not even by the verifier.
 GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_verifier'@'%';
-GRANT SELECT (id, network, is_primary) ON `coldpool`.`pool_accounts` TO 'coldpool_verifier'@'%';
+GRANT SELECT (id, key_id, descriptor, network, is_primary) ON `coldpool`.`pool_accounts` TO 'coldpool_verifier'@'%';
+GRANT SELECT (id, account_id, chain, first_index, count, created) ON `coldpool`.`address_batches` TO 'coldpool_verifier'@'%';
+GRANT SELECT (id, address, account_id, chain, idx, status, user_id, assigned_at) ON `coldpool`.`addresses` TO 'coldpool_verifier'@'%';
+GRANT INSERT ON `coldpool`.`verifier_notes` TO 'coldpool_verifier'@'%';
 GRANT SELECT (id, app_id, user_id, destination, amount_sat, status, created_at) ON `coldpool`.`withdrawals` TO 'coldpool_verifier'@'%';
 GRANT SELECT ON `coldpool`.`coldpool_user_emails` TO 'coldpool_verifier'@'%';
 GRANT SELECT ON `coldpool`.`withdrawal_confirmations` TO 'coldpool_verifier'@'%';

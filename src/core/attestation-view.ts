@@ -18,6 +18,12 @@ export interface AttestationView {
   readonly verifier: string | undefined;
   /** Why rows were not counted (forged, another key, other content). */
   readonly problems: readonly string[];
+  /**
+   * The verifier's latest note on the request (verifier_notes, schema 010):
+   * why it is not attested (held: above the user's balance at the verifier,
+   * an email change). Information for the operator, never a testimony.
+   */
+  readonly note?: string | undefined;
 }
 
 /** A request as read for review: its row, its first sight and the verifier's rows. */
@@ -49,7 +55,7 @@ export function attestationView(network: Network, trust: Trust | undefined, w: A
 export function attestationText(v: AttestationView): string {
   switch (v.state) {
     case 'attested': return `attested by verifier ${v.verifier}`;
-    case 'missing': return 'not attested yet';
+    case 'missing': return v.note && v.note !== 'attested' ? `not attested yet; the verifier says: ${v.note}` : 'not attested yet';
     case 'invalid': return `INVALID attestation row (forged?): ${v.problems.join('; ')}`;
     case 'no-verifier': return 'no verifier configured';
   }
@@ -57,5 +63,5 @@ export function attestationText(v: AttestationView): string {
 
 /** The short form for a table cell. */
 export function attestationCell(v: AttestationView): string {
-  return v.state === 'attested' ? 'attested' : v.state === 'missing' ? 'not yet' : v.state === 'invalid' ? 'INVALID' : '-';
+  return v.state === 'attested' ? 'attested' : v.state === 'missing' ? (v.note?.startsWith('held') ? 'held' : 'not yet') : v.state === 'invalid' ? 'INVALID' : '-';
 }

@@ -272,6 +272,8 @@ export interface WithdrawalStore extends AuditLog {
   readonly label: string;
   /** The pool's network (the pinned account's), or the one configured. */
   network(): Promise<Network>;
+  /** The verifier's latest note (why a request is held) of each of these withdrawals (schema 010). */
+  verifierNotes(ids: readonly bigint[]): Promise<Map<bigint, { note: string; notedAt: string }>>;
   /** Web door: insert a validated request; the same app id with the same content returns the existing one. */
   request(valid: ValidRequest): Promise<RequestOutcome>;
   /** Operator's first read: fingerprint new requests, mark the ones breaking a rule invalid (audited). */
@@ -531,7 +533,10 @@ export interface WatcherStateStore {
 
 export type AlertKind = 'low' | 'repeat' | 'recovered' | 'watcher-unavailable' | 'watcher-recovered'
   // the verifier's (src/verifier/alerts.ts)
-  | 'request-changed' | 'email-changed' | 'user-missing' | 'token-locked' | 'web-unavailable' | 'web-recovered';
+  | 'request-changed' | 'email-changed' | 'user-missing' | 'token-locked' | 'web-unavailable' | 'web-recovered'
+  // the verifier's assignment record and ledger (src/verifier/assignments.ts, balances.ts)
+  | 'address-not-derived' | 'address-reassigned' | 'address-text-changed' | 'address-status-back' | 'address-deleted'
+  | 'descriptor-changed' | 'balance-hold' | 'balance-negative' | 'deposit-reorged' | 'node-unavailable' | 'node-recovered';
 
 /** One message to the operator: the same facts on every channel. */
 export interface Alert {
@@ -722,6 +727,97 @@ export interface VerificationFeed {
   attestations(ids: readonly bigint[]): Promise<Map<bigint, { keyId: string; content: string; signature: string }[]>>;
   /** Web side: store the token a user's click carried, for the verifier to read. */
   relay(withdrawalId: bigint, token: string): Promise<void>;
+  /** The pinned pool accounts (their descriptors: public keys only). */
+  poolAccounts(): Promise<WebPoolAccount[]>;
+  /** Every loaded batch (a few rows per account). */
+  batches(): Promise<WebBatch[]>;
+  /** Address rows with an id above `afterId`, ascending, at most `limit`. */
+  addressesAfter(afterId: bigint, limit: number): Promise<WebAddress[]>;
+  /** Address rows with an assigned_at after (`at`, `afterId`) in (assigned_at, id) order, at most `limit`: new assignments between full checks. */
+  assignedAfter(at: Date, afterId: bigint, limit: number): Promise<WebAddress[]>;
+  /** Insert the verifier's hold notes (INSERT only; the same (withdrawal, time) twice is one row). */
+  publishNotes(rows: readonly { readonly withdrawalId: bigint; readonly note: string; readonly notedAt: Date }[]): Promise<void>;
+  /** The latest verifier note of each of these withdrawals (review). */
+  latestNotes(ids: readonly bigint[]): Promise<Map<bigint, { note: string; notedAt: string }>>;
+}
+
+/** A pool account as the web database shows it. */
+export interface WebPoolAccount {
+  readonly id: bigint;
+  readonly keyId: string;
+  readonly descriptor: string;
+  readonly network: string;
+  readonly isPrimary: boolean;
+}
+
+export interface WebBatch {
+  readonly id: bigint;
+  readonly accountId: bigint;
+  readonly chain: 0 | 1;
+  readonly firstIndex: number;
+  readonly count: number;
+  readonly created: string;
+}
+
+/** An address row as the web database shows it now (text, owner and status are the web host's to write). */
+export interface WebAddress {
+  readonly id: bigint;
+  readonly address: string;
+  readonly accountId: bigint;
+  readonly chain: 0 | 1;
+  readonly index: number;
+  readonly status: string;
+  readonly user: string | undefined;
+  readonly assignedAt: string | undefined;
+}
+
+/** The verifier's pin of a pool account, taken at first sight. */
+export interface PinnedAccount {
+  readonly id: bigint;
+  readonly keyId: string;
+  readonly descriptor: string;
+  readonly network: string;
+  readonly isPrimary: boolean;
+  readonly pinnedAt: string;
+  /** The web's descriptor text as last read (differs from `descriptor` after a change was alerted). */
+  readonly webDescriptor: string;
+}
+
+/** The verifier's record of an address that re-derived at its (chain, index). */
+export interface RecordedAddress {
+  readonly id: bigint;
+  /** The derived text (what the chain view watches), whatever the web row says now. */
+  readonly address: string;
+  readonly accountId: bigint;
+  readonly chain: 0 | 1;
+  readonly index: number;
+  /** The owner at first sight of the assignment: deposits are credited to this user only. */
+  readonly user: string | undefined;
+  readonly firstSeenAt: string;
+  readonly ownerSeenAt: string | undefined;
+  /** What the web row said when last read: a change is alerted once. */
+  readonly webAddress: string;
+  readonly webUser: string | undefined;
+  readonly webStatus: string;
+}
+
+/** A deposit the verifier credits: a confirmed output of its chain view to a first-sight owner's address. */
+export interface LedgerDeposit {
+  readonly user: string;
+  readonly address: string;
+  readonly txid: string;
+  readonly vout: number;
+  readonly amountSat: bigint;
+  readonly height: number;
+}
+
+/** A withdrawal the verifier attested: debited at once, `paid` once its payout confirmed on the verifier's chain view. */
+export interface LedgerDebit {
+  readonly user: string;
+  readonly withdrawalId: bigint;
+  readonly amountSat: bigint;
+  readonly attestedAt: string;
+  readonly paid: { readonly txid: string; readonly vout: number; readonly height: number } | undefined;
 }
 
 /** Where a request stands at the verifier (its own database). */
@@ -823,6 +919,21 @@ export interface VerifierCommit {
   readonly resetCursors?: readonly string[];
   /** Relayed tokens judged by this step (their web row ids and what came of them). */
   readonly relays?: readonly { readonly id: bigint; readonly withdrawalId: bigint; readonly outcome: string }[];
+  /** Pool accounts pinned at first sight, and the web descriptor text last read of pinned ones. */
+  readonly accountPins?: readonly PinnedAccount[];
+  readonly accountWebDescriptor?: readonly { readonly id: bigint; readonly webDescriptor: string }[];
+  readonly batchAdd?: readonly WebBatch[];
+  /** Addresses recorded at first sight (re-derived), and changes of what the web row said (and the owner, once, at first sight of the assignment). */
+  readonly addressAdd?: readonly RecordedAddress[];
+  readonly addressSet?: readonly { readonly id: bigint; readonly set: Partial<Pick<RecordedAddress, 'user' | 'ownerSeenAt' | 'webAddress' | 'webUser' | 'webStatus'>> }[];
+  /** Web rows that did not re-derive: never watched, never credited. */
+  readonly rejectAdd?: readonly (WebAddress & { readonly reason: string })[];
+  /** Hold notes to publish in the web database (noted at the commit's time), and the ones published. */
+  readonly notes?: readonly { readonly withdrawalId: bigint; readonly note: string }[];
+  readonly notesPublished?: readonly bigint[];
+  /** Attested payouts seen confirmed, and spending transactions looked at. */
+  readonly payoutAdd?: readonly { readonly withdrawalId: bigint; readonly txid: string; readonly vout: number; readonly height: number; readonly blockHash: string }[];
+  readonly spendsExamined?: readonly { readonly txid: string; readonly blockHash: string }[];
 }
 
 /**
@@ -852,6 +963,26 @@ export interface VerifierStore {
   events(query: { readonly withdrawalId?: bigint; readonly limit: number }): Promise<(VerifierEvent & { id: bigint; at: string })[]>;
   /** Check the verifier's audit chain (hashes, links, head); `onEntry` sees each entry (its signature is the caller's to check). */
   verifyAudit(onEntry?: (e: AuditEntry) => void): Promise<ChainVerdict>;
+  /** The pinned pool accounts. */
+  accounts(): Promise<PinnedAccount[]>;
+  batchIds(): Promise<Set<bigint>>;
+  /** Recorded addresses and rejected rows among these web ids. */
+  addressesById(ids: readonly bigint[]): Promise<{ recorded: Map<bigint, RecordedAddress>; rejected: Set<bigint> }>;
+  /** Recorded addresses with an id in (afterId, toId], ascending (the full compare walks both sides by id). */
+  addressesBetween(afterId: bigint, toId: bigint): Promise<RecordedAddress[]>;
+  /** Rejected row ids in (afterId, toId]. */
+  rejectsBetween(afterId: bigint, toId: bigint): Promise<Set<bigint>>;
+  /** The entries of the verifier's ledger: confirmed deposits to first-sight owners, every attested withdrawal (all users, or these). */
+  ledger(users?: readonly string[]): Promise<{ deposits: LedgerDeposit[]; debits: LedgerDebit[] }>;
+  /** Attested requests without a confirmed payout output, with their content (to match payouts on the chain). */
+  attestedUnpaid(): Promise<VerifierRequest[]>;
+  /** Spends of pool coins in blocks of the chain view not looked at for payouts yet. */
+  unexaminedSpends(): Promise<{ txid: string; height: number; blockHash: string }[]>;
+  /** Drop payout sightings (and examined spends) whose block is no longer in the chain view: a reorg. */
+  forgetOrphanedPayouts(): Promise<number>;
+  unpublishedNotes(limit: number): Promise<{ id: bigint; withdrawalId: bigint; note: string; notedAt: string }[]>;
+  /** The operators' alerts in the outbox (newest last), with their facts. */
+  alerts(): Promise<PendingMail[]>;
 }
 
 /** The verifier's database handle (`openVerifierDatabase(url)` in src/store/db.ts). */
@@ -859,6 +990,8 @@ export interface VerifierDatabase {
   readonly dialect: 'sqlite' | 'mysql';
   readonly label: string;
   readonly store: VerifierStore;
+  /** The verifier's own chain view (the follower's tables in the verifier's database, its addresses being its first-sight record). */
+  readonly chain: ChainStore;
   migrate(): Promise<MigrateOutcome>;
   close(): Promise<void>;
 }

@@ -210,5 +210,11 @@ export async function cancelWithdrawal(store: WithdrawalStore, actor: string, id
 export async function attestationViews(store: WithdrawalStore, trust: Trust | undefined, rows: readonly ReviewedWithdrawal[]): Promise<AttestationView[]> {
   if (!trust?.verifier) return rows.map(() => ({ state: 'no-verifier', verifier: undefined, problems: [] }));
   const network = await store.network();
-  return rows.map((w) => attestationView(network, trust, w));
+  // The verifier's hold notes say why a request is not attested (shown only while it is not).
+  const notes = await store.verifierNotes(rows.map((w) => w.id));
+  return rows.map((w) => {
+    const v = attestationView(network, trust, w);
+    const note = notes.get(w.id)?.note;
+    return v.state === 'attested' || note === undefined ? v : { ...v, note };
+  });
 }

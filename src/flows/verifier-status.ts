@@ -1,9 +1,10 @@
+import { ledgers, type UserLedger } from '../verifier/balances.js';
 import type { KeyObject } from 'node:crypto';
 import { verify } from 'node:crypto';
 import { auditMessage } from '../core/audit-signature.js';
 import type { ChainVerdict } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
-import type { VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
+import type { PendingMail, VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
 
 /** What `coldpool verifier status` shows: the verifier's own database only. */
 export interface VerifierOverview {
@@ -76,4 +77,35 @@ export async function checkVerifierAudit(store: VerifierStore, key: { id: string
     else if (e.keyId !== key.id || !verify(null, auditMessage(e.hash), key.publicKey, Buffer.from(e.signature, 'hex'))) badSignature++;
   });
   return { chain, unsigned: key ? unsigned : undefined, badSignature: key ? badSignature : undefined };
+}
+
+/** One user's balance at the verifier with its entries, and every alert the verifier raised about the user. */
+export interface VerifierLedgerRow extends UserLedger {
+  readonly alerts: readonly PendingMail[];
+}
+
+/**
+ * `coldpool verifier ledger`: every user's ledger (balances.ts: the one place
+ * the balance is computed) and the operators' alerts naming the user (an
+ * alert's facts list the users it is about: first owner and new one of a
+ * reassigned address, the user of a held request, …).
+ */
+export async function verifierLedger(store: VerifierStore, user?: string): Promise<VerifierLedgerRow[]> {
+  const books = await ledgers(store, user === undefined ? undefined : [user]);
+  const about = new Map<string, PendingMail[]>();
+  for (const a of await store.alerts()) {
+    const named = new Set<string>();
+    const users = a.facts.users;
+    if (Array.isArray(users)) for (const u of users) if (typeof u === 'string') named.add(u);
+    if (typeof a.facts.user === 'string') named.add(a.facts.user);
+    for (const u of named) about.set(u, [...(about.get(u) ?? []), a]);
+  }
+  const names = user === undefined ? [...new Set([...books.keys(), ...about.keys()])].sort() : [user];
+  const out: VerifierLedgerRow[] = [];
+  for (const u of names) {
+    const l = books.get(u) ?? { user: u, deposits: [], debits: [], creditedSat: 0n, pendingDebitSat: 0n, confirmedDebitSat: 0n, balanceSat: 0n };
+    if (user === undefined && l.deposits.length + l.debits.length === 0 && !about.has(u)) continue;
+    out.push({ ...l, alerts: about.get(u) ?? [] });
+  }
+  return out;
 }

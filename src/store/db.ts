@@ -64,6 +64,8 @@ export function openVerifierDatabase(url: string, options: OpenOptions = {}): Ve
     dialect: conn.dialect,
     label: conn.label,
     store: new SqlVerifierStore(conn),
+    // The follower's own store over the verifier's tables (schema 002): its `addresses` are the first-sight record.
+    chain: new SqlChainStore(conn),
     migrate: () => conn.migrate(),
     close: () => conn.close(),
   });

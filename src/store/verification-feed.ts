@@ -1,5 +1,5 @@
 import { CodedError } from '../core/errors.js';
-import type { PublishedAttestation, RelayedToken, UserEmail, VerificationFeed, WithdrawalRecord } from '../core/ports.js';
+import type { PublishedAttestation, RelayedToken, UserEmail, VerificationFeed, WebAddress, WebBatch, WebPoolAccount, WithdrawalRecord } from '../core/ports.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlRow } from './sql-db.js';
 import { withdrawalRecord } from './withdrawal-store.js';
 
@@ -7,6 +7,8 @@ import { withdrawalRecord } from './withdrawal-store.js';
 const SLICE = 5_000;
 /** The columns the verifier's account may read (grants.sql): nothing about review or payouts. */
 const REQUEST_COLUMNS = 'id, app_id, user_id, destination, amount_sat, status, created_at';
+/** The address columns the verifier's account may read (grants.sql). */
+const ADDRESS_COLUMNS = 'id, address, account_id, chain, idx, status, user_id, assigned_at';
 /** A relayed token longer than this is not one of ours (ours are 43 characters). */
 export const MAX_TOKEN_LENGTH = 200;
 
@@ -110,6 +112,64 @@ export class SqlVerificationFeed implements VerificationFeed {
         list.push({ keyId: String(r.key_id), content: String(r.content), signature: String(r.signature) });
         out.set(id, list);
       }
+    }
+    return out;
+  }
+
+  async poolAccounts(): Promise<WebPoolAccount[]> {
+    const rows = await this.all('SELECT id, key_id, descriptor, network, is_primary FROM pool_accounts ORDER BY id');
+    return rows.map((r) => ({ id: BigInt(String(r.id)), keyId: String(r.key_id), descriptor: String(r.descriptor), network: String(r.network), isPrimary: Number(r.is_primary) === 1 }));
+  }
+
+  async batches(): Promise<WebBatch[]> {
+    const rows = await this.all('SELECT id, account_id, chain, first_index, count, created FROM address_batches ORDER BY id');
+    return rows.map((r) => ({ id: BigInt(String(r.id)), accountId: BigInt(String(r.account_id)), chain: Number(r.chain) as 0 | 1, firstIndex: Number(r.first_index), count: Number(r.count), created: String(r.created) }));
+  }
+
+  async addressesAfter(afterId: bigint, limit: number): Promise<WebAddress[]> {
+    const rows = await this.all(`SELECT ${ADDRESS_COLUMNS} FROM addresses WHERE id > ? ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`, [afterId]);
+    return rows.map((r) => this.address(r));
+  }
+
+  async assignedAfter(at: Date, afterId: bigint, limit: number): Promise<WebAddress[]> {
+    // Keyset on (assigned_at, id) over ix_addresses_assigned_at (schema 002): many claims share a millisecond.
+    const t = this.db.time(at);
+    const rows = await this.all(
+      `SELECT ${ADDRESS_COLUMNS} FROM addresses WHERE assigned_at > ? OR (assigned_at = ? AND id > ?) ORDER BY assigned_at, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [t, t, afterId]);
+    return rows.map((r) => this.address(r));
+  }
+
+  private address(r: SqlRow): WebAddress {
+    return {
+      id: BigInt(String(r.id)), address: String(r.address), accountId: BigInt(String(r.account_id)), chain: Number(r.chain) as 0 | 1, index: Number(r.idx),
+      status: String(r.status), user: r.user_id === null || r.user_id === undefined ? undefined : String(r.user_id),
+      assignedAt: r.assigned_at === null || r.assigned_at === undefined ? undefined : this.db.readTime(r.assigned_at),
+    };
+  }
+
+  async publishNotes(rows: readonly { readonly withdrawalId: bigint; readonly note: string; readonly notedAt: Date }[]): Promise<void> {
+    if (rows.length === 0) return;
+    await ensureSchemaCurrent(this.db);
+    // INSERT only (grants.sql): a note published again after a crash is the same (withdrawal, time), ignored.
+    for (let k = 0; k < rows.length; k += 500) {
+      const part = rows.slice(k, k + 500);
+      try {
+        await this.db.run(`${this.db.insertIgnore} INTO verifier_notes (withdrawal_id, note, noted_at) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`,
+          part.flatMap((n) => [n.withdrawalId, n.note.slice(0, 1000), this.db.time(n.notedAt)]));
+      } catch (e) {
+        throw this.explain(e);
+      }
+    }
+  }
+
+  async latestNotes(ids: readonly bigint[]): Promise<Map<bigint, { note: string; notedAt: string }>> {
+    const out = new Map<bigint, { note: string; notedAt: string }>();
+    for (let k = 0; k < ids.length; k += 1_000) {
+      const part = ids.slice(k, k + 1_000);
+      if (part.length === 0) break;
+      const rows = await this.all(`SELECT withdrawal_id, note, noted_at FROM verifier_notes WHERE withdrawal_id IN (${part.map(() => '?').join(',')}) ORDER BY withdrawal_id, noted_at`, part);
+      for (const r of rows) out.set(BigInt(String(r.withdrawal_id)), { note: String(r.note), notedAt: this.db.readTime(r.noted_at) });
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import { CodedError } from '../core/errors.js';
 import type {
-  MirroredUser, PendingMail, RequestUpdate, VerifierCommit, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
+  LedgerDebit, LedgerDeposit, MirroredUser, PendingMail, PinnedAccount, RecordedAddress, RequestUpdate, VerifierCommit, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
 } from '../core/ports.js';
 import { ChainVerifier, type AuditEntry, type ChainVerdict } from '../core/audit-chain.js';
 import { appendAuditEntries } from './audit-append.js';
@@ -14,6 +14,9 @@ const SETTABLE: Readonly<Record<string, string>> = {
 };
 const TIME_FIELDS = new Set(['tokenExpiresAt', 'tokenSentAt', 'confirmedAt', 'attestedAt', 'publishedAt', 'changedAt', 'holdUntil', 'missingSince']);
 const MIRROR_SETTABLE: Readonly<Record<string, string>> = { email: 'email', changedAt: 'changed_at', holdUntil: 'hold_until', missingSince: 'missing_since' };
+/** Recorded-address columns a step may set: the owner (once, guarded in SQL) and what the web row said. */
+const ADDRESS_SETTABLE: Readonly<Record<string, string>> = { ownerSeenAt: 'owner_seen_at', webAddress: 'web_address', webUser: 'web_user_id', webStatus: 'web_status' };
+const ADDRESS_COLUMNS = 'id, address, account_id, chain, idx, user_id, first_seen_at, owner_seen_at, web_address, web_user_id, web_status';
 /** Rows per multi-row INSERT: far below MySQL's packet limit and SQLite's 32,766 parameters. */
 const ROWS_PER_INSERT = 500;
 
@@ -72,7 +75,140 @@ export class SqlVerifierStore implements VerifierStore {
       }
       await insertRows(x, 'relays', ['relay_id', 'withdrawal_id', 'outcome', 'judged_at'], (c.relays ?? []).map((r) => [r.id, r.withdrawalId, r.outcome, t(at)]));
       for (const name of c.resetCursors ?? []) await x.run('UPDATE cursors SET value = 0 WHERE name = ?', [name]);
+      await this.commitLedger(x, c, t, at);
     });
+  }
+
+  /** The assignment record, chain-view payouts and notes of a step (same transaction as the rest of it). */
+  private async commitLedger(x: SqlExec, c: VerifierCommit, t: (v: unknown) => unknown, at: Date): Promise<void> {
+    await insertRows(x, 'pool_accounts', ['id', 'key_id', 'descriptor', 'network', 'is_primary', 'pinned_at', 'web_descriptor'],
+      (c.accountPins ?? []).map((a) => [a.id, a.keyId, a.descriptor, a.network, a.isPrimary ? 1 : 0, t(a.pinnedAt), a.webDescriptor]), this.db.insertIgnore);
+    for (const a of c.accountWebDescriptor ?? []) await x.run('UPDATE pool_accounts SET web_descriptor = ? WHERE id = ?', [a.webDescriptor, a.id]);
+    await insertRows(x, 'address_batches', ['id', 'account_id', 'chain', 'first_index', 'count', 'created', 'seen_at'],
+      (c.batchAdd ?? []).map((b) => [b.id, b.accountId, b.chain, b.firstIndex, b.count, b.created, t(at)]), this.db.insertIgnore);
+    await insertRows(x, 'addresses', ['id', 'address', 'account_id', 'chain', 'idx', 'status', 'user_id', 'assigned_at', 'first_seen_at', 'owner_seen_at', 'web_address', 'web_user_id', 'web_status'],
+      (c.addressAdd ?? []).map((a) => [a.id, a.address, a.accountId, a.chain, a.index, a.user === undefined ? 'available' : 'assigned', a.user ?? null,
+        t(a.ownerSeenAt ?? null), t(a.firstSeenAt), t(a.ownerSeenAt ?? null), a.webAddress, a.webUser ?? null, a.webStatus]), this.db.insertIgnore);
+    for (const u of c.addressSet ?? []) {
+      if (u.set.user !== undefined) {
+        // The owner is written once, at first sight of the assignment: never over another one.
+        await x.run("UPDATE addresses SET user_id = ?, assigned_at = ?, status = CASE WHEN status = 'available' THEN 'assigned' ELSE status END WHERE id = ? AND user_id IS NULL",
+          [u.set.user, t(u.set.ownerSeenAt ?? at), u.id]);
+      }
+      const entries = Object.entries(u.set).filter(([k]) => k in ADDRESS_SETTABLE);
+      if (entries.length === 0) continue;
+      await x.run(`UPDATE addresses SET ${entries.map(([k]) => `${ADDRESS_SETTABLE[k]} = ?`).join(', ')} WHERE id = ?`,
+        [...entries.map(([k, v]) => (k === 'ownerSeenAt' ? t(v ?? null) : v ?? null)), u.id]);
+    }
+    await insertRows(x, 'address_rejects', ['id', 'address', 'account_id', 'chain', 'idx', 'user_id', 'reason', 'seen_at'],
+      (c.rejectAdd ?? []).map((r) => [r.id, r.address, r.accountId, r.chain, r.index, r.user ?? null, r.reason.slice(0, 1000), t(at)]), this.db.insertIgnore);
+    await insertRows(x, 'web_notes', ['withdrawal_id', 'note', 'noted_at'], (c.notes ?? []).map((n) => [n.withdrawalId, n.note.slice(0, 1000), t(at)]));
+    for (let k = 0; k < (c.notesPublished ?? []).length; k += 1_000) {
+      const part = c.notesPublished!.slice(k, k + 1_000);
+      await x.run(`UPDATE web_notes SET published_at = ? WHERE id IN (${part.map(() => '?').join(',')})`, [t(at), ...part]);
+    }
+    await insertRows(x, 'payout_outputs', ['withdrawal_id', 'txid', 'vout', 'height', 'block_hash'],
+      (c.payoutAdd ?? []).map((p) => [p.withdrawalId, p.txid, p.vout, p.height, p.blockHash]), this.db.insertIgnore);
+    await insertRows(x, 'spends_examined', ['txid', 'block_hash'], (c.spendsExamined ?? []).map((e) => [e.txid, e.blockHash]), this.db.insertIgnore);
+  }
+
+  async accounts(): Promise<PinnedAccount[]> {
+    const rows = await this.all('SELECT id, key_id, descriptor, network, is_primary, pinned_at, web_descriptor FROM pool_accounts ORDER BY id');
+    return rows.map((r) => ({
+      id: BigInt(String(r.id)), keyId: String(r.key_id), descriptor: String(r.descriptor), network: String(r.network), isPrimary: Number(r.is_primary) === 1,
+      pinnedAt: this.db.readTime(r.pinned_at), webDescriptor: String(r.web_descriptor),
+    }));
+  }
+
+  async batchIds(): Promise<Set<bigint>> {
+    return new Set((await this.all('SELECT id FROM address_batches')).map((r) => BigInt(String(r.id))));
+  }
+
+  async addressesById(ids: readonly bigint[]): Promise<{ recorded: Map<bigint, RecordedAddress>; rejected: Set<bigint> }> {
+    const recorded = new Map<bigint, RecordedAddress>();
+    const rejected = new Set<bigint>();
+    for (let k = 0; k < ids.length; k += 1_000) {
+      const part = ids.slice(k, k + 1_000);
+      const marks = part.map(() => '?').join(',');
+      for (const r of await this.all(`SELECT ${ADDRESS_COLUMNS} FROM addresses WHERE id IN (${marks})`, part)) recorded.set(BigInt(String(r.id)), this.recorded(r));
+      for (const r of await this.all(`SELECT id FROM address_rejects WHERE id IN (${marks})`, part)) rejected.add(BigInt(String(r.id)));
+    }
+    return { recorded, rejected };
+  }
+
+  async addressesBetween(afterId: bigint, toId: bigint): Promise<RecordedAddress[]> {
+    return (await this.all(`SELECT ${ADDRESS_COLUMNS} FROM addresses WHERE id > ? AND id <= ? ORDER BY id`, [afterId, toId])).map((r) => this.recorded(r));
+  }
+
+  async rejectsBetween(afterId: bigint, toId: bigint): Promise<Set<bigint>> {
+    return new Set((await this.all('SELECT id FROM address_rejects WHERE id > ? AND id <= ?', [afterId, toId])).map((r) => BigInt(String(r.id))));
+  }
+
+  async ledger(users?: readonly string[]): Promise<{ deposits: LedgerDeposit[]; debits: LedgerDebit[] }> {
+    const deposits: LedgerDeposit[] = [];
+    const debits: LedgerDebit[] = [];
+    const slices = users === undefined ? [undefined] : chunks([...new Set(users)], 1_000);
+    for (const part of slices) {
+      if (part !== undefined && part.length === 0) continue;
+      const inUsers = (col: string) => (part === undefined ? '' : ` AND ${col} IN (${part.map(() => '?').join(',')})`);
+      // Credited to the owner recorded at first sight (the verifier's addresses), confirmed outputs of the receive chain only.
+      const dep = await this.all(
+        `SELECT a.user_id, o.address, o.txid, o.vout, o.value_sat, o.height FROM chain_outputs o JOIN addresses a ON a.address = o.address
+         WHERE o.chain = 0 AND o.height IS NOT NULL AND a.user_id IS NOT NULL${inUsers('a.user_id')} ORDER BY o.height, o.txid, o.vout`, part ?? []);
+      for (const r of dep) deposits.push({ user: String(r.user_id), address: String(r.address), txid: String(r.txid), vout: Number(r.vout), amountSat: BigInt(String(r.value_sat)), height: Number(r.height) });
+      // Every attested request is debited at once (the payout may follow any time); `paid` once its output is in a block of the chain view.
+      const deb = await this.all(
+        `SELECT r.withdrawal_id, r.user_id, r.content, r.attested_at, p.txid, p.vout, p.height FROM requests r
+         LEFT JOIN payout_outputs p ON p.withdrawal_id = r.withdrawal_id AND p.block_hash IN (SELECT hash FROM chain_blocks)
+         WHERE r.state = 'attested'${inUsers('r.user_id')} ORDER BY r.withdrawal_id`, part ?? []);
+      for (const r of deb) {
+        debits.push({
+          user: String(r.user_id), withdrawalId: BigInt(String(r.withdrawal_id)), amountSat: contentAmount(r.content), attestedAt: this.db.readTime(r.attested_at),
+          paid: r.txid === null || r.txid === undefined ? undefined : { txid: String(r.txid), vout: Number(r.vout), height: Number(r.height) },
+        });
+      }
+    }
+    return { deposits, debits };
+  }
+
+  async attestedUnpaid(): Promise<VerifierRequest[]> {
+    const rows = await this.all(`SELECT r.* FROM requests r WHERE r.state = 'attested' AND NOT EXISTS
+      (SELECT 1 FROM payout_outputs p WHERE p.withdrawal_id = r.withdrawal_id AND p.block_hash IN (SELECT hash FROM chain_blocks)) ORDER BY r.withdrawal_id`);
+    return rows.map((r) => this.request(r));
+  }
+
+  async unexaminedSpends(): Promise<{ txid: string; height: number; blockHash: string }[]> {
+    const rows = await this.all(`SELECT DISTINCT o.spent_txid, o.spent_height, b.hash FROM chain_outputs o JOIN chain_blocks b ON b.height = o.spent_height
+      WHERE o.spent_height IS NOT NULL AND NOT EXISTS (SELECT 1 FROM spends_examined e WHERE e.txid = o.spent_txid AND e.block_hash = b.hash) ORDER BY o.spent_height`);
+    return rows.map((r) => ({ txid: String(r.spent_txid), height: Number(r.spent_height), blockHash: String(r.hash) }));
+  }
+
+  async forgetOrphanedPayouts(): Promise<number> {
+    await ensureSchemaCurrent(this.db);
+    return this.db.tx(async (x) => {
+      const n = (await x.run('DELETE FROM payout_outputs WHERE block_hash NOT IN (SELECT hash FROM chain_blocks)')).changes;
+      await x.run('DELETE FROM spends_examined WHERE block_hash NOT IN (SELECT hash FROM chain_blocks)');
+      return n;
+    });
+  }
+
+  async unpublishedNotes(limit: number): Promise<{ id: bigint; withdrawalId: bigint; note: string; notedAt: string }[]> {
+    const rows = await this.all(`SELECT id, withdrawal_id, note, noted_at FROM web_notes WHERE published_at IS NULL ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`);
+    return rows.map((r) => ({ id: BigInt(String(r.id)), withdrawalId: BigInt(String(r.withdrawal_id)), note: String(r.note), notedAt: this.db.readTime(r.noted_at) }));
+  }
+
+  async alerts(): Promise<PendingMail[]> {
+    const rows = await this.all('SELECT * FROM outbox WHERE recipient IS NULL ORDER BY id');
+    return rows.map((r) => this.mail(r));
+  }
+
+  private recorded(r: SqlRow): RecordedAddress {
+    const opt = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+    return {
+      id: BigInt(String(r.id)), address: String(r.address), accountId: BigInt(String(r.account_id)), chain: Number(r.chain) as 0 | 1, index: Number(r.idx),
+      user: opt(r.user_id), firstSeenAt: this.db.readTime(r.first_seen_at), ownerSeenAt: r.owner_seen_at == null ? undefined : this.db.readTime(r.owner_seen_at),
+      webAddress: String(r.web_address), webUser: opt(r.web_user_id), webStatus: String(r.web_status),
+    };
   }
 
   /**
@@ -160,10 +296,14 @@ export class SqlVerifierStore implements VerifierStore {
 
   async pendingMail(limit: number): Promise<PendingMail[]> {
     const rows = await this.all(`SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`);
-    return rows.map((r) => ({
+    return rows.map((r) => this.mail(r));
+  }
+
+  private mail(r: SqlRow): PendingMail {
+    return {
       id: BigInt(String(r.id)), kind: String(r.kind), recipient: r.recipient === null ? undefined : String(r.recipient), subject: String(r.subject),
       body: String(r.body), facts: JSON.parse(String(r.facts)) as Record<string, unknown>, createdAt: this.db.readTime(r.created_at), attempts: Number(r.attempts),
-    }));
+    };
   }
 
   async mailSent(id: bigint, at: Date): Promise<void> {
@@ -300,6 +440,23 @@ async function insertRows(x: SqlExec, table: string, columns: readonly string[],
     const one = `(${columns.map(() => '?').join(', ')})`;
     await x.run(`${verb} INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => one).join(', ')}`, part.flat());
   }
+}
+
+function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let k = 0; k < xs.length; k += size) out.push(xs.slice(k, k + size));
+  return out;
+}
+
+/** The amount of an attested request, from the content it signed (the only amount the verifier ever vouched for). */
+function contentAmount(content: unknown): bigint {
+  try {
+    const amount = (JSON.parse(String(content)) as { amountSat?: unknown }).amountSat;
+    if (typeof amount === 'string' && /^\d+$/.test(amount)) return BigInt(amount);
+  } catch {
+    // fall through
+  }
+  throw new CodedError('INTERNAL', `verifier: an attested request's content has no amountSat: ${String(content).slice(0, 200)}`);
 }
 
 function jsonBigint(_key: string, v: unknown): unknown {

@@ -56,6 +56,18 @@ export class SqlWithdrawalStore implements WithdrawalStore {
     return ensureSchemaCurrent(this.db);
   }
 
+  async verifierNotes(ids: readonly bigint[]): Promise<Map<bigint, { note: string; notedAt: string }>> {
+    await this.ready();
+    const out = new Map<bigint, { note: string; notedAt: string }>();
+    for (let k = 0; k < ids.length; k += 1_000) {
+      const part = ids.slice(k, k + 1_000);
+      // Oldest first: the latest note of each request is the one left in the map.
+      const rows = await this.db.all(`SELECT withdrawal_id, note, noted_at FROM verifier_notes WHERE withdrawal_id IN (${part.map(() => '?').join(',')}) ORDER BY withdrawal_id, noted_at`, part);
+      for (const r of rows) out.set(BigInt(String(r.withdrawal_id)), { note: String(r.note), notedAt: this.db.readTime(r.noted_at) });
+    }
+    return out;
+  }
+
   async network(): Promise<Network> {
     if (this.cachedNetwork) return this.cachedNetwork;
     await this.ready();

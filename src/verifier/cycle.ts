@@ -5,12 +5,15 @@ import { confirmationLink, newToken, tokenHash, tokenMatches } from '../core/con
 import { isCoded } from '../core/errors.js';
 import type { Network } from '../core/network.js';
 import type {
-  Clock, Database, MirroredUser, Notifier, OutboxMail, RequestUpdate, UserMailer, VerificationFeed, VerifierDatabase, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
+  ChainSource, Clock, Database, MirroredUser, Notifier, OutboxMail, RequestUpdate, UserMailer, VerificationFeed, VerifierDatabase, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
   WithdrawalRecord,
 } from '../core/ports.js';
 import { contentText, fingerprint } from '../core/withdrawal-rules.js';
 import type { VerifierSettings } from './settings.js';
 import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from './messages.js';
+import { AssignmentRecord, type AssignmentReport } from './assignments.js';
+import { ledgers } from './balances.js';
+import type { ChainView, ChainViewReport } from './chain-view.js';
 
 /**
  * The verifier's pull loop (DESIGN.md "The verifier"), one `cycle()` at a
@@ -29,13 +32,21 @@ import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from 
  *    went out, no longer works, so no token is ever valid twice);
  * 5. relayed tokens, in order: right and in time confirms, a reuse or a token
  *    of another request is refused, too many wrong ones lock the request;
- * 6. attest each confirmed request that is unchanged (read again now) and
- *    whose user is not on hold; publish the attestations in the web database;
- * 7. send the outbox (notices and alerts carry no secret, so they are kept
+ * 6. the assignment record (assignments.ts): addresses re-derived and
+ *    recorded with their owner at first sight, any later change alerted;
+ * 7. the verifier's own chain view (chain-view.ts, only with a node): deposits
+ *    credited to first-sight owners, attested payouts seen paid, reorgs undone;
+ * 8. attest each confirmed request that is unchanged (read again now), whose
+ *    user is not on hold and, with a chain view, whose amount is within the
+ *    user's balance at the verifier (balances.ts); otherwise it stays
+ *    confirmed with a note (published to the web's verifier_notes so
+ *    `review` shows why) and one alert; publish the attestations;
+ * 9. send the outbox (notices and alerts carry no secret, so they are kept
  *    until sent; a token mail is never stored).
  */
 
 export { DEFAULT_VERIFIER_SETTINGS, type VerifierSettings } from './settings.js';
+const DEFAULT_ADDRESS_CHECK_MS = 10 * 60_000;
 
 export interface VerifierDeps {
   readonly web: VerificationFeed;
@@ -49,6 +60,12 @@ export interface VerifierDeps {
   readonly settings: VerifierSettings;
   /** One JSON object per event (never a token). */
   readonly log: (event: Record<string, unknown>) => void;
+  /**
+   * The verifier's own chain view (its own node, its own database). Without
+   * one there is no balance checking: requests are attested as in issue 13
+   * (confirmed, unchanged, not held), whatever the user's deposits.
+   */
+  readonly chainView?: ChainView;
 }
 
 export interface CycleReport {
@@ -62,7 +79,11 @@ export interface CycleReport {
   locked: number;
   attested: number;
   held: number;
+  /** Of `held`: confirmed but above the user's balance at the verifier. */
+  heldForBalance: number;
   published: number;
+  assignments: AssignmentReport | undefined;
+  chain: ChainViewReport | undefined;
   mailsSent: number;
   /** What failed this cycle (the web database unreachable, a mail refused); the next cycle retries. */
   errors: string[];
@@ -85,11 +106,28 @@ const CURSOR_REQUESTS = 'requests';
 const CURSOR_RELAYS = 'relays';
 const CURSOR_SYNC = 'email-sync-ms';
 const CURSOR_WEB_DOWN = 'web-down-since-ms';
+const CURSOR_NODE_DOWN = 'node-down-since-ms';
+/** Every balance hold note starts so: a request held for its balance is alerted once, not every cycle. */
+const BALANCE_HOLD = 'held: above the balance';
+
+/** The verifier's chain view on its own database and node; the follower (and bitcoinjs-lib under it) loads only when a node is configured. */
+export async function chainViewOn(own: VerifierDatabase, source: ChainSource): Promise<ChainView> {
+  const { ChainView } = await import('./chain-view.js');
+  return new ChainView(source, own.chain, own.store);
+}
 
 export class Verifier {
-  constructor(private readonly deps: VerifierDeps) {}
+  private readonly assignments: AssignmentRecord;
 
-  /** A verifier on its two handles: the web database (read-only account) and its own. */
+  constructor(private readonly deps: VerifierDeps) {
+    this.assignments = new AssignmentRecord(deps.web, deps.store, deps.settings.addressCheckEveryMs ?? DEFAULT_ADDRESS_CHECK_MS);
+  }
+
+  /**
+   * A verifier on its two handles: the web database (read-only account) and
+   * its own. Give `chainView` (a ChainView over `own.chain` and the verifier's
+   * own node: `await chainViewOn(own, source)`) to check balances before attesting.
+   */
   static on(web: Database, own: VerifierDatabase, deps: Omit<VerifierDeps, 'web' | 'network' | 'store'>): Verifier {
     return new Verifier({ ...deps, web: web.verification, network: () => web.withdrawals.network(), store: own.store });
   }
@@ -98,18 +136,22 @@ export class Verifier {
   async cycle(opts: { readonly forceSync?: boolean } = {}): Promise<CycleReport> {
     const now = this.deps.clock.now();
     const report: CycleReport = {
-      at: now.toISOString(), synced: undefined, firstSight: 0, changed: 0, tokensSent: 0, confirmed: 0, refused: 0, locked: 0, attested: 0, held: 0, published: 0, mailsSent: 0, errors: [],
+      at: now.toISOString(), synced: undefined, firstSight: 0, changed: 0, tokensSent: 0, confirmed: 0, refused: 0, locked: 0, attested: 0, held: 0, heldForBalance: 0, published: 0,
+      assignments: undefined, chain: undefined, mailsSent: 0, errors: [],
     };
     try {
       const network = await this.deps.network();
       await this.firstSight(network, now, report);
       await this.recheck(now, report);
       if (opts.forceSync || (await this.syncDue(now))) await this.syncEmails(now, report);
+      report.assignments = await this.assignments.step(now);
+      await this.followChain(now, report);
       await this.sendTokens(now, report);
       await this.readRelays(now, report);
       await this.expire(now);
       await this.attest(now, report);
       await this.publish(now, report);
+      await this.publishNotes(now);
       await this.webUp(now);
     } catch (e) {
       if (!isCoded(e) || !['UNAVAILABLE', 'REFUSED'].includes(e.code)) throw e;
@@ -365,23 +407,90 @@ export class Verifier {
     // Read again now: a request edited between the click and this moment is never signed.
     const current = await this.deps.web.requests(confirmed.map((r) => r.withdrawalId));
     const mirror = await this.deps.store.mirrorOf(confirmed.map((r) => r.user));
+    // With a chain view: what each user may still withdraw, lowered as this step attests (oldest request first).
+    const books = this.deps.chainView === undefined ? undefined : await ledgers(this.deps.store, confirmed.map((r) => r.user));
+    const available = new Map([...(books ?? new Map())].map(([u, l]) => [u, l.balanceSat as bigint]));
     const c = emptyCommit();
+    const notes: { withdrawalId: bigint; note: string }[] = [];
+    const hold = (r: VerifierRequest, note: string): void => {
+      if (r.note !== note) {
+        c.updates.push({ id: r.withdrawalId, from: ['confirmed'], set: { note } });
+        notes.push({ withdrawalId: r.withdrawalId, note });
+      }
+      report.held++;
+    };
     for (const r of confirmed) {
       if (!this.judgeCurrent(r, current.get(r.withdrawalId), c, report)) continue;
-      const hold = mirror.get(r.user)?.holdUntil;
-      if (hold !== undefined && Date.parse(hold) > now.getTime()) {
-        const note = `held until ${hold}: the user's email changed`;
-        if (r.note !== note) c.updates.push({ id: r.withdrawalId, from: ['confirmed'], set: { note } });
-        report.held++;
+      const holdUntil = mirror.get(r.user)?.holdUntil;
+      if (holdUntil !== undefined && Date.parse(holdUntil) > now.getTime()) {
+        hold(r, `held until ${holdUntil}: the user's email changed`);
         continue;
       }
       const content = parseApprovalContent(JSON.parse(r.content!));
+      if (books !== undefined) {
+        const left = available.get(r.user) ?? 0n;
+        if (content.amountSat > left) {
+          const l = books.get(r.user);
+          const note = `${BALANCE_HOLD}: user ${r.user} has ${left} sat at the verifier (confirmed deposits ${l?.creditedSat ?? 0n} sat to addresses recorded for the user, attested withdrawals ${(l?.pendingDebitSat ?? 0n) + (l?.confirmedDebitSat ?? 0n)} sat${left !== (l?.balanceSat ?? 0n) ? ', and earlier requests of this cycle' : ''}); this request is ${content.amountSat} sat. It is attested once the balance covers it.`;
+          if (!(r.note ?? '').startsWith(BALANCE_HOLD)) {
+            c.outbox.push(alertMail('balance-hold', 'warning', `coldpool verifier: withdrawal #${r.withdrawalId} of user ${r.user} is above the user's balance at the verifier`,
+              `${note}\n\nThe user confirmed it; it stays confirmed and held. A web ledger that shows more than the chain does is a sign of an edited web database.`,
+              { withdrawalId: r.withdrawalId.toString(), user: r.user, users: [r.user], amountSat: content.amountSat.toString(), balanceSat: left.toString() }));
+            c.events.push({ kind: 'balance-hold', withdrawalId: r.withdrawalId, user: r.user, detail: `${content.amountSat} sat asked, ${left} sat at the verifier` });
+          }
+          hold(r, note);
+          report.heldForBalance++;
+          continue;
+        }
+        available.set(r.user, left - content.amountSat);
+      }
       const signature = signAttestation(content, this.deps.key.privateKey);
       c.updates.push({ id: r.withdrawalId, from: ['confirmed'], set: { state: 'attested', attestedAt: now.toISOString(), signature, note: undefined } });
       c.events.push({ kind: 'attested', withdrawalId: r.withdrawalId, user: r.user, detail: `signed by verifier key ${this.deps.key.id}` });
+      if (r.note !== undefined) notes.push({ withdrawalId: r.withdrawalId, note: 'attested' });
       report.attested++;
     }
-    await this.commit(c, now);
+    if (c.updates.length + c.events.length + c.outbox.length + notes.length === 0) return;
+    // The notes for the web go out with the step's decisions (same transaction), published by publishNotes.
+    await this.deps.store.commit({ ...c, notes }, now);
+  }
+
+  // ---- the assignment record and the chain view ---------------------------
+
+  private async followChain(now: Date, report: CycleReport): Promise<void> {
+    const view = this.deps.chainView;
+    if (view === undefined) return;
+    try {
+      report.chain = await view.step(now, (report.assignments?.recorded ?? 0) > 0);
+    } catch (e) {
+      if (!isCoded(e) || e.code !== 'UNAVAILABLE') throw e;
+      // The node is down: the view stays where it was (deposits since are not credited yet, so a balance only errs low).
+      report.errors.push(`node: ${(e as Error).message}`);
+      if ((await this.deps.store.cursor(CURSOR_NODE_DOWN)) > 0n) return;
+      await this.deps.store.commit({
+        outbox: [alertMail('node-unavailable', 'critical', 'coldpool verifier cannot read its node', `${(e as Error).message}\n\nBalances stay as of the last block read; new deposits are not credited meanwhile.`, { error: (e as Error).message })],
+        events: [{ kind: 'node-unavailable', detail: (e as Error).message }],
+        cursors: { [CURSOR_NODE_DOWN]: BigInt(now.getTime()) },
+      }, now);
+      return;
+    }
+    const since = await this.deps.store.cursor(CURSOR_NODE_DOWN);
+    if (since === 0n) return;
+    await this.deps.store.commit({
+      outbox: [alertMail('node-recovered', 'ok', 'coldpool verifier reads its node again', `It could not from ${new Date(Number(since)).toISOString()} to ${now.toISOString()}.`, {})],
+      events: [{ kind: 'node-recovered', detail: `down since ${new Date(Number(since)).toISOString()}` }],
+      resetCursors: [CURSOR_NODE_DOWN],
+    }, now);
+  }
+
+  /** The hold notes, into the web database's verifier_notes (INSERT only; a repeat after a crash is the same row). */
+  private async publishNotes(now: Date): Promise<void> {
+    for (;;) {
+      const rows = await this.deps.store.unpublishedNotes(PAGE);
+      if (rows.length === 0) return;
+      await this.deps.web.publishNotes(rows.map((n) => ({ withdrawalId: n.withdrawalId, note: n.note, notedAt: new Date(n.notedAt) })));
+      await this.deps.store.commit({ notesPublished: rows.map((n) => n.id) }, now);
+    }
   }
 
   private async publish(now: Date, report: CycleReport): Promise<void> {

@@ -10,6 +10,8 @@ export interface VerifierSettings {
   readonly emailSyncEveryMs: number;
   /** Wrong tokens that lock a request (default 5). */
   readonly maxWrongTokens: number;
+  /** How often every address row of the web database is compared with the verifier's record (default 10 min); new rows and assignments are read every cycle. */
+  readonly addressCheckEveryMs?: number;
 }
 
 export const DEFAULT_VERIFIER_SETTINGS = {
@@ -17,4 +19,5 @@ export const DEFAULT_VERIFIER_SETTINGS = {
   holdMs: 24 * 3_600_000,
   emailSyncEveryMs: 3_600_000,
   maxWrongTokens: 5,
+  addressCheckEveryMs: 10 * 60_000,
 } as const;

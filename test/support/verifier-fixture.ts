@@ -6,13 +6,13 @@
  * all of it with a fresh Ed25519 key.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { Alert, Database, Notifier, VerifierDatabase } from '../../src/core/ports.js';
+import type { Alert, ChainSource, Database, Notifier, VerifierDatabase } from '../../src/core/ports.js';
 import { auditSigner } from '../../src/core/audit-signature.js';
 import { keyIdOf, publicKeyHex } from '../../src/core/ed25519.js';
 import { NETWORKS } from '../../src/core/network.js';
 import { SmtpUserMailer } from '../../src/notify/email.js';
 import { openDatabase, openVerifierDatabase } from '../../src/store/db.js';
-import { Verifier, DEFAULT_VERIFIER_SETTINGS, type VerifierSettings } from '../../src/verifier/cycle.js';
+import { Verifier, DEFAULT_VERIFIER_SETTINGS, chainViewOn, type VerifierSettings } from '../../src/verifier/cycle.js';
 import { SmtpSink, type Mail } from './alert-sinks.js';
 import { freshDbUrl, type Cleanup } from './pool-fixtures.js';
 
@@ -52,10 +52,17 @@ export function tokenIn(mail: Mail): { id: bigint; token: string } | undefined {
   return m ? { id: BigInt(m[1]!), token: decodeURIComponent(m[2]!) } : undefined;
 }
 
-export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Cleanup[], settings: Partial<VerifierSettings> = {}): Promise<VerifierFixture> {
+/**
+ * `opts.network`: the web database's network (testnet unless said);
+ * `opts.source`: the verifier's own node, which turns its chain view and
+ * balance checking on.
+ */
+export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Cleanup[], settings: Partial<VerifierSettings> = {},
+  opts: { network?: 'testnet' | 'regtest'; source?: ChainSource } = {}): Promise<VerifierFixture> {
+  const network = opts.network ?? 'testnet';
   const webUrl = await freshDbUrl(kind, cleanups);
   const verifierUrl = await freshDbUrl(kind, cleanups);
-  const web = openDatabase(webUrl, { network: 'testnet' });
+  const web = openDatabase(webUrl, { network });
   await web.migrate();
   const { privateKey } = generateKeyPairSync('ed25519');
   const publicKey = publicKeyHex(privateKey);
@@ -66,8 +73,10 @@ export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Clea
   const alerts = new RecordingNotifier();
   const clock = { t: Date.parse('2026-12-01T10:00:00.000Z'), now() { return new Date(this.t); } };
   const logLines: string[] = [];
+  const chainView = opts.source === undefined ? undefined : await chainViewOn(vdb, opts.source);
   const verifier = new Verifier({
-    web: web.verification, network: async () => NETWORKS.testnet, store: vdb.store, key: { privateKey, id: keyIdOf(publicKey) }, mailer, notifiers: [alerts], clock,
+    ...(chainView ? { chainView } : {}),
+    web: web.verification, network: async () => NETWORKS[network], store: vdb.store, key: { privateKey, id: keyIdOf(publicKey) }, mailer, notifiers: [alerts], clock,
     settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL, ...settings }, log: (e) => void logLines.push(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
   });
   return {

@@ -59,7 +59,7 @@ const TOP_KEYS = [
   'db', 'network', 'operator', 'policy', 'trust', 'key', 'passwordFile', 'node', 'rpcCookie', 'esplora',
   'threshold', 'warning', 'repeat', 'cron', 'keystore', 'batchCount', 'failuresBeforeAlert', 'channels', 'webDb', 'verifier',
 ] as const;
-const VERIFIER_KEYS = ['confirmUrl', 'tokenTtl', 'hold', 'emailSync', 'maxWrongTokens', 'cron'] as const;
+const VERIFIER_KEYS = ['confirmUrl', 'tokenTtl', 'hold', 'emailSync', 'addressCheck', 'maxWrongTokens', 'cron'] as const;
 /** Where the verifier keeps its own database when nothing says (`coldpool verifier init` creates it). */
 export const DEFAULT_VERIFIER_DB_URL = 'sqlite:./coldpool-verifier.db';
 export const DEFAULT_VERIFIER_CRON = '* * * * *';
@@ -93,6 +93,8 @@ export interface VerifierConfig {
   readonly tokenTtlMs: number;
   readonly holdMs: number;
   readonly emailSyncMs: number;
+  /** How often every address row of the web database is compared with the verifier's record (default 10m). */
+  readonly addressCheckMs: number;
   readonly maxWrongTokens: number;
   readonly cron: string;
 }
@@ -151,6 +153,7 @@ export interface ConfigFlags {
   readonly tokenTtl?: string;
   readonly hold?: string;
   readonly emailSync?: string;
+  readonly addressCheck?: string;
 }
 
 /** Where a value came from; decides the exit code and the message of a bad one. */
@@ -320,6 +323,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     tokenTtlMs: vpick(flags.tokenTtl, 'COLDPOOL_TOKEN_TTL', 'tokenTtl', (v, s) => parseDuration('tokenTtl', v, s), () => DEFAULT_VERIFIER_SETTINGS.tokenTtlMs),
     holdMs: vpick(flags.hold, 'COLDPOOL_HOLD', 'hold', (v, s) => parseDuration('hold', v, s), () => DEFAULT_VERIFIER_SETTINGS.holdMs),
     emailSyncMs: vpick(flags.emailSync, 'COLDPOOL_EMAIL_SYNC', 'emailSync', (v, s) => parseDuration('emailSync', v, s), () => DEFAULT_VERIFIER_SETTINGS.emailSyncEveryMs),
+    addressCheckMs: vpick(flags.addressCheck, 'COLDPOOL_ADDRESS_CHECK', 'addressCheck', (v, s) => parseDuration('addressCheck', v, s), () => DEFAULT_VERIFIER_SETTINGS.addressCheckEveryMs),
     maxWrongTokens: vj.maxWrongTokens === undefined ? DEFAULT_VERIFIER_SETTINGS.maxWrongTokens : integer('verifier.maxWrongTokens', vj.maxWrongTokens, 1, inFile),
     cron: vj.cron === undefined ? DEFAULT_VERIFIER_CRON : text('verifier.cron', vj.cron, inFile, 'a cron expression like "* * * * *"'),
   });
@@ -509,7 +513,7 @@ export function configOf(cmd: Command): Config {
       config: s('config'), db: s('db'), network: s('network'), operator: s('operator'), policy: s('policy'), trust: s('trust'), key: s('key'), passwordFile: s('passwordFile'),
       node: s('node'), rpcCookie: s('rpcCookie'), esplora: s('esplora'),
       threshold: s('threshold'), warn: s('warn'), repeat: s('repeat'), cron: s('cron'), keystore: s('keystore'),
-      webDb: s('webDb'), confirmUrl: s('confirmUrl'), tokenTtl: s('tokenTtl'), hold: s('hold'), emailSync: s('emailSync'),
+      webDb: s('webDb'), confirmUrl: s('confirmUrl'), tokenTtl: s('tokenTtl'), hold: s('hold'), emailSync: s('emailSync'), addressCheck: s('addressCheck'),
     });
     loaded.set(cmd, config);
   }

@@ -10,9 +10,10 @@ import { auditSigner } from '../../core/audit-signature.js';
 import { publicKeyFromHex } from '../../core/ed25519.js';
 import { checkVerifierAudit, resendToken, verifierOverview, verifierRequest } from '../../flows/verifier-status.js';
 import { SmtpUserMailer } from '../../notify/email.js';
-import { Verifier, type CycleReport } from '../../verifier/cycle.js';
+import { Verifier, chainViewOn, type CycleReport } from '../../verifier/cycle.js';
+import { verifierLedger } from '../../flows/verifier-status.js';
 import { table, toJson, type Output } from '../output.js';
-import { startNotifiers } from './options.js';
+import { NODE_HELP, addNodeOptions, sourceOf, startNotifiers, type NodeOptions } from './options.js';
 import { parseId } from './withdrawal-context.js';
 import { MIN_PASSWORD_LENGTH, existingPasswordFor, newPasswordFor } from '../secrets.js';
 import { CONFIG_OPTION_HELP, DEFAULT_VERIFIER_DB_URL, channelsOf, configOf, type AlertChannels, type Config } from './config.js';
@@ -89,8 +90,7 @@ export function registerVerifier(program: Command, out: Output): void {
       }
     });
 
-  group
-    .command('run')
+  addNodeOptions(group.command('run'))
     .summary('the verifier\'s loop: mirror emails, mail tokens, read relayed tokens, attest (daemon, or --once)')
     .description(
       'Each cycle: first sight of new requests (fingerprint kept in the verifier\'s database); re-check the\n' +
@@ -100,14 +100,27 @@ export function registerVerifier(program: Command, out: Output): void {
         'new request\'s user at the MIRRORED address, as a link made from --confirm-url (the token is 256 random\n' +
         'bits; only its sha256 is kept); read the tokens the web app relayed (once, before --token-ttl, default\n' +
         '1h, for that request only; wrong ones lock the request after verifier.maxWrongTokens, default 5);\n' +
-        'attest what is confirmed, unchanged and not held; publish the attestations; send notices and alerts.\n\n' +
+        'record every address of the pool at first sight (re-derived from the pinned descriptor; the owner kept\n' +
+        'from first sight; any later change of owner, text or a status moving back alerted; every row compared\n' +
+        'again every --address-check, default 10m); follow the chain with its OWN node into its own database;\n' +
+        'attest what is confirmed, unchanged, not held and within the user\'s balance; publish the attestations;\n' +
+        'send notices and alerts.\n\n' +
+        'BALANCE CHECKING NEEDS A NODE. With --node/--rpc-cookie/--esplora (config "node"/"rpcCookie"/"esplora"\n' +
+        'on the verifier\'s machine) the verifier keeps its own chain view: a user\'s balance is the confirmed\n' +
+        'deposits to the addresses recorded for them at first sight minus every withdrawal it attested for\n' +
+        'them, and a request above it stays confirmed and HELD (a note in the web database\'s verifier_notes,\n' +
+        'shown by `withdrawals list/show`; one alert) until deposits cover it. WITHOUT A NODE THERE IS NO\n' +
+        'BALANCE CHECK: requests are attested when confirmed, unchanged and not held, whatever the user holds,\n' +
+        'and a web database that lies about deposits is not caught by the verifier. `verifier ledger` shows\n' +
+        'the balances.\n\n' + NODE_HELP + '\n\n' +
         'Mail goes through channels.email of the config file (its "to" receives the operators\' alerts), alerts\n' +
         'also to the webhook and log channels. Every step commits with what it read, so a kill at any point\n' +
         'resumes without a lost step; a token mail cut off mid-send is replaced by a new token (the old one\n' +
         'stops working), so no token ever works twice.\n\n' +
         'Config file: {"db": "<its own>", "webDb": "mysql://coldpool_verifier:…@web-db/coldpool", "key": "…",\n' +
         '  "passwordFile": "…", "verifier": {"confirmUrl": "https://shop.example/confirm?w={id}&t={token}",\n' +
-        '  "tokenTtl": "1h", "hold": "24h", "emailSync": "1h", "maxWrongTokens": 5, "cron": "* * * * *"},\n' +
+        '  "tokenTtl": "1h", "hold": "24h", "emailSync": "1h", "addressCheck": "10m", "maxWrongTokens": 5, "cron": "* * * * *"},\n' +
+        '  "node": "http://user:pass@127.0.0.1:8332",\n' +
         '  "channels": {"email": {…, "from": "security@shop.example", "to": ["ops@shop.example"]}}}\n\n' +
         'Exit codes (--once): 0 the cycle ran, 5 the web database or the mail relay could not be reached\n' +
         '(retried next cycle; the alert goes out once), 2 bad flag, 3 bad config or key.',
@@ -120,6 +133,7 @@ export function registerVerifier(program: Command, out: Output): void {
     .option('--token-ttl <duration>', 'how long a token works: 30m, 1h (default 1h)')
     .option('--hold <duration>', 'hold after an email change (default 24h)')
     .option('--email-sync <duration>', 'how often the email mirror is synced (default 1h)')
+    .option('--address-check <duration>', 'how often every address row of the web database is compared with the verifier\'s record (default 10m)')
     .option('--network <name>', 'the pool\'s network, when the verifier\'s account may not read pool_accounts')
     .option('--once', 'run one cycle and exit (for cron)')
     .option('--json', 'with --once: print the cycle report as JSON')
@@ -129,11 +143,12 @@ export function registerVerifier(program: Command, out: Output): void {
         '  $ coldpool verifier run --config /etc/coldpool-verifier/config.json\n' +
         '  $ coldpool verifier run --once --json --config /etc/coldpool-verifier/config.json   # from cron\n\n' +
         'Log lines (stdout, daemon): {"event":"started"|"cycle"|"alert"|"stopped",…}; never a token.\n')
-    .action(async (opts: { once?: boolean; json?: boolean }, cmd: Command) => {
-      await runVerifier(configOf(cmd), { once: opts.once ?? false, json: opts.json ?? false }, out, channelsOf(configOf(cmd)), verifierDbOf(configOf(cmd)));
+    .action(async (opts: NodeOptions & { once?: boolean; json?: boolean }, cmd: Command) => {
+      await runVerifier(configOf(cmd), { once: opts.once ?? false, json: opts.json ?? false, node: opts }, out, channelsOf(configOf(cmd)), verifierDbOf(configOf(cmd)));
     });
 
   registerResend(group, out);
+  registerLedger(group, out);
 
   group
     .command('status')
@@ -156,6 +171,54 @@ export function registerVerifier(program: Command, out: Output): void {
       const header = config.keyFile === undefined ? undefined : readOperatorKeyPublic(config.keyFile);
       const key = header ? { id: header.id, publicKey: publicKeyFromHex(header.publicKey) } : undefined;
       await withVerifierDatabase(verifierDbOf(config), (db) => verifierStatus(db, opts, out, key));
+    });
+}
+
+/** `verifier ledger [--user U] [--json]`: the balances as the verifier computes them, their entries, and the alerts about each user. */
+function registerLedger(group: Command, out: Output): void {
+  group
+    .command('ledger')
+    .summary('each user\'s balance as the verifier sees it: deposits from its own chain view, attested withdrawals, alerts')
+    .description(
+      'Read the verifier\'s own database (nothing else): for each user, the confirmed deposits of its chain\n' +
+        'view to the addresses recorded for the user at first sight (txid:vout, height), every withdrawal it\n' +
+        'attested (pending, or confirmed once its payout is in a block of the view), the balance (deposits\n' +
+        'minus attested withdrawals, pending or confirmed), and every alert the verifier raised about the user\n' +
+        '(an address reassigned, a request held for its balance, a deposit a reorg removed). Without a node\n' +
+        'configured for `verifier run` there are no deposits here, and no balance was checked.\n\n' +
+        'JSON: {"db", "users": [{"user", "balanceSat", "creditedSat", "pendingDebitSat", "confirmedDebitSat",\n' +
+        '  "deposits": [{"txid","vout","address","amountSat","height"}], "withdrawals": [{"id","amountSat","attestedAt",\n' +
+        '  "state": "pending"|"confirmed","payout": {"txid","vout","height"}|null}], "alerts": [{"kind","at","title","facts"}]}]}',
+    )
+    .option('--db <url>', DB_HELP)
+    .option('--user <id>', 'one user only')
+    .option('--json', 'print as JSON')
+    .option('--config <file>', CONFIG_OPTION_HELP)
+    .addHelpText('after', '\nExamples:\n  $ coldpool verifier ledger\n  $ coldpool verifier ledger --user alice --json\n')
+    .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
+      const config = configOf(cmd);
+      await withVerifierDatabase(verifierDbOf(config), async (db) => {
+        const rows = await verifierLedger(db.store, opts.user);
+        if (opts.json) {
+          out.data(toJson({
+            db: db.label,
+            users: rows.map((l) => ({
+              user: l.user, balanceSat: l.balanceSat, creditedSat: l.creditedSat, pendingDebitSat: l.pendingDebitSat, confirmedDebitSat: l.confirmedDebitSat,
+              deposits: l.deposits.map((d) => ({ txid: d.txid, vout: d.vout, address: d.address, amountSat: d.amountSat, height: d.height })),
+              withdrawals: l.debits.map((d) => ({ id: d.withdrawalId, amountSat: d.amountSat, attestedAt: d.attestedAt, state: d.paid ? 'confirmed' : 'pending', payout: d.paid ?? null })),
+              alerts: l.alerts.map((a) => ({ kind: a.kind, at: a.createdAt, title: a.subject, facts: a.facts })),
+            })),
+          }));
+          return;
+        }
+        if (rows.length === 0) return void out.data(opts.user ? `user ${opts.user}: nothing at the verifier` : 'no user at the verifier yet');
+        out.data(rows.map((l) => [
+          `user ${l.user}  balance ${l.balanceSat} sat  (deposits ${l.creditedSat}, attested withdrawals pending ${l.pendingDebitSat}, confirmed ${l.confirmedDebitSat})`,
+          ...l.deposits.map((d) => `  + ${String(d.amountSat).padStart(16)}  deposit ${d.txid}:${d.vout} at ${d.height} to ${d.address}`),
+          ...l.debits.map((d) => `  - ${String(d.amountSat).padStart(16)}  withdrawal #${d.withdrawalId} attested ${d.attestedAt}, ${d.paid ? `confirmed ${d.paid.txid}:${d.paid.vout} at ${d.paid.height}` : 'pending'}`),
+          ...l.alerts.map((a) => `  ! ${a.createdAt}  ${a.kind}: ${a.subject.replace(/^coldpool verifier: /, '')}`),
+        ].join('\n')).join('\n\n'));
+      });
     });
 }
 
@@ -198,7 +261,7 @@ export async function verifierKeyOf(config: Config): Promise<{ privateKey: KeyOb
 
 
 /** `verifier run`: one cycle (--once) or the daemon on the verifier's cron schedule. */
-export async function runVerifier(config: Config, opts: { once: boolean; json: boolean }, out: Output, channels: AlertChannels, dbUrl: string): Promise<void> {
+export async function runVerifier(config: Config, opts: { once: boolean; json: boolean; node?: NodeOptions }, out: Output, channels: AlertChannels, dbUrl: string): Promise<void> {
   const v = config.verifier;
   if (v.webDb === undefined) throw new CodedError('USAGE', 'the verifier reads the web database: give "--web-db URL" (or COLDPOOL_WEB_DB, config "webDb")', { hint: 'use the read-only coldpool_verifier account of sql/mysql/grants.sql' });
   if (v.confirmUrl === undefined) throw new CodedError('USAGE', 'the verifier mails a confirmation link: give "--confirm-url TEMPLATE" (or config verifier.confirmUrl), e.g. https://shop.example/confirm?w={id}&t={token}');
@@ -213,11 +276,16 @@ export async function runVerifier(config: Config, opts: { once: boolean; json: b
   const mailer = new SmtpUserMailer(channels.email);
   const notifiers = await startNotifiers(config, channels, out);
   const log = (event: Record<string, unknown>) => out.data(toJson(event).replace(/\n\s*/g, ''));
+  // The verifier's OWN node (never the web host's): without one there is no chain view and no balance check.
+  const hasNode = config.node.node !== undefined || config.node.rpcCookie !== undefined || config.node.esplora !== undefined;
+  const source = hasNode ? sourceOf(config, opts.node ?? {}) : undefined;
+  if (!hasNode) out.say('verifier: no node configured (--node/--rpc-cookie/--esplora): balances are NOT checked before attesting');
   try {
     await withVerifierDatabase(dbUrl, (vdb) => withDatabase(v.webDb!, async (web) => {
+      const chainView = source === undefined ? undefined : await chainViewOn(vdb, source);
       const verifier = Verifier.on(web, vdb, {
-        key: { privateKey: key.privateKey, id: key.id }, mailer, notifiers,
-        clock: systemClock, settings: { confirmUrl: v.confirmUrl!, tokenTtlMs: v.tokenTtlMs, holdMs: v.holdMs, emailSyncEveryMs: v.emailSyncMs, maxWrongTokens: v.maxWrongTokens },
+        key: { privateKey: key.privateKey, id: key.id }, mailer, notifiers, ...(chainView ? { chainView } : {}),
+        clock: systemClock, settings: { confirmUrl: v.confirmUrl!, tokenTtlMs: v.tokenTtlMs, holdMs: v.holdMs, emailSyncEveryMs: v.emailSyncMs, addressCheckEveryMs: v.addressCheckMs, maxWrongTokens: v.maxWrongTokens },
         log: opts.once ? () => {} : log,
       });
       if (opts.once) {
@@ -249,6 +317,7 @@ export async function runVerifier(config: Config, opts: { once: boolean; json: b
   } finally {
     await mailer.close();
     await Promise.all(notifiers.map((n) => n.close()));
+    await source?.close();
   }
 }
 

@@ -45,7 +45,7 @@ export function withdrawalJson(w: ReviewedWithdrawal, attestation: AttestationVi
     id: w.id, app_id: w.appId, user: w.user, destination: w.destination, output_type: w.outputType, amount_sat: w.amountSat, amount_btc: formatBtc(w.amountSat),
     status: w.status, created_at: w.createdAt, reviewer: w.reviewer ?? null, reason: w.reason ?? null, decided_at: w.decidedAt ?? null,
     approvals: w.approvals, flags: w.flags.map((f) => ({ code: f.code, detail: f.detail })),
-    attestation: { state: attestation.state, verifier: attestation.verifier ?? null, problems: attestation.problems },
+    attestation: { state: attestation.state, verifier: attestation.verifier ?? null, problems: attestation.problems, verifier_note: attestation.note ?? null },
   };
 }
 
