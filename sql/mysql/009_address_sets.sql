@@ -1,0 +1,4 @@
+-- coldpool schema 009, MySQL: PLACEHOLDER. Version 009 belongs to the
+-- per-user address sets (`pool assign`, branch pool-assign); this empty file
+-- only keeps the versions without a gap so 010 applies. At the merge the
+-- pool-assign branch's 009 replaces it.

@@ -1,0 +1,4 @@
+-- coldpool schema 010, MySQL: PLACEHOLDER. Version 010 belongs to the
+-- verifier's hold notes (branch verifier-chain); this empty file only keeps
+-- the versions without a gap so 011 applies. At the merge the
+-- verifier-chain branch's 010 replaces it.

@@ -1,0 +1,4 @@
+-- coldpool verifier schema 002, MySQL: PLACEHOLDER. Version 002 belongs to the
+-- verifier's assignment record and chain view (branch verifier-chain); this
+-- empty file only keeps the versions without a gap so 003 applies. At the
+-- merge the verifier-chain branch's 002 replaces it.
