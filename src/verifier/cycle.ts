@@ -11,6 +11,8 @@ import type {
 import { contentText, fingerprint } from '../core/withdrawal-rules.js';
 import type { VerifierSettings } from './settings.js';
 import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from './messages.js';
+import { reconcileLedger, type LedgerDeps, type LedgerReport } from './ledger.js';
+import { chainViewDeposits } from './ledger-deposits.js';
 
 /**
  * The verifier's pull loop (DESIGN.md "The verifier"), one `cycle()` at a
@@ -49,6 +51,8 @@ export interface VerifierDeps {
   readonly settings: VerifierSettings;
   /** One JSON object per event (never a token). */
   readonly log: (event: Record<string, unknown>) => void;
+  /** The web app's published ledger and the verifier's mirror of it (step 6); absent: not reconciled. */
+  readonly ledger?: LedgerDeps;
 }
 
 export interface CycleReport {
@@ -64,6 +68,8 @@ export interface CycleReport {
   held: number;
   published: number;
   mailsSent: number;
+  /** Step 6, the web app's ledger (undefined: not wired). */
+  ledger: LedgerReport | undefined;
   /** What failed this cycle (the web database unreachable, a mail refused); the next cycle retries. */
   errors: string[];
 }
@@ -85,14 +91,17 @@ export class Verifier {
 
   /** A verifier on its two handles: the web database (read-only account) and its own. */
   static on(web: Database, own: VerifierDatabase, deps: Omit<VerifierDeps, 'web' | 'network' | 'store'>): Verifier {
-    return new Verifier({ ...deps, web: web.verification, network: () => web.withdrawals.network(), store: own.store });
+    return new Verifier({
+      ledger: { feed: web.ledger, mirror: own.ledger, deposits: chainViewDeposits(own) },
+      ...deps, web: web.verification, network: () => web.withdrawals.network(), store: own.store,
+    });
   }
 
   /** One pass of the loop. Never throws for the web database or mail being down: the report says so, the alert goes out once. */
   async cycle(opts: { readonly forceSync?: boolean } = {}): Promise<CycleReport> {
     const now = this.deps.clock.now();
     const report: CycleReport = {
-      at: now.toISOString(), synced: undefined, firstSight: 0, changed: 0, tokensSent: 0, confirmed: 0, refused: 0, locked: 0, attested: 0, held: 0, published: 0, mailsSent: 0, errors: [],
+      at: now.toISOString(), synced: undefined, firstSight: 0, changed: 0, tokensSent: 0, confirmed: 0, refused: 0, locked: 0, attested: 0, held: 0, published: 0, mailsSent: 0, ledger: undefined, errors: [],
     };
     try {
       const network = await this.deps.network();
@@ -102,6 +111,7 @@ export class Verifier {
       await this.sendTokens(now, report);
       await this.readRelays(now, report);
       await this.expire(now);
+      if (this.deps.ledger) report.ledger = await reconcileLedger(this.deps.ledger, this.deps.store, now);
       await this.attest(now, report);
       await this.publish(now, report);
       await this.webUp(now);
