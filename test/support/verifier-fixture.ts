@@ -13,6 +13,7 @@ import { NETWORKS } from '../../src/core/network.js';
 import { SmtpUserMailer } from '../../src/notify/email.js';
 import { openDatabase, openVerifierDatabase } from '../../src/store/db.js';
 import { Verifier, DEFAULT_VERIFIER_SETTINGS, type VerifierSettings } from '../../src/verifier/cycle.js';
+import type { LedgerDeps } from '../../src/verifier/ledger.js';
 import { SmtpSink, type Mail } from './alert-sinks.js';
 import { freshDbUrl, type Cleanup } from './pool-fixtures.js';
 
@@ -52,7 +53,11 @@ export function tokenIn(mail: Mail): { id: bigint; token: string } | undefined {
   return m ? { id: BigInt(m[1]!), token: decodeURIComponent(m[2]!) } : undefined;
 }
 
-export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Cleanup[], settings: Partial<VerifierSettings> = {}): Promise<VerifierFixture> {
+export async function verifierFixture(
+  kind: 'sqlite' | 'mariadb', cleanups: Cleanup[], settings: Partial<VerifierSettings> = {},
+  /** Step 6 wired to these (the ledger tests); without it the verifier does not reconcile a ledger. */
+  ledger?: (web: Database, vdb: VerifierDatabase) => LedgerDeps,
+): Promise<VerifierFixture> {
   const webUrl = await freshDbUrl(kind, cleanups);
   const verifierUrl = await freshDbUrl(kind, cleanups);
   const web = openDatabase(webUrl, { network: 'testnet' });
@@ -68,7 +73,7 @@ export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Clea
   const logLines: string[] = [];
   const verifier = new Verifier({
     web: web.verification, network: async () => NETWORKS.testnet, store: vdb.store, key: { privateKey, id: keyIdOf(publicKey) }, mailer, notifiers: [alerts], clock,
-    settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL, ...settings }, log: (e) => void logLines.push(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
+    settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL, ...settings }, ...(ledger ? { ledger: ledger(web, vdb) } : {}), log: (e) => void logLines.push(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
   });
   return {
     webUrl, verifierUrl, web, vdb, smtp, alerts, key: privateKey, publicKey, keyId: keyIdOf(publicKey), clock, verifier, logLines,
