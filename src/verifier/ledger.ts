@@ -190,8 +190,9 @@ class LedgerRun {
     const touched: Touched = { users: new Set(), refs: new Set(), refless: [] };
     const lowWater = this.cursor > this.s.rescan ? this.cursor - this.s.rescan : 0n;
     let after = from;
+    let next = this.d.feed.entriesAfter(after, this.s.page);
     for (let first = true; ; first = false) {
-      const web = await this.d.feed.entriesAfter(after, this.s.page);
+      const web = await next;
       if (web === undefined || (first && web.length === 0 && this.cursor === 0n)) return undefined;
       this.report.read += web.length;
       // The mirror's rows of the same id range: (after, last web id], or everything above when this is the last page.
@@ -247,6 +248,12 @@ class LedgerRun {
         else if (w.kind === DEPOSIT) touched.refless.push(e);
       }
       this.report.mirrored += inserts.length;
+      // The next page is read while this one commits (on MySQL another pooled connection; SQLite serializes them):
+      // its ids are above this page's, so nothing this commit writes changes what it reads.
+      if (upTo !== undefined) {
+        next = this.d.feed.entriesAfter(upTo, this.s.page);
+        next.catch(() => {}); // awaited next iteration; a failure there is thrown there
+      }
       await this.commit(judged, { entries: inserts }, { [CURSOR_ENTRIES]: maxId, [CURSOR_CREATED]: BigInt(maxCreated) });
       this.cursor = maxId;
       this.maxCreatedMs = maxCreated;

@@ -8,6 +8,8 @@
 -- entry, core/ledger-rules.ts), when the verifier's clock first saw it, and
 -- whether it came in out of order (below entries already mirrored, or dated
 -- before them). created_at is the web's time as ISO-8601 text, kept as read.
+-- (user_id, amount_sat) covers the per-user sums of the incremental pass:
+-- without amount_sat there, each sum is a primary-key lookup per entry.
 CREATE TABLE IF NOT EXISTS ledger_entries (
   entry_id      BIGINT       NOT NULL,
   user_id       VARCHAR(190) NOT NULL,
@@ -19,7 +21,7 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
   first_seen_at DATETIME(3)  NOT NULL,
   late          TINYINT      NOT NULL DEFAULT 0,
   PRIMARY KEY (entry_id),
-  KEY ix_ledger_entries_user (user_id),
+  KEY ix_ledger_entries_user (user_id, amount_sat),
   KEY ix_ledger_entries_ref (ref)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS ledger_entries (
   first_seen_at TEXT    NOT NULL,
   late          INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS ix_ledger_entries_user ON ledger_entries (user_id);
+CREATE INDEX IF NOT EXISTS ix_ledger_entries_user ON ledger_entries (user_id, amount_sat);
 CREATE INDEX IF NOT EXISTS ix_ledger_entries_ref ON ledger_entries (ref);
 
 CREATE TABLE IF NOT EXISTS ledger_findings (
