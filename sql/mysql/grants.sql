@@ -44,6 +44,9 @@
 -- The web account also relays confirmation tokens (INSERT only, it cannot
 -- read them back) and owns its users' emails (user_emails): that is the
 -- attack the verifier's mirror, its 24 h hold and its notices defend against.
+-- It appends to its ledger (ledger_entries, INSERT only) and keeps the
+-- balances (ledger_balances): the verifier's mirror of the ledger catches an
+-- entry changed by anyone with more rights (or by the web host on SQLite).
 
 CREATE USER IF NOT EXISTS 'coldpool_web'@'%' IDENTIFIED BY 'CHANGE_ME_web_password';
 CREATE USER IF NOT EXISTS 'coldpool_watcher'@'%' IDENTIFIED BY 'CHANGE_ME_watcher_password';
@@ -69,6 +72,13 @@ GRANT SELECT, INSERT, UPDATE ON `coldpool`.`user_emails` TO 'coldpool_web'@'%';
 -- only, no SELECT: the web host cannot read other users' tokens back, nor
 -- change or delete a relayed one. Nothing on `attestations`.
 GRANT INSERT (withdrawal_id, token) ON `coldpool`.`withdrawal_confirmations` TO 'coldpool_web'@'%';
+-- web app: its ledger in coldpool's default tables (schema 011), if it
+-- keeps it there: entries are append-only (INSERT, no UPDATE or DELETE: a
+-- correction is a new entry), balances are updated. A web app that
+-- replaces the coldpool_ledger/coldpool_balances views with its own tables
+-- needs neither line.
+GRANT SELECT, INSERT ON `coldpool`.`ledger_entries` TO 'coldpool_web'@'%';
+GRANT SELECT, INSERT, UPDATE ON `coldpool`.`ledger_balances` TO 'coldpool_web'@'%';
 
 -- watcher: counts only
 GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_watcher'@'%';
@@ -101,6 +111,10 @@ GRANT SELECT (id, app_id, user_id, destination, amount_sat, status, created_at) 
 GRANT SELECT ON `coldpool`.`coldpool_user_emails` TO 'coldpool_verifier'@'%';
 GRANT SELECT ON `coldpool`.`withdrawal_confirmations` TO 'coldpool_verifier'@'%';
 GRANT SELECT, INSERT ON `coldpool`.`attestations` TO 'coldpool_verifier'@'%';
+-- the web app's ledger (schema 011), through the views only: the verifier
+-- mirrors it and reconciles it (sql/README.md "The ledger views").
+GRANT SELECT ON `coldpool`.`coldpool_ledger` TO 'coldpool_verifier'@'%';
+GRANT SELECT ON `coldpool`.`coldpool_balances` TO 'coldpool_verifier'@'%';
 
 -- The verifier's OWN database, when it is on this server. Delete this
 -- section when the verifier keeps it on its own machine (SQLite, or a

@@ -536,7 +536,9 @@ export type AlertKind = 'low' | 'repeat' | 'recovered' | 'watcher-unavailable' |
   | 'request-changed' | 'email-changed' | 'user-missing' | 'token-locked' | 'web-unavailable' | 'web-recovered'
   // the verifier's assignment record and ledger (src/verifier/assignments.ts, balances.ts)
   | 'address-not-derived' | 'address-reassigned' | 'address-text-changed' | 'address-status-back' | 'address-deleted'
-  | 'descriptor-changed' | 'balance-hold' | 'balance-negative' | 'deposit-reorged' | 'node-unavailable' | 'node-recovered';
+  | 'descriptor-changed' | 'balance-hold' | 'balance-negative' | 'deposit-reorged' | 'node-unavailable' | 'node-recovered'
+  // the verifier's reconciliation of the web app's ledger (src/verifier/ledger.ts)
+  | LedgerAlertKind;
 
 /** One message to the operator: the same facts on every channel. */
 export interface Alert {
@@ -674,6 +676,8 @@ export interface Database {
   readonly watcher: WatcherStateStore;
   /** What the web database shares with the verifier: the emails view, relayed tokens, attestations (schema 008). */
   readonly verification: VerificationFeed;
+  /** The web app's published ledger, as the verifier reads it (schema 011). */
+  readonly ledger: LedgerFeed;
   /** The signed, append-only audit log (state changes append to it in their own transactions). */
   readonly audit: AuditLog;
   /** Apply the pending `sql/<dialect>/NNN_*.sql` files; idempotent. */
@@ -934,6 +938,8 @@ export interface VerifierCommit {
   /** Attested payouts seen confirmed, and spending transactions looked at. */
   readonly payoutAdd?: readonly { readonly withdrawalId: bigint; readonly txid: string; readonly vout: number; readonly height: number; readonly blockHash: string }[];
   readonly spendsExamined?: readonly { readonly txid: string; readonly blockHash: string }[];
+  /** The ledger step's mirror inserts and finding changes (src/store/ledger-mirror.ts). */
+  readonly ledger?: LedgerCommit;
 }
 
 /**
@@ -992,6 +998,8 @@ export interface VerifierDatabase {
   readonly store: VerifierStore;
   /** The verifier's own chain view (the follower's tables in the verifier's database, its addresses being its first-sight record). */
   readonly chain: ChainStore;
+  /** The mirror of the web app's ledger (written through `store.commit({ ledger })`). */
+  readonly ledger: LedgerMirror;
   migrate(): Promise<MigrateOutcome>;
   close(): Promise<void>;
 }
@@ -1002,4 +1010,96 @@ export interface UserMailer {
   send(mail: { readonly to: string; readonly subject: string; readonly text: string; readonly kind: string }): Promise<void>;
   verify(): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---- the verifier's ledger reconciliation ---------------------------------
+
+export type LedgerAlertKind = 'ledger-edited' | 'ledger-deleted' | 'ledger-out-of-order' | 'ledger-deposit-unmatched' | 'ledger-deposit-duplicate'
+  | 'ledger-balance-mismatch' | 'ledger-internal-unbalanced';
+
+/**
+ * One row of the web app's `coldpool_ledger` view (schema 011). `amountSat`
+ * is signed: credits positive (deposits), debits negative (withdrawals).
+ * `createdAt` is the web's time, as ISO-8601 UTC text.
+ */
+export interface LedgerEntry {
+  readonly entryId: bigint;
+  readonly user: string;
+  readonly amountSat: bigint;
+  readonly kind: string;
+  readonly ref: string | undefined;
+  readonly createdAt: string;
+}
+
+/** The ledger views of the web database, read through the verifier's account. */
+export interface LedgerFeed {
+  /** Entries with an id above `afterId`, ascending, at most `limit`; undefined when the web database has no coldpool_ledger view. */
+  entriesAfter(afterId: bigint, limit: number): Promise<LedgerEntry[] | undefined>;
+  /** Every published balance, in slices keyed by user (undefined result: no coldpool_balances view). */
+  balances(onSlice: (rows: readonly { readonly user: string; readonly balanceSat: bigint }[]) => void): Promise<boolean>;
+  /** The published balances of these users (absent: no row), or undefined without the view. */
+  balancesOf(users: readonly string[]): Promise<Map<string, bigint> | undefined>;
+}
+
+/** An entry as the verifier mirrored it at first sight (never updated afterwards). */
+export interface MirroredEntry extends LedgerEntry {
+  readonly fingerprint: string;
+  /** The verifier's clock at first sight. */
+  readonly firstSeenAt: string;
+  /** It came in out of order: alerted, and never counted as a reconciled credit. */
+  readonly late: boolean;
+}
+
+/** Something wrong with the web app's ledger, standing until it no longer holds. */
+export interface LedgerFinding {
+  /** What it is about: `entry:ID`, `order:ID`, `deposit:TXID:VOUT`, `internal:REF`, `balance:USER`. */
+  readonly key: string;
+  readonly kind: LedgerAlertKind;
+  /** 'suspect': seen, not alerted (it may still be an honest race); 'open': alerted once. */
+  readonly state: 'suspect' | 'open';
+  /** What makes it the same finding: the alert goes out again only when this changes. */
+  readonly signature: string;
+  readonly user: string | undefined;
+  readonly detail: string;
+  readonly firstSeenAt: string;
+  readonly changedAt: string;
+}
+
+/** The ledger part of one verifier commit. */
+export interface LedgerCommit {
+  readonly entries?: readonly MirroredEntry[];
+  /** Findings inserted or replaced (by key). */
+  readonly findingsSet?: readonly LedgerFinding[];
+  /** Findings that no longer hold. */
+  readonly findingsDrop?: readonly string[];
+}
+
+/** The verifier's mirror of the ledger (sql/verifier/<dialect>/003_ledger.sql); reads only, writes go through VerifierStore.commit. */
+export interface LedgerMirror {
+  /** Mirrored entries with an id in (afterId, toId] (toId undefined: no upper bound), ascending, at most `limit`. */
+  entriesBetween(afterId: bigint, toId: bigint | undefined, limit: number): Promise<MirroredEntry[]>;
+  /** Mirrored entries of these refs (every kind). */
+  entriesOfRefs(refs: readonly string[]): Promise<MirroredEntry[]>;
+  /** Mirrored entries of these users (every kind). */
+  entriesOfUsers(users: readonly string[]): Promise<MirroredEntry[]>;
+  /** The sum of each of these users' mirrored entries (users without entries are absent). */
+  sumsOf(users: readonly string[]): Promise<Map<string, bigint>>;
+  findings(): Promise<Map<string, LedgerFinding>>;
+}
+
+/** A chain deposit as the verifier's own chain view credits it. */
+export interface CreditedDeposit {
+  readonly user: string;
+  readonly amountSat: bigint;
+  readonly height: number;
+}
+
+/**
+ * The ONE thing the ledger step needs from the verifier's chain view: every
+ * deposit it credits, keyed `txid:vout`, to the user recorded at first sight
+ * of the address. Until the chain view is wired (branch verifier-chain) the
+ * verifier runs without it and checks no deposit entry.
+ */
+export interface CreditedDeposits {
+  creditedDeposits(): Promise<Map<string, CreditedDeposit>>;
 }

@@ -10,6 +10,8 @@ import { SqliteConnection } from './sqlite/connection.js';
 import { SqlitePoolStore } from './sqlite/pool-store.js';
 import { SqlVerificationFeed } from './verification-feed.js';
 import { SqlVerifierStore } from './verifier-store.js';
+import { SqlLedgerFeed } from './ledger-feed.js';
+import { SqlLedgerMirror } from './ledger-mirror.js';
 import { SQL_DIR } from './migrate.js';
 import { SqlWatcherStateStore } from './watcher-store.js';
 import { SqlWithdrawalStore, type WithdrawalStoreOptions } from './withdrawal-store.js';
@@ -66,6 +68,7 @@ export function openVerifierDatabase(url: string, options: OpenOptions = {}): Ve
     store: new SqlVerifierStore(conn),
     // The follower's own store over the verifier's tables (schema 002): its `addresses` are the first-sight record.
     chain: new SqlChainStore(conn),
+    ledger: new SqlLedgerMirror(conn),
     migrate: () => conn.migrate(),
     close: () => conn.close(),
   });
@@ -82,6 +85,7 @@ function handle(conn: SqlDb, pool: Database['pool'], options: WithdrawalStoreOpt
     chain: new SqlChainStore(conn),
     watcher: new SqlWatcherStateStore(conn),
     verification: new SqlVerificationFeed(conn),
+    ledger: new SqlLedgerFeed(conn),
     audit: withdrawals,
     migrate: () => conn.migrate(),
     close: () => conn.close(),

@@ -4,6 +4,7 @@ import type {
 } from '../core/ports.js';
 import { ChainVerifier, type AuditEntry, type ChainVerdict } from '../core/audit-chain.js';
 import { appendAuditEntries } from './audit-append.js';
+import { applyLedgerCommit } from './ledger-mirror.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
 /** Request columns a guarded update may set, and their SQL names. */
@@ -76,6 +77,7 @@ export class SqlVerifierStore implements VerifierStore {
       await insertRows(x, 'relays', ['relay_id', 'withdrawal_id', 'outcome', 'judged_at'], (c.relays ?? []).map((r) => [r.id, r.withdrawalId, r.outcome, t(at)]));
       for (const name of c.resetCursors ?? []) await x.run('UPDATE cursors SET value = 0 WHERE name = ?', [name]);
       await this.commitLedger(x, c, t, at);
+      await applyLedgerCommit(this.db, x, c.ledger);
     });
   }
 

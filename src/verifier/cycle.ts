@@ -14,6 +14,8 @@ import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from 
 import { AssignmentRecord, type AssignmentReport } from './assignments.js';
 import { ledgers } from './balances.js';
 import type { ChainView, ChainViewReport } from './chain-view.js';
+import { reconcileLedger, type LedgerDeps, type LedgerReport } from './ledger.js';
+import { chainViewDeposits } from './ledger-deposits.js';
 
 /**
  * The verifier's pull loop (DESIGN.md "The verifier"), one `cycle()` at a
@@ -66,6 +68,8 @@ export interface VerifierDeps {
    * (confirmed, unchanged, not held), whatever the user's deposits.
    */
   readonly chainView?: ChainView;
+  /** The web app's published ledger and the verifier's mirror of it (step 6); absent: not reconciled. */
+  readonly ledger?: LedgerDeps;
 }
 
 export interface CycleReport {
@@ -85,6 +89,8 @@ export interface CycleReport {
   assignments: AssignmentReport | undefined;
   chain: ChainViewReport | undefined;
   mailsSent: number;
+  /** Step 6, the web app's ledger (undefined: not wired). */
+  ledger: LedgerReport | undefined;
   /** What failed this cycle (the web database unreachable, a mail refused); the next cycle retries. */
   errors: string[];
 }
@@ -129,7 +135,10 @@ export class Verifier {
    * own node: `await chainViewOn(own, source)`) to check balances before attesting.
    */
   static on(web: Database, own: VerifierDatabase, deps: Omit<VerifierDeps, 'web' | 'network' | 'store'>): Verifier {
-    return new Verifier({ ...deps, web: web.verification, network: () => web.withdrawals.network(), store: own.store });
+    return new Verifier({
+      ledger: { feed: web.ledger, mirror: own.ledger, deposits: deps.chainView ? chainViewDeposits(own) : undefined },
+      ...deps, web: web.verification, network: () => web.withdrawals.network(), store: own.store,
+    });
   }
 
   /** One pass of the loop. Never throws for the web database or mail being down: the report says so, the alert goes out once. */
@@ -137,7 +146,7 @@ export class Verifier {
     const now = this.deps.clock.now();
     const report: CycleReport = {
       at: now.toISOString(), synced: undefined, firstSight: 0, changed: 0, tokensSent: 0, confirmed: 0, refused: 0, locked: 0, attested: 0, held: 0, heldForBalance: 0, published: 0,
-      assignments: undefined, chain: undefined, mailsSent: 0, errors: [],
+      assignments: undefined, chain: undefined, mailsSent: 0, ledger: undefined, errors: [],
     };
     try {
       const network = await this.deps.network();
@@ -149,6 +158,7 @@ export class Verifier {
       await this.sendTokens(now, report);
       await this.readRelays(now, report);
       await this.expire(now);
+      if (this.deps.ledger) report.ledger = await reconcileLedger(this.deps.ledger, this.deps.store, now);
       await this.attest(now, report);
       await this.publish(now, report);
       await this.publishNotes(now);

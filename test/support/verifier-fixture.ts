@@ -13,6 +13,7 @@ import { NETWORKS } from '../../src/core/network.js';
 import { SmtpUserMailer } from '../../src/notify/email.js';
 import { openDatabase, openVerifierDatabase } from '../../src/store/db.js';
 import { Verifier, DEFAULT_VERIFIER_SETTINGS, chainViewOn, type VerifierSettings } from '../../src/verifier/cycle.js';
+import type { LedgerDeps } from '../../src/verifier/ledger.js';
 import { SmtpSink, type Mail } from './alert-sinks.js';
 import { freshDbUrl, type Cleanup } from './pool-fixtures.js';
 
@@ -58,7 +59,7 @@ export function tokenIn(mail: Mail): { id: bigint; token: string } | undefined {
  * balance checking on.
  */
 export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Cleanup[], settings: Partial<VerifierSettings> = {},
-  opts: { network?: 'testnet' | 'regtest'; source?: ChainSource } = {}): Promise<VerifierFixture> {
+  opts: { network?: 'testnet' | 'regtest'; source?: ChainSource; ledger?: (web: Database, vdb: VerifierDatabase) => LedgerDeps } = {}): Promise<VerifierFixture> {
   const network = opts.network ?? 'testnet';
   const webUrl = await freshDbUrl(kind, cleanups);
   const verifierUrl = await freshDbUrl(kind, cleanups);
@@ -77,7 +78,7 @@ export async function verifierFixture(kind: 'sqlite' | 'mariadb', cleanups: Clea
   const verifier = new Verifier({
     ...(chainView ? { chainView } : {}),
     web: web.verification, network: async () => NETWORKS[network], store: vdb.store, key: { privateKey, id: keyIdOf(publicKey) }, mailer, notifiers: [alerts], clock,
-    settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL, ...settings }, log: (e) => void logLines.push(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
+    settings: { ...DEFAULT_VERIFIER_SETTINGS, confirmUrl: CONFIRM_URL, ...settings }, ...(opts.ledger ? { ledger: opts.ledger(web, vdb) } : {}), log: (e) => void logLines.push(JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
   });
   return {
     webUrl, verifierUrl, web, vdb, smtp, alerts, key: privateKey, publicKey, keyId: keyIdOf(publicKey), clock, verifier, logLines,
