@@ -154,7 +154,7 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier\'s ledger on %s', (k
     expect(byUser.get('mallory')).toMatchObject({ balanceSat: '0', deposits: [], withdrawals: [] });
     expect(byUser.get('mallory')!.alerts.map((a) => a.kind).sort()).toEqual(['address-reassigned', 'balance-hold']);
     const text = await runOnline(['verifier', 'ledger', '--db', w.f.verifierUrl, '--user', 'alice']);
-    expect(text.stdout).toContain('user alice  balance 600000 sat  (deposits 1000000, attested withdrawals pending 0, confirmed 400000)');
+    expect(text.stdout).toContain('user alice  balance 600000 sat  (deposits 1000000, attested withdrawals pending 0, confirmed 400000, reconciled internal entries 0)');
     expect(text.stdout).toContain(`deposit ${deposit.getId()}:0 at 4 to ${a.address}`);
 
     // Review: the operator box reads the verifier's latest note next to the attestation state.

@@ -4,7 +4,7 @@ import { verify } from 'node:crypto';
 import { auditMessage } from '../core/audit-signature.js';
 import type { ChainVerdict } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
-import type { PendingMail, VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
+import type { LedgerMirror, PendingMail, VerifierEvent, VerifierRequest, VerifierState, VerifierStore } from '../core/ports.js';
 
 /** What `coldpool verifier status` shows: the verifier's own database only. */
 export interface VerifierOverview {
@@ -90,8 +90,8 @@ export interface VerifierLedgerRow extends UserLedger {
  * alert's facts list the users it is about: first owner and new one of a
  * reassigned address, the user of a held request, …).
  */
-export async function verifierLedger(store: VerifierStore, user?: string): Promise<VerifierLedgerRow[]> {
-  const books = await ledgers(store, user === undefined ? undefined : [user]);
+export async function verifierLedger(store: VerifierStore, user?: string, mirror?: LedgerMirror): Promise<VerifierLedgerRow[]> {
+  const books = await ledgers(store, user === undefined ? undefined : [user], mirror);
   const about = new Map<string, PendingMail[]>();
   for (const a of await store.alerts()) {
     const named = new Set<string>();
@@ -103,7 +103,7 @@ export async function verifierLedger(store: VerifierStore, user?: string): Promi
   const names = user === undefined ? [...new Set([...books.keys(), ...about.keys()])].sort() : [user];
   const out: VerifierLedgerRow[] = [];
   for (const u of names) {
-    const l = books.get(u) ?? { user: u, deposits: [], debits: [], creditedSat: 0n, pendingDebitSat: 0n, confirmedDebitSat: 0n, balanceSat: 0n };
+    const l = books.get(u) ?? { user: u, deposits: [], debits: [], creditedSat: 0n, pendingDebitSat: 0n, confirmedDebitSat: 0n, internalSat: 0n, balanceSat: 0n };
     if (user === undefined && l.deposits.length + l.debits.length === 0 && !about.has(u)) continue;
     out.push({ ...l, alerts: about.get(u) ?? [] });
   }

@@ -1,4 +1,5 @@
-import type { LedgerDebit, LedgerDeposit, VerifierStore } from '../core/ports.js';
+import type { LedgerDebit, LedgerDeposit, LedgerMirror, VerifierStore } from '../core/ports.js';
+import { reconciledInternal } from './ledger.js';
 
 /**
  * The verifier's ledger (DESIGN.md: "U has balance B" is confirmed by the
@@ -7,6 +8,8 @@ import type { LedgerDebit, LedgerDeposit, VerifierStore } from '../core/ports.js
  *
  *   balance = confirmed chain deposits to the user's first-sight addresses
  *           − every withdrawal the verifier attested for the user
+ *           + the user's reconciled internal entries (trades, fees, transfers)
+ *             when the web app publishes a ledger (ledger.ts reconciledInternal)
  *
  * An attested withdrawal is debited at once, whether its payout confirmed
  * yet (`paid`) or not: the attestation lets it be paid at any time. A
@@ -23,11 +26,13 @@ export interface UserLedger {
   readonly pendingDebitSat: bigint;
   /** Attested and paid in a block of the chain view. */
   readonly confirmedDebitSat: bigint;
+  /** Reconciled internal entries of the web app's ledger (0 without one). */
+  readonly internalSat: bigint;
   readonly balanceSat: bigint;
 }
 
-/** Every user's ledger (or these users'), from the verifier's own database only. */
-export async function ledgers(store: VerifierStore, users?: readonly string[]): Promise<Map<string, UserLedger>> {
+/** Every user's ledger (or these users'), from the verifier's own database only; with `mirror`, plus the reconciled internal entries it holds. */
+export async function ledgers(store: VerifierStore, users?: readonly string[], mirror?: LedgerMirror): Promise<Map<string, UserLedger>> {
   const { deposits, debits } = await store.ledger(users);
   const byUser = new Map<string, { deposits: LedgerDeposit[]; debits: LedgerDebit[] }>();
   const of = (u: string) => {
@@ -38,12 +43,14 @@ export async function ledgers(store: VerifierStore, users?: readonly string[]): 
   for (const u of users ?? []) of(u);
   for (const d of deposits) of(d.user).deposits.push(d);
   for (const d of debits) of(d.user).debits.push(d);
+  const internal = mirror === undefined || byUser.size === 0 ? new Map<string, bigint>() : await reconciledInternal(mirror, [...byUser.keys()]);
   const out = new Map<string, UserLedger>();
   for (const [user, e] of [...byUser].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const creditedSat = sum(e.deposits.map((d) => d.amountSat));
     const pendingDebitSat = sum(e.debits.filter((d) => d.paid === undefined).map((d) => d.amountSat));
     const confirmedDebitSat = sum(e.debits.filter((d) => d.paid !== undefined).map((d) => d.amountSat));
-    out.set(user, { user, deposits: e.deposits, debits: e.debits, creditedSat, pendingDebitSat, confirmedDebitSat, balanceSat: creditedSat - pendingDebitSat - confirmedDebitSat });
+    const internalSat = internal.get(user) ?? 0n;
+    out.set(user, { user, deposits: e.deposits, debits: e.debits, creditedSat, pendingDebitSat, confirmedDebitSat, internalSat, balanceSat: creditedSat - pendingDebitSat - confirmedDebitSat + internalSat });
   }
   return out;
 }

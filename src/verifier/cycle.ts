@@ -418,7 +418,7 @@ export class Verifier {
     const current = await this.deps.web.requests(confirmed.map((r) => r.withdrawalId));
     const mirror = await this.deps.store.mirrorOf(confirmed.map((r) => r.user));
     // With a chain view: what each user may still withdraw, lowered as this step attests (oldest request first).
-    const books = this.deps.chainView === undefined ? undefined : await ledgers(this.deps.store, confirmed.map((r) => r.user));
+    const books = this.deps.chainView === undefined ? undefined : await ledgers(this.deps.store, confirmed.map((r) => r.user), this.deps.ledger?.mirror);
     const available = new Map([...(books ?? new Map())].map(([u, l]) => [u, l.balanceSat as bigint]));
     const c = emptyCommit();
     const notes: { withdrawalId: bigint; note: string }[] = [];
@@ -441,7 +441,7 @@ export class Verifier {
         const left = available.get(r.user) ?? 0n;
         if (content.amountSat > left) {
           const l = books.get(r.user);
-          const note = `${BALANCE_HOLD}: user ${r.user} has ${left} sat at the verifier (confirmed deposits ${l?.creditedSat ?? 0n} sat to addresses recorded for the user, attested withdrawals ${(l?.pendingDebitSat ?? 0n) + (l?.confirmedDebitSat ?? 0n)} sat${left !== (l?.balanceSat ?? 0n) ? ', and earlier requests of this cycle' : ''}); this request is ${content.amountSat} sat. It is attested once the balance covers it.`;
+          const note = `${BALANCE_HOLD}: user ${r.user} has ${left} sat at the verifier (confirmed deposits ${l?.creditedSat ?? 0n} sat to addresses recorded for the user, attested withdrawals ${(l?.pendingDebitSat ?? 0n) + (l?.confirmedDebitSat ?? 0n)} sat, reconciled internal entries ${l?.internalSat ?? 0n} sat${left !== (l?.balanceSat ?? 0n) ? ', and earlier requests of this cycle' : ''}); this request is ${content.amountSat} sat. It is attested once the balance covers it.`;
           if (!(r.note ?? '').startsWith(BALANCE_HOLD)) {
             c.outbox.push(alertMail('balance-hold', 'warning', `coldpool verifier: withdrawal #${r.withdrawalId} of user ${r.user} is above the user's balance at the verifier`,
               `${note}\n\nThe user confirmed it; it stays confirmed and held. A web ledger that shows more than the chain does is a sign of an edited web database.`,

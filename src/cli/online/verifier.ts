@@ -198,12 +198,12 @@ function registerLedger(group: Command, out: Output): void {
     .action(async (opts: { user?: string; json?: boolean }, cmd: Command) => {
       const config = configOf(cmd);
       await withVerifierDatabase(verifierDbOf(config), async (db) => {
-        const rows = await verifierLedger(db.store, opts.user);
+        const rows = await verifierLedger(db.store, opts.user, db.ledger);
         if (opts.json) {
           out.data(toJson({
             db: db.label,
             users: rows.map((l) => ({
-              user: l.user, balanceSat: l.balanceSat, creditedSat: l.creditedSat, pendingDebitSat: l.pendingDebitSat, confirmedDebitSat: l.confirmedDebitSat,
+              user: l.user, balanceSat: l.balanceSat, creditedSat: l.creditedSat, pendingDebitSat: l.pendingDebitSat, confirmedDebitSat: l.confirmedDebitSat, internalSat: l.internalSat,
               deposits: l.deposits.map((d) => ({ txid: d.txid, vout: d.vout, address: d.address, amountSat: d.amountSat, height: d.height })),
               withdrawals: l.debits.map((d) => ({ id: d.withdrawalId, amountSat: d.amountSat, attestedAt: d.attestedAt, state: d.paid ? 'confirmed' : 'pending', payout: d.paid ?? null })),
               alerts: l.alerts.map((a) => ({ kind: a.kind, at: a.createdAt, title: a.subject, facts: a.facts })),
@@ -213,7 +213,7 @@ function registerLedger(group: Command, out: Output): void {
         }
         if (rows.length === 0) return void out.data(opts.user ? `user ${opts.user}: nothing at the verifier` : 'no user at the verifier yet');
         out.data(rows.map((l) => [
-          `user ${l.user}  balance ${l.balanceSat} sat  (deposits ${l.creditedSat}, attested withdrawals pending ${l.pendingDebitSat}, confirmed ${l.confirmedDebitSat})`,
+          `user ${l.user}  balance ${l.balanceSat} sat  (deposits ${l.creditedSat}, attested withdrawals pending ${l.pendingDebitSat}, confirmed ${l.confirmedDebitSat}, reconciled internal entries ${l.internalSat})`,
           ...l.deposits.map((d) => `  + ${String(d.amountSat).padStart(16)}  deposit ${d.txid}:${d.vout} at ${d.height} to ${d.address}`),
           ...l.debits.map((d) => `  - ${String(d.amountSat).padStart(16)}  withdrawal #${d.withdrawalId} attested ${d.attestedAt}, ${d.paid ? `confirmed ${d.paid.txid}:${d.paid.vout} at ${d.paid.height}` : 'pending'}`),
           ...l.alerts.map((a) => `  ! ${a.createdAt}  ${a.kind}: ${a.subject.replace(/^coldpool verifier: /, '')}`),
