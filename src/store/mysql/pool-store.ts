@@ -354,7 +354,11 @@ export class MysqlPoolStore implements PoolStore {
    */
   private async fill(t: SqlExec, user: string, n: number, what: 'set' | 'top-up'): Promise<SetAddress[]> {
     const picked = (await t.all(SET_PICK_SQL, [n])).map((r) => String(r.id));
-    if (picked.length < n) throw setPoolEmpty(this.label, user, n, await this.countAvailable(), what);
+    if (picked.length < n) {
+      // Counted on the transaction's own connection: a pool of one connection (one per web worker) has no other.
+      const [row] = await t.all("SELECT COUNT(*) AS n FROM addresses WHERE status = 'available' AND slot IS NOT NULL");
+      throw setPoolEmpty(this.label, user, n, Number(row?.n ?? 0), what);
+    }
     const { changes } = await t.run(SET_ASSIGN_SQL, [user, picked]);
     if (changes !== n) throw new CodedError('INTERNAL', `a set of ${n} locked ${picked.length} rows but assigned ${changes}`);
     return (await t.all('SELECT address, idx FROM addresses WHERE id IN (?) ORDER BY idx', [picked])).map((r) => ({ address: String(r.address), index: Number(r.idx) }));
