@@ -137,6 +137,8 @@ export interface PoolStatus {
   readonly highestAssignedIndex: number | undefined;
   /** Highest receive index that ever received funds, or undefined. */
   readonly highestUsedIndex: number | undefined;
+  /** Size of the largest user's set (schema 009), 0 without sets: it widens the recovery gap. */
+  readonly largestSet: number;
 }
 
 /** Options of `PoolStore.insertBatch`. */

@@ -465,6 +465,7 @@ export class MysqlPoolStore implements PoolStore {
       nextIndex,
       highestAssignedIndex: await this.maxIndex(['assigned', 'used']),
       highestUsedIndex: await this.maxIndex(['used']),
+      largestSet: Number((await this.q<Row[]>('SELECT COALESCE(MAX(size), 0) AS n FROM address_sets'))[0]?.n ?? 0),
     };
   }
 

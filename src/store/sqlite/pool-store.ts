@@ -298,6 +298,7 @@ export class SqlitePoolStore implements PoolStore {
       nextIndex: next === null ? 0 : num(next),
       highestAssignedIndex: maxIdx("'assigned', 'used'"),
       highestUsedIndex: maxIdx("'used'"),
+      largestSet: num((db.prepare('SELECT COALESCE(MAX(size), 0) AS n FROM address_sets').get() as Row).n),
     };
   }
 
