@@ -6,6 +6,11 @@ import { parseApprovalContent } from '../src/core/approval.js';
 import { verifyAttestation } from '../src/core/attestation.js';
 import { keyIdOf, publicKeyFromHex, publicKeyHex } from '../src/core/ed25519.js';
 import { relayConfirmation } from '../src/flows/relay-confirmation.js';
+import { assignAddresses } from '../src/flows/assign-addresses.js';
+import { claimAddress } from '../src/flows/claim-address.js';
+import { availableAddresses } from '../src/flows/pool-status.js';
+import { HAND_OUT_SQL, SET_ASSIGN_SQL, SET_PICK_SQL } from '../src/store/mysql/pool-store.js';
+import { SET_UNHANDED } from '../src/store/set-sql.js';
 import { SmtpUserMailer } from '../src/notify/email.js';
 import { openDatabase, openVerifierDatabase } from '../src/store/db.js';
 import { DEFAULT_VERIFIER_SETTINGS, Verifier } from '../src/verifier/cycle.js';
@@ -288,5 +293,116 @@ describe('grants.sql: the verifier (schema 008)', () => {
     await w.end();
     expect(await errnoOf(connectAs(USERS.watcher, vdb.name))).toBe('ER_DBACCESS_DENIED_ERROR');
     expect(await errnoOf(connectAs(USERS.operator, vdb.name))).toBe('ER_DBACCESS_DENIED_ERROR');
+  });
+});
+
+describe('grants.sql: addresses per user (schema 009)', () => {
+  beforeAll(async () => {
+    const store = openStore(db.url);
+    await store.insertBatch(fakeBatch({ first: 20, count: 200 }));
+    await store.close();
+  });
+
+  it('the web account assigns a set and claims from it through the library, top-up included', async () => {
+    const handle = openDatabase(urlAs(USERS.web));
+    try {
+      const before = await availableAddresses(handle.pool);
+      const r = await assignAddresses(handle.pool, 'lib-user', 20);
+      expect(r.kind).toBe('assigned');
+      expect(r.added).toHaveLength(20);
+      expect(await availableAddresses(handle.pool)).toBe(before - 20);
+      expect((await assignAddresses(handle.pool, 'lib-user', 20)).kind).toBe('existing');
+      expect((await assignAddresses(handle.pool, 'lib-user', 2, { add: true })).set.size).toBe(22);
+      const claims = [];
+      for (let i = 0; i < 21; i++) claims.push(await claimAddress(handle.pool, 'lib-user', `lib-dep-${i}`));
+      expect(claims.map((c) => c.index)).toEqual([...r.added.map((a) => a.index), ...claims.slice(20).map((c) => c.index)]);
+      expect(claims.every((c) => c.source === 'set')).toBe(true);
+      // Size 22: below 3 left (after the 20th claim) the set is refilled to 22.
+      expect(claims[19]!.set).toMatchObject({ remaining: 22, toppedUp: 20 });
+      expect(claims[20]!.set).toMatchObject({ remaining: 21, toppedUp: 0 });
+      expect((await claimAddress(handle.pool, 'lib-user', 'lib-dep-3')).address).toBe(claims[3]!.address);
+      await expect(assignAddresses(handle.pool, 'greedy', 10_000)).rejects.toMatchObject({ code: 'POOL_EMPTY' });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('the web account runs the documented SQL: assign in one transaction, hand out the next, top up', async () => {
+    const readme = readFileSync(`${SQL_DIR}README.md`, 'utf8');
+    // The statements below are the ones sql/README.md documents, word for word.
+    for (const sql of [SET_PICK_SQL, SET_ASSIGN_SQL, HAND_OUT_SQL]) expect(readme).toContain(sql);
+    const c = await connectAs(USERS.web);
+    try {
+      const assign = async (user: string, n: number): Promise<string[]> => {
+        await c.query('START TRANSACTION');
+        try {
+          await c.execute('INSERT INTO address_sets (user_id, size) VALUES (?, ?)', [user, n]);
+          const [picked] = await c.execute(SET_PICK_SQL, [n]);
+          const ids = (picked as { id: number }[]).map((r) => r.id);
+          if (ids.length < n) throw new Error('pool empty');
+          const [done] = await c.query(SET_ASSIGN_SQL, [user, ids]);
+          expect((done as { affectedRows: number }).affectedRows).toBe(n);
+          await c.query('COMMIT');
+          const [rows] = await c.query('SELECT address FROM addresses WHERE id IN (?) ORDER BY idx', [ids]);
+          return (rows as { address: string }[]).map((r) => r.address);
+        } catch (e) {
+          await c.query('ROLLBACK');
+          throw e;
+        }
+      };
+      const set = await assign('php-user', 12);
+      expect(set).toHaveLength(12);
+      const dup = await assign('php-user', 12).then(() => undefined, (e: { code?: string }) => e.code);
+      expect(dup).toBe('ER_DUP_ENTRY');
+      const handOut = async (user: string, ref: string | null): Promise<string | undefined> => {
+        const [h] = await c.execute(HAND_OUT_SQL, [ref, user]);
+        if ((h as { affectedRows: number }).affectedRows === 0) return undefined;
+        const [rows] = await c.query('SELECT address, idx, assigned_at FROM addresses WHERE id = LAST_INSERT_ID()');
+        return (rows as { address: string }[])[0]?.address;
+      };
+      expect(await handOut('php-user', 'php-dep-1')).toBe(set[0]);
+      expect(await handOut('php-user', null)).toBe(set[1]);
+      // The top-up of sql/README.md: lock the set's row, count, refill to size when below a tenth.
+      for (let i = 2; i < 11; i++) expect(await handOut('php-user', null)).toBe(set[i]);
+      await c.query('START TRANSACTION');
+      const [[lock]] = await c.execute('SELECT size FROM address_sets WHERE user_id = ? FOR UPDATE', ['php-user']) as unknown as [{ size: number }[]];
+      const [[left]] = await c.execute(`SELECT COUNT(*) AS n FROM addresses WHERE user_id = ? AND ${SET_UNHANDED}`, ['php-user']) as unknown as [{ n: number }[]];
+      expect([lock!.size, Number(left!.n)]).toEqual([12, 1]);
+      const [picked] = await c.execute(SET_PICK_SQL, [lock!.size - Number(left!.n)]);
+      await c.query(SET_ASSIGN_SQL, ['php-user', (picked as { id: number }[]).map((r) => r.id)]);
+      await c.query('COMMIT');
+      // The library sees the same set: the last original address next, then the top-up.
+      const store = openStore(urlAs(USERS.web));
+      const next = await store.claim('php-user');
+      expect(next).toMatchObject({ address: set[11], source: 'set', set: { remaining: 11 } });
+      await store.close();
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('the web account still cannot change address or idx, take a set back, or backdate one; the watcher is unaffected', async () => {
+    const c = await connectAs(USERS.web);
+    expect(await errnoOf(c.query("UPDATE addresses SET address = 'tb1qattacker' WHERE user_id = 'php-user'"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE addresses SET idx = 0 WHERE user_id = 'php-user'"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE addresses SET batch_id = 1 WHERE user_id = 'php-user'"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("DELETE FROM address_sets WHERE user_id = 'php-user'"))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("UPDATE address_sets SET user_id = 'x'"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    expect(await errnoOf(c.query("INSERT INTO address_sets (user_id, size, created_at) VALUES ('x', 1, '2020-01-01')"))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    await c.end();
+    const w = await connectAs(USERS.watcher);
+    expect(await errnoOf(w.query('SELECT * FROM address_sets'))).toBe('ER_TABLEACCESS_DENIED_ERROR');
+    expect(await errnoOf(w.query('SELECT handed_out_at FROM addresses'))).toBe('ER_COLUMNACCESS_DENIED_ERROR');
+    await w.end();
+    // Set addresses are not available: the watcher's count is what the library counts.
+    const asWatcher = openStore(urlAs(USERS.watcher));
+    const asRoot = openStore(db.url);
+    expect(await asWatcher.countAvailable()).toBe(await asRoot.countAvailable());
+    const w2 = await connectAs(USERS.watcher);
+    const [rows] = await w2.query("SELECT n FROM pool_counts WHERE status = 'available'");
+    await w2.end();
+    expect(Number((rows as { n: number }[])[0]!.n)).toBe(await asRoot.countAvailable());
+    await asWatcher.close();
+    await asRoot.close();
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownVersion } from '../src/store/migrate.js';
 import { openStore } from './support/open-repos.js';
 import { ROOT, runCli, tempDir } from './support/cli.js';
-import { createMariaDb, fakeBatch } from './support/pool-fixtures.js';
+import { createMariaDb, fakeBatch, freshDbUrl, type Cleanup } from './support/pool-fixtures.js';
 
 /**
  * `coldpool db migrate`, `pool status`, `pool claim` end to end through the
@@ -93,12 +93,78 @@ describe('the library', () => {
     await store.migrate();
     await store.insertBatch(fakeBatch({ account: 'L', count: 2 }), { addAccount: true });
     await store.close();
-    const script = `const { openDatabase, claimAddress, availableAddresses } = await import('coldpool');
+    const script = `const { openDatabase, claimAddress, availableAddresses, assignAddresses } = await import('coldpool');
+      if (typeof assignAddresses !== 'function') throw new Error('assignAddresses is not exported');
       const db = openDatabase(${JSON.stringify(maria.url)});
       const c = await claimAddress(db.pool, 'web-1', 'lib-ref-1');
       console.log(JSON.stringify({ address: c.address, reused: c.reused, left: await availableAddresses(db.pool) }));
       await db.close();`;
     const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT }).toString()) as Record<string, unknown>;
     expect(out).toMatchObject({ reused: false, left: 1 });
+  });
+});
+
+describe.each(['sqlite', 'mariadb'])('coldpool pool assign / claim with sets on %s', (kind) => {
+  let url = '';
+  const cleanups: Cleanup[] = [];
+  beforeAll(async () => {
+    url = kind === 'sqlite' ? `sqlite:${join(dir, 'sets.db')}` : await freshDbUrl('mariadb', cleanups);
+    const store = openStore(url);
+    await store.migrate();
+    await store.insertBatch(fakeBatch({ count: 30 }));
+    await store.close();
+  });
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('assigns a set (--json, text), reports it again, adds with --add; claim hands out its next address', async () => {
+    const first = await runCli('coldpool', ['pool', 'assign', '--user', 'u1', '--count', '10', '--json', '--db', url]);
+    expect(first.code, first.stderr).toBe(0);
+    const a = json(first.stdout) as { kind: string; added: { address: string; index: number }[]; unhanded: unknown[]; size: number; handedOut: number; user: string };
+    expect(a).toMatchObject({ user: 'u1', kind: 'assigned', size: 10, handedOut: 0 });
+    expect(a.added.map((x) => x.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(a.unhanded).toEqual(a.added);
+    const again = await runCli('coldpool', ['pool', 'assign', '--user', 'u1', '--count', '10', '--db', url]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.trim().split('\n')).toEqual(a.added.map((x) => x.address));
+    expect(again.stderr).toMatch(/already has a set \(nothing assigned; --add for more\)/);
+    const claim = await runCli('coldpool', ['pool', 'claim', '--user', 'u1', '--ref', 'd1', '--json', '--db', url]);
+    expect(claim.code, claim.stderr).toBe(0);
+    expect(json(claim.stdout)).toMatchObject({ address: a.added[0]!.address, index: 0, source: 'set', reused: false, set: { remaining: 9, toppedUp: 0 } });
+    const retry = await runCli('coldpool', ['pool', 'claim', '--user', 'u1', '--ref', 'd1', '--json', '--db', url]);
+    expect(json(retry.stdout)).toMatchObject({ address: a.added[0]!.address, reused: true, source: null, set: null });
+    const text = await runCli('coldpool', ['pool', 'claim', '--user', 'u1', '--db', url]);
+    expect(text.stdout.trim()).toBe(a.added[1]!.address);
+    expect(text.stderr).toMatch(/claimed from the user's set: index 1 .*set: 8 left/);
+    const add = await runCli('coldpool', ['pool', 'assign', '--user', 'u1', '--count', '5', '--add', '--json', '--db', url]);
+    expect(json(add.stdout)).toMatchObject({ kind: 'added', size: 15, handedOut: 2 });
+    expect((json(add.stdout).unhanded as unknown[]).length).toBe(13);
+    // A user without a set: the pool, as before.
+    const plain = await runCli('coldpool', ['pool', 'claim', '--user', 'u2', '--json', '--db', url]);
+    expect(json(plain.stdout)).toMatchObject({ source: 'pool', set: null });
+    const status = await runCli('coldpool', ['pool', 'status', '--json', '--db', url]);
+    expect(json(status.stdout)).toMatchObject({ available: 14, assigned: 16 });
+  });
+
+  it('a bad --count is USAGE (exit 2); a set the pool cannot fill is POOL_EMPTY (exit 4) naming what is left, nothing assigned', async () => {
+    for (const bad of ['0', 'abc', '1.5', '10001', '-3']) {
+      const r = await runCli('coldpool', ['pool', 'assign', '--user', 'u3', '--count', bad, '--json', '--db', url]);
+      expect(r.code, `${bad}: ${r.stderr}`).toBe(2);
+      expect(json(r.stderr)).toMatchObject({ error: { code: 'USAGE', message: expect.stringMatching(/"--count" expected an integer 1\.\.10000/) as unknown } });
+    }
+    const empty = await runCli('coldpool', ['pool', 'assign', '--user', 'u3', '--json', '--db', url]);
+    expect(empty.code).toBe(4);
+    const e = json(empty.stderr) as { error: { code: string; message: string; hint: string } };
+    expect(e.error.code).toBe('POOL_EMPTY');
+    expect(e.error.message).toMatch(/a set of 100 addresses for user "u3" needs 100 available addresses, the pool has 14/);
+    expect(e.error.hint).toMatch(/coldpool pool load/);
+    const text = await runCli('coldpool', ['pool', 'assign', '--user', 'u3', '--db', url]);
+    expect(text.code).toBe(4);
+    expect(text.stderr).toMatch(/POOL_EMPTY|the pool has 14/);
+    const status = await runCli('coldpool', ['pool', 'status', '--json', '--db', url]);
+    expect(json(status.stdout)).toMatchObject({ available: 14 });
+    const missing = await runCli('coldpool', ['pool', 'assign', '--db', url]);
+    expect(missing.code).toBe(2);
   });
 });

@@ -14,8 +14,11 @@ describe('recoveryAdvice', () => {
     { description: 'handed out, none funded', input: [499, undefined], expected: { gapLimit: 520, coreRangeEnd: 1499 } },
     { description: 'tail of unpaid claims', input: [4999, 4100], expected: { gapLimit: 919, coreRangeEnd: 5999 } },
     { description: 'short tail: the slot interleave still counts', input: [100, 95], expected: { gapLimit: 84, coreRangeEnd: 1100 } },
+    // Sets of 100: a user's unhanded tail is a run of up to 100 nobody was given.
+    { description: 'users\' sets widen the floor to the largest set', input: [300, 295, 100], expected: { gapLimit: 120, coreRangeEnd: 1300 } },
+    { description: 'sets smaller than the slots change nothing', input: [100, 95, 20], expected: { gapLimit: 84 } },
   ])('$description', ({ input, expected }) => {
-    const advice = recoveryAdvice(input[0], input[1]);
+    const advice = recoveryAdvice(input[0], input[1], input[2]);
     expect(advice).toMatchObject(expected);
     expect(advice.advice.length).toBeGreaterThan(40);
   });

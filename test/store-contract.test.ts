@@ -8,7 +8,7 @@ import { isCoded } from '../src/core/errors.js';
 import type { PoolStore } from '../src/core/ports.js';
 import { parseDbUrl } from '../src/store/db-url.js';
 import { SQL_DIR, knownVersion } from '../src/store/migrate.js';
-import { CLAIM_ANY_SLOT_SQL, CLAIM_IN_SLOT_SQL } from '../src/store/mysql/pool-store.js';
+import { CLAIM_ANY_SLOT_SQL, CLAIM_IN_SLOT_SQL, HAND_OUT_SQL, SET_PICK_SQL } from '../src/store/mysql/pool-store.js';
 import type { MysqlConnection } from '../src/store/mysql/connection.js';
 import { openStore, type Opened } from './support/open-repos.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, tempSqliteUrl } from './support/pool-fixtures.js';
@@ -244,6 +244,152 @@ describe.each([sqlite, mariadb, mariadbInserts])('PoolStore contract on $name', 
     await expectCode(store.claim(''), 'INVALID_INPUT');
   });
 
+  // ---- addresses per user (schema 009) ----
+
+  it('assign gives a user N addresses at once, lowest indexes first, no longer available; claim hands them out in index order', async () => {
+    await store.insertBatch(fakeBatch({ count: 300 }));
+    await store.insertBatch(fakeBatch({ chain: 1, count: 20 })); // change addresses are never in a set
+    const r = await store.assign('alice', 100);
+    expect(r.kind).toBe('assigned');
+    expect(r.added.map((a) => a.index)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(r.set).toMatchObject({ user: 'alice', size: 100, handedOut: 0 });
+    expect(r.set.unhanded).toEqual(r.added);
+    expect(r.set.createdAt).toBeInstanceOf(Date);
+    expect(await store.countAvailable()).toBe(200);
+    const bob = await store.assign('bob', 100);
+    expect(bob.added.map((a) => a.index)).toEqual(Array.from({ length: 100 }, (_, i) => 100 + i));
+    const claims = [];
+    for (let i = 0; i < 5; i++) claims.push(await store.claim('alice'));
+    expect(claims.map((c) => c.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(claims.map((c) => c.address)).toEqual(r.added.slice(0, 5).map((a) => a.address));
+    expect(claims.every((c) => c.source === 'set' && !c.reused)).toBe(true);
+    expect(claims[4]!.set).toEqual({ remaining: 95, toppedUp: 0 });
+    // Handing out from a set takes nothing from the pool.
+    expect(await store.countAvailable()).toBe(100);
+    const set = await store.addressSet('alice');
+    expect(set).toMatchObject({ size: 100, handedOut: 5 });
+    expect(set!.unhanded[0]!.index).toBe(5);
+    expect(await store.addressSet('nobody')).toBeUndefined();
+    expect((await store.status())).toMatchObject({ available: 100, assigned: 200 });
+  });
+
+  it('tops a set up when fewer than a tenth remain, all or nothing, and never fails the claim for it', async () => {
+    await store.insertBatch(fakeBatch({ count: 40 }));
+    await store.assign('carol', 20); // low water: below 2
+    const out = [];
+    for (let i = 0; i < 18; i++) out.push(await store.claim('carol'));
+    expect(out.every((c) => c.set!.toppedUp === 0)).toBe(true);
+    expect(out.at(-1)!.set!.remaining).toBe(2);
+    const low = await store.claim('carol'); // 1 left: refill to 20
+    expect(low).toMatchObject({ index: 18, source: 'set', set: { remaining: 20, toppedUp: 19 } });
+    expect(await store.countAvailable()).toBe(1);
+    const set = await store.addressSet('carol');
+    expect(set!.unhanded.map((a) => a.index)).toEqual([19, ...Array.from({ length: 19 }, (_, i) => 20 + i)]);
+    // Drain the set until it is low again: the pool (1 left) cannot refill it, the claims still succeed.
+    let last;
+    for (let i = 0; i < 19; i++) last = await store.claim('carol');
+    expect(last!.set).toMatchObject({ remaining: 1, toppedUp: 0 });
+    expect(last!.set!.topUpRefused).toMatch(/needs 19 available addresses, the pool has 1/);
+    expect(await store.countAvailable()).toBe(1);
+    await store.claim('carol'); // the set's last one
+    // Used up, the pool cannot refill it: the user still gets the pool's last address, then POOL_EMPTY.
+    const single = await store.claim('carol');
+    expect(single).toMatchObject({ source: 'pool', index: 39, set: { remaining: 0, toppedUp: 0 } });
+    await expectCode(store.claim('carol'), 'POOL_EMPTY');
+    // Loading more lets the next claim refill the used-up set first.
+    await store.insertBatch(fakeBatch({ first: 40, count: 40 }));
+    const refilled = await store.claim('carol');
+    expect(refilled).toMatchObject({ source: 'set', index: 40, set: { remaining: 19, toppedUp: 20 } });
+  });
+
+  it('a user without a set claims from the pool; a second assign reports the set unless add', async () => {
+    await store.insertBatch(fakeBatch({ count: 100 }));
+    const c = await store.claim('dave');
+    expect(c.source).toBe('pool');
+    expect(c.set).toBeUndefined();
+    const first = await store.assign('erin', 10);
+    const again = await store.assign('erin', 10);
+    expect(again.kind).toBe('existing');
+    expect(again.added).toEqual([]);
+    expect(again.set.unhanded).toEqual(first.set.unhanded);
+    expect(await store.countAvailable()).toBe(89);
+    const more = await store.assign('erin', 5, { add: true });
+    expect(more.kind).toBe('added');
+    expect(more.added).toHaveLength(5);
+    expect(more.set).toMatchObject({ size: 15 });
+    expect(more.set.unhanded).toHaveLength(15);
+    expect((await store.assign('frank', 3, { add: true })).kind).toBe('assigned');
+    expect(await store.countAvailable()).toBe(81);
+    // A user who claimed from the pool before gets a set like anyone else; the claimed address is not in it.
+    const dave = await store.assign('dave', 4);
+    expect(dave.kind).toBe('assigned');
+    expect(dave.set).toMatchObject({ handedOut: 1 });
+    expect(dave.set.unhanded.map((a) => a.address)).not.toContain(c.address);
+    // Concurrent signups of one user: one set.
+    const racing = await Promise.all(Array.from({ length: 6 }, () => store.assign('gina', 7)));
+    expect(racing.filter((x) => x.kind === 'assigned')).toHaveLength(1);
+    expect(new Set(racing.map((x) => JSON.stringify(x.set.unhanded))).size).toBe(1);
+    expect(await store.countAvailable()).toBe(81 - 4 - 7);
+    await expectCode(store.assign('', 10), 'INVALID_INPUT');
+    await expectCode(store.assign('x', 0), 'INVALID_INPUT', /"count" expected an integer 1\.\.10000/);
+    await expectCode(store.assign('x', 10_001), 'INVALID_INPUT');
+    await expectCode(store.assign('x', 1.5), 'INVALID_INPUT');
+  });
+
+  it('a ref stays idempotent with sets: the same address again, never a second set address', async () => {
+    await store.insertBatch(fakeBatch({ count: 50 }));
+    await store.assign('hal', 10);
+    const a = await store.claim('hal', 'dep-1');
+    expect(a).toMatchObject({ index: 0, source: 'set', reused: false });
+    const again = await store.claim('hal', 'dep-1');
+    expect(again).toMatchObject({ address: a.address, reused: true });
+    expect(again.assignedAt.getTime()).toBe(a.assignedAt.getTime());
+    await expectCode(store.claim('ivy', 'dep-1'), 'STATE_CONFLICT', /already claimed for user "hal"/);
+    const racing = await Promise.all(Array.from({ length: 8 }, () => store.claim('hal', 'dep-2')));
+    expect(new Set(racing.map((c) => c.address)).size).toBe(1);
+    expect(racing[0]!.index).toBe(1);
+    expect((await store.addressSet('hal'))).toMatchObject({ handedOut: 2 });
+    expect((await store.addressSet('hal'))!.unhanded).toHaveLength(8);
+  });
+
+  it('POOL_EMPTY for a set the pool cannot fill whole, naming what is available, nothing written', async () => {
+    await store.insertBatch(fakeBatch({ count: 30 }));
+    await store.claim('jo');
+    const before = await store.dumpDigest();
+    await expectCode(store.assign('kim', 30), 'POOL_EMPTY', /a set of 30 addresses for user "kim" needs 30 available addresses, the pool has 29/);
+    expect(await store.dumpDigest()).toBe(before);
+    expect(await store.addressSet('kim')).toBeUndefined();
+    expect(await store.countAvailable()).toBe(29);
+    expect((await store.assign('kim', 29)).added).toHaveLength(29);
+    await expectCode(store.assign('lee', 1), 'POOL_EMPTY', /pool has 0/);
+  });
+
+  it('many signups at once on one handle: disjoint sets of exactly N', async () => {
+    await store.insertBatch(fakeBatch({ count: 1000 }));
+    const sets = await Promise.all(Array.from({ length: 16 }, (_, i) => store.assign(`s${i}`, 50)));
+    const all = sets.flatMap((x) => x.added.map((a) => a.address));
+    expect(sets.every((x) => x.kind === 'assigned' && x.added.length === 50)).toBe(true);
+    expect(new Set(all).size).toBe(800);
+    expect(await store.countAvailable()).toBe(200);
+  });
+
+  it('the migration to 009 counts every address handed out before it as handed out', async () => {
+    await store.insertBatch(fakeBatch({ count: 10 }));
+    await store.claim('old-user');
+    // As a pre-009 claim left it (a web app on the old statements does the same after 009).
+    await backend.raw(url, "UPDATE addresses SET handed_out_at = NULL WHERE user_id = 'old-user'");
+    await backend.raw(url, `DELETE FROM schema_migrations WHERE version = 9`);
+    await store.migrate();
+    const c = await store.claim('old-user');
+    expect(c.source).toBe('pool');
+    await backend.raw(url, "UPDATE addresses SET handed_out_at = NULL WHERE user_id = 'old-user'");
+    // Even unstamped, an address a claim handed out (claim_id set) is never handed out again as a set address.
+    await store.assign('old-user', 2);
+    const next = await store.claim('old-user');
+    expect(next).toMatchObject({ source: 'set' });
+    expect(next.address).not.toBe(c.address);
+  });
+
   it('status: counts, per batch, next index, recovery gap', async () => {
     let s = await store.status();
     expect(s).toMatchObject({ account: undefined, available: 0, assigned: 0, used: 0, batches: [], nextIndex: 0, highestAssignedIndex: undefined, highestUsedIndex: undefined });
@@ -331,6 +477,22 @@ describe('MariaDB claim plan', () => {
         expect(row.key).toBe('ix_addresses_claim');
         expect(row.Extra).not.toMatch(/filesort/);
       }
+      await c.end();
+    });
+
+  // Schema 009. The set pick reads the first N entries of its index in order
+  // (a sort would lock every available row it looked at). The hand-out
+  // changes a column of the index it reads, so MariaDB sorts, but only the
+  // one user's unhanded rows (the range on user_id): never the pool.
+  it.each([['a number (text protocol)', 'query', 100], ['a string (prepared)', 'execute', '100']])(
+    'set pick and hand-out use their indexes with the count bound as %s', async (_label, method, n) => {
+      const c = await mysql.createConnection({ ...MARIADB_ROOT, database: db.name, charset: 'UTF8MB4_BIN' });
+      await c.query('SET NAMES utf8mb4 COLLATE utf8mb4_bin');
+      const run = (sql: string, params: unknown[]) => (method === 'query' ? c.query(sql, params) : c.execute(sql, params as (string | number | null)[]));
+      const [pick] = await run(`EXPLAIN ${SET_PICK_SQL}`, [n]);
+      expect((pick as { key: string; Extra: string }[])[0]).toMatchObject({ key: 'ix_addresses_handout', Extra: expect.not.stringMatching(/filesort/) as unknown });
+      const [hand] = await run(`EXPLAIN ${HAND_OUT_SQL}`, [null, 'u']);
+      expect((hand as { key: string; type: string }[])[0]).toMatchObject({ key: 'ix_addresses_user', type: expect.stringMatching(/^(range|ref)$/) as unknown });
       await c.end();
     });
 });

@@ -15,8 +15,9 @@
 --      (e.g. 'coldpool_web'@'10.0.0.12') where you can.
 --
 -- What each account may do (see sql/README.md):
---   coldpool_web       claim addresses (UPDATE of the claim columns only) and
---                      insert withdrawal requests; read both. Nothing else:
+--   coldpool_web       claim addresses (UPDATE of the claim columns only),
+--                      give users their own sets (address_sets, schema 009)
+--                      and insert withdrawal requests; read them. Nothing else:
 --                      no payout, no audit log, no other column; nothing on
 --                      withdrawal_seen, withdrawal_approvals,
 --                      withdrawal_signatures or payout_exclusions.
@@ -57,8 +58,17 @@ CREATE USER IF NOT EXISTS 'coldpool_verifier'@'%' IDENTIFIED BY 'CHANGE_ME_verif
 GRANT SELECT ON `coldpool`.`schema_migrations` TO 'coldpool_web'@'%';
 -- web app: the claim (sql/README.md). Column-level: `address`, `idx`,
 -- `batch_id`, `account_id` can never be changed from the web host.
-GRANT SELECT (id, address, chain, idx, slot, status, user_id, ref, assigned_at) ON `coldpool`.`addresses` TO 'coldpool_web'@'%';
-GRANT UPDATE (status, user_id, ref, assigned_at, claim_id) ON `coldpool`.`addresses` TO 'coldpool_web'@'%';
+-- Schema 009 (addresses per user) adds handed_out_at, and claim_id to SELECT:
+-- the hand-out's WHERE reads it (sql/README.md, "Addresses per user").
+GRANT SELECT (id, address, chain, idx, slot, status, user_id, ref, assigned_at, handed_out_at, claim_id) ON `coldpool`.`addresses` TO 'coldpool_web'@'%';
+GRANT UPDATE (status, user_id, ref, assigned_at, handed_out_at, claim_id) ON `coldpool`.`addresses` TO 'coldpool_web'@'%';
+-- web app: users' own sets (schema 009). INSERT of these two columns
+-- (created_at takes the server's clock); UPDATE of size only (`--add` grows a
+-- set; the locking read of a top-up needs it on MySQL 8). No DELETE: a set,
+-- like an assignment, is never taken back from the web host.
+GRANT SELECT (user_id, size, created_at) ON `coldpool`.`address_sets` TO 'coldpool_web'@'%';
+GRANT INSERT (user_id, size) ON `coldpool`.`address_sets` TO 'coldpool_web'@'%';
+GRANT UPDATE (size) ON `coldpool`.`address_sets` TO 'coldpool_web'@'%';
 -- web app: withdrawal requests. INSERT of these columns only: `status`
 -- takes its default 'requested', `created_at` the server's clock; the web
 -- host cannot insert an approved request, nor change one afterwards.

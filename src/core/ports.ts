@@ -52,6 +52,65 @@ export interface ClaimedAddress {
   readonly assignedAt: Date;
   /** True when `ref` had already been claimed and the same address came back. */
   readonly reused: boolean;
+  /**
+   * Where it came from: `set`, the next of the user's own addresses
+   * (`PoolStore.assign`); `pool`, the pool (a user without a set, or one
+   * whose set could not be refilled). Undefined on a `reused` claim.
+   */
+  readonly source?: 'set' | 'pool';
+  /** For a user with a set: what the set holds after this claim. Undefined for a user without one, and on a `reused` claim. */
+  readonly set?: SetAfterClaim;
+}
+
+/** A user's set after a claim handed out one of its addresses. */
+export interface SetAfterClaim {
+  /** Addresses of the set not handed out yet, after the claim and its top-up. */
+  readonly remaining: number;
+  /** Addresses this claim added to the set from the pool (0: no top-up needed or possible). */
+  readonly toppedUp: number;
+  /**
+   * Set when the set ran low but the pool could not refill it whole (POOL_EMPTY):
+   * the claim still succeeded; the next claim tries again.
+   */
+  readonly topUpRefused?: string;
+}
+
+/** One address of a user's set. */
+export interface SetAddress {
+  readonly address: string;
+  readonly index: number;
+}
+
+/** A user's own set of deposit addresses (`PoolStore.assign`, `PoolStore.addressSet`). */
+export interface AddressSet {
+  readonly user: string;
+  /** How many unhanded addresses the set is topped up to when it runs low. */
+  readonly size: number;
+  readonly createdAt: Date;
+  /** The addresses not handed out yet, lowest index first: the order claims hand them out in. */
+  readonly unhanded: readonly SetAddress[];
+  /** Addresses of the user already handed out (by claims, from the set or the pool). */
+  readonly handedOut: number;
+}
+
+/** What `PoolStore.assign` did. */
+export interface AssignOutcome {
+  /**
+   * `assigned`: a new set of `count` addresses; `added`: `count` more on an
+   * existing set (`add: true`), whose size grew by `count`; `existing`: the
+   * user already had a set and nothing changed.
+   */
+  readonly kind: 'assigned' | 'added' | 'existing';
+  /** The addresses this call assigned, lowest index first (empty for `existing`). */
+  readonly added: readonly SetAddress[];
+  /** The user's set after the call. */
+  readonly set: AddressSet;
+}
+
+/** Options of `PoolStore.assign`. */
+export interface AssignOptions {
+  /** A user who already has a set gets `count` more addresses (otherwise the call reports the existing set). */
+  readonly add?: boolean;
 }
 
 export interface BatchStatus {
@@ -78,6 +137,8 @@ export interface PoolStatus {
   readonly highestAssignedIndex: number | undefined;
   /** Highest receive index that ever received funds, or undefined. */
   readonly highestUsedIndex: number | undefined;
+  /** Size of the largest user's set (schema 009), 0 without sets: it widens the recovery gap. */
+  readonly largestSet: number;
 }
 
 /** Options of `PoolStore.insertBatch`. */
@@ -143,6 +204,21 @@ export interface PoolStore {
    * the address already claimed for that ref with `reused: true`.
    */
   claim(user: string, ref?: string): Promise<ClaimedAddress>;
+  /**
+   * Give `user` their own set of `count` receive addresses, in ONE
+   * transaction: all `count` or none (POOL_EMPTY naming how many are
+   * available, nothing written), never an address of another user's set or
+   * claim, however many signups run at once. A user who already has a set
+   * keeps it (`existing`) unless `add` is true. INVALID_INPUT for a bad user
+   * or a count outside 1..MAX_SET_SIZE.
+   *
+   * With a set, `claim(user)` hands out the set's next address (lowest index
+   * first) instead of one from the pool, and tops the set up (again all or
+   * nothing) when fewer than a tenth of its size remain.
+   */
+  assign(user: string, count: number, opts?: AssignOptions): Promise<AssignOutcome>;
+  /** The user's set, or undefined for a user without one. */
+  addressSet(user: string): Promise<AddressSet | undefined>;
   status(): Promise<PoolStatus>;
   /** Available receive addresses (what the low-water watcher compares). */
   countAvailable(): Promise<number>;

@@ -28,8 +28,9 @@ export const HANDOUT_SLOTS = 64;
  * @example
  * recoveryAdvice(4999, 4100) // { gapLimit: 919, coreRangeEnd: 5999, advice: '…' }
  * recoveryAdvice(100, 90)     // { gapLimit: 84, … }: never below 64 + 20
+ * recoveryAdvice(100, 90, 100) // { gapLimit: 120, … }: with sets of 100, never below 100 + 20
  */
-export function recoveryAdvice(highestAssigned: number | undefined, highestUsed: number | undefined): RecoveryAdvice {
+export function recoveryAdvice(highestAssigned: number | undefined, highestUsed: number | undefined, largestSet = 0): RecoveryAdvice {
   if (highestAssigned === undefined) {
     return {
       gapLimit: DEFAULT_GAP_LIMIT,
@@ -37,7 +38,10 @@ export function recoveryAdvice(highestAssigned: number | undefined, highestUsed:
       advice: 'No address handed out yet: a wallet restored with the default gap limit of 20 sees everything.',
     };
   }
-  const gapLimit = Math.max(HANDOUT_SLOTS, highestAssigned - (highestUsed ?? -1)) + DEFAULT_GAP_LIMIT;
+  // A user's set (schema 009) is a run of indexes handed out to that user one
+  // by one, lowest first: its unhanded tail (up to the set's size) is a run
+  // nobody was ever given, so the floor is the largest set when it exceeds the slots.
+  const gapLimit = Math.max(HANDOUT_SLOTS, largestSet, highestAssigned - (highestUsed ?? -1)) + DEFAULT_GAP_LIMIT;
   const coreRangeEnd = highestAssigned + CORE_RANGE_MARGIN;
   const funded = highestUsed === undefined ? 'none funded yet' : `the highest funded is ${highestUsed}`;
   return {

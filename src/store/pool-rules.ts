@@ -1,6 +1,9 @@
 import { CodedError, show } from '../core/errors.js';
 import { MAX_INDEX } from '../core/descriptor.js';
 import type { PinOutcome, PoolAccount, VerifiedBatch } from '../core/ports.js';
+import { MAX_SET_SIZE } from '../core/address-sets.js';
+
+export { DEFAULT_SET_SIZE, MAX_SET_SIZE, lowWater, topUpCount } from '../core/address-sets.js';
 
 /**
  * What both stores decide the same way: the account pinning rule, the
@@ -164,5 +167,23 @@ function collision(batch: VerifiedBatch, k: number, where: string): CodedError {
   return new CodedError('REFUSED', `index ${index}: address ${batch.addresses[k]} ${where}; nothing was loaded`, {
     hint: 'an address belongs to exactly one index: this file was not derived from the pinned account or was edited',
     context: { index },
+  });
+}
+
+// ---- addresses per user (schema 009) ---------------------------------------
+
+export function checkAssignInput(user: string, count: number): void {
+  checkClaimInput(user, undefined);
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SET_SIZE) {
+    throw new CodedError('INVALID_INPUT', `"count" expected an integer 1..${MAX_SET_SIZE}, got ${show(count)}`);
+  }
+}
+
+/** POOL_EMPTY for a set (or top-up) the pool cannot fill whole. */
+export function setPoolEmpty(label: string, user: string, needed: number, available: number, what: 'set' | 'top-up'): CodedError {
+  const for_ = what === 'set' ? `a set of ${needed} addresses for user ${show(user)}` : `topping up the set of user ${show(user)} by ${needed}`;
+  return new CodedError('POOL_EMPTY', `${for_} needs ${needed} available addresses, the pool has ${available} (${label}); nothing was assigned`, {
+    hint: 'derive the next batch on the signer (`coldpool pool status` shows the next index) and load it with `coldpool pool load`',
+    context: { user, needed, available },
   });
 }

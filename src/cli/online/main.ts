@@ -19,6 +19,7 @@ const COMMANDS: ReadonlyArray<readonly [words: string, load: () => Promise<Regis
   ['pool load', async () => (await import('./pool-load.js')).registerPoolLoad],
   ['pool status', async () => (await import('./pool-status.js')).registerPoolStatus],
   ['pool claim', async () => (await import('./pool-claim.js')).registerPoolClaim],
+  ['pool assign', async () => (await import('./pool-assign.js')).registerPoolAssign],
   ['pool check', async () => (await import('./pool-check.js')).registerPoolCheck],
   ['watch', async () => (await import('./watch.js')).registerWatch],
   ['withdrawals', async () => (await import('./withdrawals.js')).registerWithdrawals],

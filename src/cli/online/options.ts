@@ -18,7 +18,7 @@ import type { AlertChannels, Config } from './config.js';
 /** The `pool` command group, created by whichever pool command registers first. */
 export function poolGroupOf(program: Command): Command {
   return program.commands.find((c) => c.name() === 'pool')
-    ?? program.command('pool').summary('the deposit address pool: load, status, claim, check');
+    ?? program.command('pool').summary('the deposit address pool: load, status, claim, assign, check');
 }
 
 export interface NodeOptions {

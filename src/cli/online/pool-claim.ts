@@ -27,11 +27,16 @@ export function registerPoolClaim(program: Command, out: Output): void {
       await withDatabase(configOf(cmd).db, async (db) => {
         const c = await claimAddress(db.pool, opts.user, opts.ref);
         if (opts.json) {
-          out.data(toJson({ address: c.address, index: c.index, user: c.user, ref: c.ref ?? null, assignedAt: c.assignedAt.toISOString(), reused: c.reused }));
+          out.data(toJson({
+            address: c.address, index: c.index, user: c.user, ref: c.ref ?? null, assignedAt: c.assignedAt.toISOString(), reused: c.reused,
+            source: c.source ?? null, set: c.set ?? null,
+          }));
           return;
         }
         out.data(c.address);
-        out.say(`${c.reused ? 'already claimed' : 'claimed'}: index ${c.index} for user ${JSON.stringify(c.user)}${c.ref === undefined ? '' : ` (ref ${JSON.stringify(c.ref)})`}`);
+        const from = c.source === 'set' ? ' from the user\'s set' : '';
+        const set = c.set === undefined ? '' : `; set: ${c.set.remaining} left${c.set.toppedUp > 0 ? `, topped up by ${c.set.toppedUp}` : ''}${c.set.topUpRefused ? ` (top-up refused: ${c.set.topUpRefused})` : ''}`;
+        out.say(`${c.reused ? 'already claimed' : 'claimed'}${from}: index ${c.index} for user ${JSON.stringify(c.user)}${c.ref === undefined ? '' : ` (ref ${JSON.stringify(c.ref)})`}${set}`);
       });
     });
 }

@@ -20,7 +20,7 @@ export function registerPoolStatus(program: Command, out: Output): void {
         'needs to see every deposit.\n\n' +
         'JSON: {"db", "account": {keyId, descriptor, network} | null, "available", "assigned", "used",\n' +
         '  "batches": [{id, chain, first, count, digest, loadedAt, available, assigned, used}],\n' +
-        '  "nextIndex", "highestAssignedIndex" | null, "highestUsedIndex" | null,\n' +
+        '  "nextIndex", "highestAssignedIndex" | null, "highestUsedIndex" | null, "largestSet",\n' +
         '  "recovery": {gapLimit, coreRangeEnd, advice}}   (ids as strings)\n\n' +
         'Example:\n  coldpool pool status --db mysql://coldpool_operator:…@127.0.0.1/coldpool --json',
     )
@@ -45,7 +45,8 @@ export function statusJson(db: string, s: PoolStatus): Record<string, unknown> {
     nextIndex: s.nextIndex,
     highestAssignedIndex: s.highestAssignedIndex ?? null,
     highestUsedIndex: s.highestUsedIndex ?? null,
-    recovery: recoveryAdvice(s.highestAssignedIndex, s.highestUsedIndex),
+    largestSet: s.largestSet,
+    recovery: recoveryAdvice(s.highestAssignedIndex, s.highestUsedIndex, s.largestSet),
   };
 }
 
@@ -64,6 +65,6 @@ export function statusText(db: string, s: PoolStatus): string {
   }
   lines.push(`next index to derive: ${s.nextIndex}   (coldpool-offline derive … --from ${s.nextIndex} --count 10000)`);
   lines.push(`highest index handed out: ${s.highestAssignedIndex ?? 'none'}; highest funded: ${s.highestUsedIndex ?? 'none'}`);
-  lines.push(recoveryAdvice(s.highestAssignedIndex, s.highestUsedIndex).advice);
+  lines.push(recoveryAdvice(s.highestAssignedIndex, s.highestUsedIndex, s.largestSet).advice);
   return lines.join('\n');
 }

@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { CodedError } from '../../core/errors.js';
+import { CodedError, isCoded } from '../../core/errors.js';
 import type { NetworkName } from '../../core/network.js';
 import type {
-  BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
+  AddressSet, AssignOptions, AssignOutcome, BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, SetAddress,
+  SetAfterClaim, VerifiedBatch,
 } from '../../core/ports.js';
-import { ensureSchemaCurrent } from '../sql-db.js';
+import { ensureSchemaCurrent, type SqlExec } from '../sql-db.js';
+import { SET_UNHANDED } from '../set-sql.js';
 import { errno, type MysqlConnection } from './connection.js';
 import {
-  INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
-  type StoredAccount,
+  INSERT_SLICE_ROWS, accountOf, checkAssignInput, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser,
+  setPoolEmpty, slotChooser, slotOf, topUpCount, type StoredAccount,
 } from '../pool-rules.js';
 
 /** Deadlock (1213) and lock wait timeout (1205) are retried this many times. */
@@ -26,10 +28,10 @@ const LOCK_ERRORS = new Set([1213, 1205]);
  * full scan and sort for the any-slot fallback.
  */
 export const CLAIM_IN_SLOT_SQL =
-  "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
+  "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), handed_out_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
   "WHERE status = 'available' AND slot = CAST(? AS UNSIGNED) ORDER BY idx LIMIT 1";
 export const CLAIM_ANY_SLOT_SQL =
-  "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
+  "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), handed_out_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) " +
   "WHERE status = 'available' AND slot IS NOT NULL ORDER BY slot, idx LIMIT 1";
 /**
  * Reads back the row the claim just took, in the same round trip as the
@@ -38,6 +40,25 @@ export const CLAIM_ANY_SLOT_SQL =
  * session's LAST_INSERT_ID() would then be a previous claim's).
  */
 export const CLAIM_READBACK_SQL = 'SELECT address, idx, assigned_at FROM addresses WHERE id = LAST_INSERT_ID() AND ROW_COUNT() = 1';
+
+/**
+ * Schema 009, the statements sql/README.md documents ("Addresses per user").
+ * Hand out the user's next set address, lowest index first; read back with
+ * CLAIM_READBACK_SQL. One index dive on (user_id, handed_out_at IS NULL).
+ */
+export const HAND_OUT_SQL =
+  'UPDATE addresses FORCE INDEX (ix_addresses_user) SET handed_out_at = UTC_TIMESTAMP(3), ref = ?, claim_id = LAST_INSERT_ID(id) ' +
+  `WHERE user_id = ? AND ${SET_UNHANDED} ORDER BY idx LIMIT 1`;
+/**
+ * Lock the N lowest available receive addresses for a set, in a transaction.
+ * SKIP LOCKED: concurrent signups each take rows no other one holds, instead
+ * of queueing on the same first rows (with 64 at once, the last would wait
+ * for 63 commits); a row a concurrent claim holds is skipped too.
+ */
+export const SET_PICK_SQL =
+  "SELECT id FROM addresses FORCE INDEX (ix_addresses_handout) WHERE status = 'available' AND chain = 0 ORDER BY idx LIMIT ? FOR UPDATE SKIP LOCKED";
+/** Assign the picked rows; `status = 'available'` again as the guard the state rule asks for. */
+export const SET_ASSIGN_SQL = "UPDATE addresses SET status = 'assigned', user_id = ?, assigned_at = UTC_TIMESTAMP(3) WHERE id IN (?) AND status = 'available'";
 
 type Row = RowDataPacket & Record<string, unknown>;
 
@@ -223,10 +244,15 @@ export class MysqlPoolStore implements PoolStore {
   }
 
   /**
-   * One autocommit UPDATE takes the first available address of a slot (the
-   * slots rotate, so concurrent claimers rarely meet on one row); an empty
-   * slot falls back to any slot; the row is read back by the id the UPDATE
-   * left in LAST_INSERT_ID. Deadlocks and lock wait timeouts are retried.
+   * The ref's earlier claim; else, for a user with a set, the set's next
+   * address (refilling a used-up set first) and a top-up when it runs low;
+   * else (or when the pool cannot refill the set) one address of the pool:
+   * an autocommit UPDATE takes the first available address of a slot (the
+   * slots rotate, so concurrent claimers rarely meet on one row), an empty
+   * slot falls back to any slot, and the row is read back by the id the
+   * UPDATE left in LAST_INSERT_ID. Deadlocks and lock wait timeouts are
+   * retried; a top-up is its own transaction, and one the pool cannot make
+   * whole writes nothing and does not fail the claim.
    */
   async claim(user: string, ref?: string): Promise<ClaimedAddress> {
     checkClaimInput(user, ref);
@@ -235,15 +261,62 @@ export class MysqlPoolStore implements PoolStore {
       const prior = await this.claimedByRef(ref, user);
       if (prior) return prior;
     }
+    const [set] = await this.q<Row[]>('SELECT size FROM address_sets WHERE user_id = ?', [user]);
+    if (!set) return this.retryingClaim(user, ref, () => this.claimFromPool(user, ref));
+    const size = Number(set.size);
+    let toppedUp = 0;
+    let topUpRefused: string | undefined;
+    const topUp = async () => {
+      try {
+        toppedUp += await this.topUp(user);
+      } catch (e) {
+        if (!isCoded(e, 'POOL_EMPTY')) throw e;
+        topUpRefused = e.message;
+      }
+    };
+    const handOut = () => this.retryingClaim(user, ref, async () => {
+      const row = await this.claimOnce(HAND_OUT_SQL, [ref ?? null, user]);
+      return row && this.claimed(row, user, ref, 'set');
+    });
+    let taken = await handOut();
+    if (!taken) {
+      // Used up (an earlier top-up found the pool short): refill it first.
+      await topUp();
+      taken = await handOut();
+    }
+    if (taken?.reused) return taken;
+    if (!taken) {
+      // The pool cannot refill the set: still give the user an address while any is left.
+      const single = await this.retryingClaim(user, ref, () => this.claimFromPool(user, ref));
+      return single.reused ? single : { ...single, set: { remaining: 0, toppedUp: 0, topUpRefused } };
+    }
+    if (topUpRefused === undefined && topUpCount(size, await this.unhandedCount(user)) > 0) await topUp();
+    const after: SetAfterClaim = { remaining: await this.unhandedCount(user), toppedUp, ...(topUpRefused === undefined ? {} : { topUpRefused }) };
+    return { ...taken, set: after };
+  }
+
+  private claimed(row: Row, user: string, ref: string | undefined, source: 'set' | 'pool'): ClaimedAddress {
+    return { address: String(row.address), index: Number(row.idx), user, ref, assignedAt: row.assigned_at as Date, reused: false, source };
+  }
+
+  private async claimFromPool(user: string, ref: string | undefined): Promise<ClaimedAddress> {
+    let taken = await this.claimOnce(CLAIM_IN_SLOT_SQL, [user, ref ?? null, this.nextSlot()]);
+    taken ??= await this.claimOnce(CLAIM_ANY_SLOT_SQL, [user, ref ?? null]);
+    if (!taken) throw poolEmpty(this.label);
+    return this.claimed(taken, user, ref, 'pool');
+  }
+
+  /**
+   * `fn` (one claim UPDATE and its read-back), retried on deadlocks and lock
+   * wait timeouts; a duplicate ref means a concurrent request with the same
+   * ref won the race: its address is the answer.
+   */
+  private async retryingClaim<T extends ClaimedAddress | undefined>(user: string, ref: string | undefined, fn: () => Promise<T>): Promise<T | ClaimedAddress> {
     for (let attempt = 0; ; attempt++) {
       try {
-        let taken = await this.claimOnce(CLAIM_IN_SLOT_SQL, [user, ref ?? null, this.nextSlot()]);
-        taken ??= await this.claimOnce(CLAIM_ANY_SLOT_SQL, [user, ref ?? null]);
-        if (!taken) throw poolEmpty(this.label);
-        return { address: String(taken.address), index: Number(taken.idx), user, ref, assignedAt: taken.assigned_at as Date, reused: false };
+        return await fn();
       } catch (e) {
         if (errno(e) === 1062 && ref !== undefined) {
-          // Another request with the same ref won the race: return its address.
           const prior = await this.claimedByRef(ref, user);
           if (prior) return prior;
         }
@@ -266,6 +339,85 @@ export class MysqlPoolStore implements PoolStore {
     const row = rows[0];
     if (header.affectedRows !== 1 || !row) throw new CodedError('INTERNAL', `claim took ${header.affectedRows} rows and read back ${rows.length}`);
     return row;
+  }
+
+  private async unhandedCount(user: string, t?: SqlExec): Promise<number> {
+    const sql = `SELECT COUNT(*) AS n FROM addresses FORCE INDEX (ix_addresses_user) WHERE user_id = ? AND ${SET_UNHANDED}`;
+    const [row] = t ? await t.all(sql, [user]) : await this.q<Row[]>(sql, [user]);
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Move the `n` lowest available receive addresses to `user` inside the
+   * caller's transaction, or throw POOL_EMPTY (the caller's rollback then
+   * leaves everything as it was).
+   */
+  private async fill(t: SqlExec, user: string, n: number, what: 'set' | 'top-up'): Promise<SetAddress[]> {
+    const picked = (await t.all(SET_PICK_SQL, [n])).map((r) => String(r.id));
+    if (picked.length < n) {
+      // Counted on the transaction's own connection: a pool of one connection (one per web worker) has no other.
+      const [row] = await t.all("SELECT COUNT(*) AS n FROM addresses WHERE status = 'available' AND slot IS NOT NULL");
+      throw setPoolEmpty(this.label, user, n, Number(row?.n ?? 0), what);
+    }
+    const { changes } = await t.run(SET_ASSIGN_SQL, [user, picked]);
+    if (changes !== n) throw new CodedError('INTERNAL', `a set of ${n} locked ${picked.length} rows but assigned ${changes}`);
+    return (await t.all('SELECT address, idx FROM addresses WHERE id IN (?) ORDER BY idx', [picked])).map((r) => ({ address: String(r.address), index: Number(r.idx) }));
+  }
+
+  /**
+   * Refill the user's set back to its size when it is low, in one
+   * transaction holding the set's row, so two claims of one user never both
+   * refill it. Returns how many addresses it added (0: not low after all).
+   */
+  private topUp(user: string): Promise<number> {
+    return this.conn.tx(async (t) => {
+      const [set] = await t.all('SELECT size FROM address_sets WHERE user_id = ? FOR UPDATE', [user]);
+      if (!set) return 0;
+      const n = topUpCount(Number(set.size), await this.unhandedCount(user, t));
+      return n === 0 ? 0 : (await this.fill(t, user, n, 'top-up')).length;
+    });
+  }
+
+  /**
+   * One transaction: the set's row first (its primary key makes a second
+   * signup of the same user wait for the first, then find it), then the
+   * addresses; POOL_EMPTY rolls both back.
+   */
+  async assign(user: string, count: number, opts: AssignOptions = {}): Promise<AssignOutcome> {
+    checkAssignInput(user, count);
+    await this.ensureCurrent();
+    const outcome = await this.conn.tx(async (t): Promise<{ kind: AssignOutcome['kind']; added: SetAddress[] }> => {
+      let kind: AssignOutcome['kind'] = 'assigned';
+      if (opts.add) {
+        const [set] = await t.all('SELECT size FROM address_sets WHERE user_id = ? FOR UPDATE', [user]);
+        if (set) kind = 'added';
+      }
+      if (kind === 'assigned') {
+        try {
+          await t.run('INSERT INTO address_sets (user_id, size) VALUES (?, ?)', [user, count]);
+        } catch (e) {
+          if (errno(e) !== 1062) throw e;
+          if (!opts.add) return { kind: 'existing', added: [] };
+          kind = 'added'; // a concurrent signup created it after our locking read found none
+        }
+      }
+      if (kind === 'added') await t.run('UPDATE address_sets SET size = size + ? WHERE user_id = ?', [count, user]);
+      return { kind, added: await this.fill(t, user, count, 'set') };
+    });
+    const set = await this.addressSet(user);
+    if (!set) throw new CodedError('INTERNAL', `the set of user ${JSON.stringify(user)} vanished after it was assigned`);
+    return { ...outcome, set };
+  }
+
+  async addressSet(user: string): Promise<AddressSet | undefined> {
+    checkClaimInput(user, undefined);
+    await this.ensureCurrent();
+    const [set] = await this.q<Row[]>('SELECT size, created_at FROM address_sets WHERE user_id = ?', [user]);
+    if (!set) return undefined;
+    const unhanded = (await this.q<Row[]>(`SELECT address, idx FROM addresses FORCE INDEX (ix_addresses_user) WHERE user_id = ? AND ${SET_UNHANDED} ORDER BY idx`, [user]))
+      .map((r) => ({ address: String(r.address), index: Number(r.idx) }));
+    const [handed] = await this.q<Row[]>('SELECT COUNT(*) AS n FROM addresses WHERE user_id = ? AND handed_out_at IS NOT NULL', [user]);
+    return { user, size: Number(set.size), createdAt: set.created_at as Date, unhanded, handedOut: Number(handed?.n ?? 0) };
   }
 
   async countAvailable(): Promise<number> {
@@ -313,6 +465,7 @@ export class MysqlPoolStore implements PoolStore {
       nextIndex,
       highestAssignedIndex: await this.maxIndex(['assigned', 'used']),
       highestUsedIndex: await this.maxIndex(['used']),
+      largestSet: Number((await this.q<Row[]>('SELECT COALESCE(MAX(size), 0) AS n FROM address_sets'))[0]?.n ?? 0),
     };
   }
 

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CodedError } from '../../core/errors.js';
 import type { MigrateOutcome } from '../../core/ports.js';
-import { loadMigrations, runMigrations, type AppliedMigration } from '../migrate.js';
+import { loadMigrations, runMigrations, splitStatements, type AppliedMigration } from '../migrate.js';
 import { schemaChanged, type OpenOptions, type SqlDb, type SqlExec, type SqlRow, type TxOptions } from '../sql-db.js';
 
 /** How long a write waits for another process's transaction before the store says UNAVAILABLE. */
@@ -233,7 +233,17 @@ export class SqliteConnection implements SqlDb {
         },
         applied: async () => this.appliedSync(db),
         apply: async (m) => {
-          db.exec(m.sql);
+          // Statement by statement, as on MySQL: SQLite has no ADD COLUMN IF
+          // NOT EXISTS, so a column an unrecorded earlier run of this file
+          // already added (a restored backup, a record deleted by hand) is
+          // skipped rather than failing the whole upgrade.
+          for (const statement of splitStatements(m.sql)) {
+            try {
+              db.exec(statement);
+            } catch (e) {
+              if (!/^duplicate column name: /.test((e as Error)?.message ?? '')) throw e;
+            }
+          }
           db.prepare('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)').run(m.version, m.name, m.checksum, new Date().toISOString());
         },
       }, migrations);

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { NetworkName } from '../../core/network.js';
+import { isCoded } from '../../core/errors.js';
 import type {
-  BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, VerifiedBatch,
+  AddressSet, AssignOptions, AssignOutcome, BatchStatus, ClaimedAddress, InsertBatchOptions, LoadOutcome, PinOutcome, PoolAccount, PoolStatus, PoolStore, SetAddress,
+  VerifiedBatch,
 } from '../../core/ports.js';
 import {
-  INSERT_SLICE_ROWS, accountOf, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser, slotChooser, slotOf,
-  type StoredAccount,
+  INSERT_SLICE_ROWS, accountOf, checkAssignInput, checkBatchShape, checkClaimInput, decideAccount, findAddressCollision, overlapRefusal, poolEmpty, refOfOtherUser,
+  setPoolEmpty, slotChooser, slotOf, topUpCount, type StoredAccount,
 } from '../pool-rules.js';
+import { SET_UNHANDED } from '../set-sql.js';
 import { ensureSchemaCurrent } from '../sql-db.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -125,10 +128,17 @@ export class SqlitePoolStore implements PoolStore {
     return { kind: 'loaded', batchId, inserted: batch.count };
   }
 
+  /**
+   * One IMMEDIATE transaction: the ref's earlier claim; else, for a user with
+   * a set, the set's next address (refilling an empty set first) and a
+   * top-up when it runs low; else (or when an empty set cannot be refilled)
+   * one address of the pool. A top-up the pool cannot make whole writes
+   * nothing and does not fail the claim.
+   */
   async claim(user: string, ref?: string): Promise<ClaimedAddress> {
     checkClaimInput(user, ref);
     await ensureSchemaCurrent(this.conn);
-    return this.conn.write((db) => {
+    return this.conn.write((db): ClaimedAddress => {
       if (ref !== undefined) {
         const prior = db.prepare('SELECT address, idx, user_id, assigned_at FROM addresses WHERE ref = ?').get(ref) as Row | undefined;
         if (prior) {
@@ -137,19 +147,116 @@ export class SqlitePoolStore implements PoolStore {
         }
       }
       const at = now();
-      const set = "UPDATE addresses SET status = 'assigned', user_id = ?, ref = ?, assigned_at = ?, claim_id = id WHERE id = ";
-      let row = db.prepare(`${set}(SELECT id FROM addresses WHERE status = 'available' AND slot = ? ORDER BY idx LIMIT 1) RETURNING address, idx`)
-        .get(user, ref ?? null, at, this.nextSlot()) as Row | undefined;
-      row ??= db.prepare(`${set}(SELECT id FROM addresses WHERE status = 'available' AND slot IS NOT NULL ORDER BY slot, idx LIMIT 1) RETURNING address, idx`)
-        .get(user, ref ?? null, at) as Row | undefined;
-      if (!row) throw poolEmpty(this.label);
-      return { address: String(row.address), index: num(row.idx), user, ref, assignedAt: new Date(at), reused: false };
+      const set = db.prepare('SELECT size FROM address_sets WHERE user_id = ?').get(user) as Row | undefined;
+      if (set) {
+        const size = num(set.size);
+        let toppedUp = 0;
+        let topUpRefused: string | undefined;
+        const topUp = (n: number) => {
+          try {
+            toppedUp += this.fillSync(db, user, n, at, 'top-up').length;
+          } catch (e) {
+            if (!isCoded(e, 'POOL_EMPTY')) throw e;
+            topUpRefused = e.message;
+          }
+        };
+        let row = this.handOutSync(db, user, ref, at);
+        if (!row) {
+          // Used up (an earlier top-up found the pool short): refill it first.
+          topUp(size);
+          row = this.handOutSync(db, user, ref, at);
+        }
+        if (row) {
+          const left = this.unhandedCountSync(db, user);
+          const more = topUpCount(size, left);
+          if (more > 0 && topUpRefused === undefined) topUp(more);
+          return {
+            address: String(row.address), index: num(row.idx), user, ref, assignedAt: new Date(String(row.assigned_at)), reused: false, source: 'set',
+            set: { remaining: this.unhandedCountSync(db, user), toppedUp, ...(topUpRefused === undefined ? {} : { topUpRefused }) },
+          };
+        }
+        // The pool cannot refill the set: still give the user an address while any is left.
+        const single = this.claimFromPoolSync(db, user, ref, at);
+        return { ...single, set: { remaining: 0, toppedUp: 0, topUpRefused } };
+      }
+      return this.claimFromPoolSync(db, user, ref, at);
     });
+  }
+
+  /** Today's claim: the first available address of a slot, else of any slot; POOL_EMPTY when none. */
+  private claimFromPoolSync(db: Database.Database, user: string, ref: string | undefined, at: string): ClaimedAddress {
+    const set = "UPDATE addresses SET status = 'assigned', user_id = ?, ref = ?, assigned_at = ?, handed_out_at = ?, claim_id = id WHERE id = ";
+    let row = db.prepare(`${set}(SELECT id FROM addresses WHERE status = 'available' AND slot = ? ORDER BY idx LIMIT 1) RETURNING address, idx`)
+      .get(user, ref ?? null, at, at, this.nextSlot()) as Row | undefined;
+    row ??= db.prepare(`${set}(SELECT id FROM addresses WHERE status = 'available' AND slot IS NOT NULL ORDER BY slot, idx LIMIT 1) RETURNING address, idx`)
+      .get(user, ref ?? null, at, at) as Row | undefined;
+    if (!row) throw poolEmpty(this.label);
+    return { address: String(row.address), index: num(row.idx), user, ref, assignedAt: new Date(at), reused: false, source: 'pool' };
+  }
+
+  /** Hand out the user's next unhanded set address (lowest index), or undefined when none is left. */
+  private handOutSync(db: Database.Database, user: string, ref: string | undefined, at: string): Row | undefined {
+    return db.prepare(
+      `UPDATE addresses SET handed_out_at = ?, ref = ?, claim_id = id WHERE id = (SELECT id FROM addresses WHERE user_id = ? AND ${SET_UNHANDED} ORDER BY idx LIMIT 1) ` +
+      'RETURNING address, idx, assigned_at',
+    ).get(at, ref ?? null, user) as Row | undefined;
+  }
+
+  private unhandedCountSync(db: Database.Database, user: string): number {
+    return num((db.prepare(`SELECT COUNT(*) AS n FROM addresses WHERE user_id = ? AND ${SET_UNHANDED}`).get(user) as Row).n);
+  }
+
+  /**
+   * Move the `n` lowest available receive addresses to `user`, or throw
+   * POOL_EMPTY having written nothing (counted first: SQLite has no partial
+   * rollback short of a savepoint, and the claim's top-up must not fail it).
+   */
+  private fillSync(db: Database.Database, user: string, n: number, at: string, what: 'set' | 'top-up'): SetAddress[] {
+    const enough = num((db.prepare("SELECT COUNT(*) AS n FROM (SELECT 1 FROM addresses WHERE status = 'available' AND chain = 0 LIMIT ?)").get(n) as Row).n);
+    if (enough < n) throw setPoolEmpty(this.label, user, n, this.countAvailableSync(db), what);
+    const rows = db.prepare(
+      "UPDATE addresses SET status = 'assigned', user_id = ?, assigned_at = ? " +
+      "WHERE id IN (SELECT id FROM addresses WHERE status = 'available' AND chain = 0 ORDER BY idx LIMIT ?) RETURNING address, idx",
+    ).all(user, at, n) as Row[];
+    return rows.map((r) => ({ address: String(r.address), index: num(r.idx) })).sort((a, b) => a.index - b.index);
+  }
+
+  async assign(user: string, count: number, opts: AssignOptions = {}): Promise<AssignOutcome> {
+    checkAssignInput(user, count);
+    await ensureSchemaCurrent(this.conn);
+    return this.conn.write((db): AssignOutcome => {
+      const existing = db.prepare('SELECT size FROM address_sets WHERE user_id = ?').get(user) as Row | undefined;
+      if (existing && !opts.add) return { kind: 'existing', added: [], set: this.setSync(db, user)! };
+      const at = now();
+      const added = this.fillSync(db, user, count, at, 'set');
+      if (existing) db.prepare('UPDATE address_sets SET size = size + ? WHERE user_id = ?').run(count, user);
+      else db.prepare('INSERT INTO address_sets (user_id, size, created_at) VALUES (?, ?, ?)').run(user, count, at);
+      return { kind: existing ? 'added' : 'assigned', added, set: this.setSync(db, user)! };
+    });
+  }
+
+  async addressSet(user: string): Promise<AddressSet | undefined> {
+    checkClaimInput(user, undefined);
+    await ensureSchemaCurrent(this.conn);
+    return this.conn.read((db) => this.setSync(db, user));
+  }
+
+  private setSync(db: Database.Database, user: string): AddressSet | undefined {
+    const set = db.prepare('SELECT size, created_at FROM address_sets WHERE user_id = ?').get(user) as Row | undefined;
+    if (!set) return undefined;
+    const unhanded = (db.prepare(`SELECT address, idx FROM addresses WHERE user_id = ? AND ${SET_UNHANDED} ORDER BY idx`).all(user) as Row[])
+      .map((r) => ({ address: String(r.address), index: num(r.idx) }));
+    const handedOut = num((db.prepare('SELECT COUNT(*) AS n FROM addresses WHERE user_id = ? AND handed_out_at IS NOT NULL').get(user) as Row).n);
+    return { user, size: num(set.size), createdAt: new Date(String(set.created_at)), unhanded, handedOut };
+  }
+
+  private countAvailableSync(db: Database.Database): number {
+    return num((db.prepare("SELECT COUNT(*) AS n FROM addresses WHERE status = 'available' AND slot IS NOT NULL").get() as Row).n);
   }
 
   async countAvailable(): Promise<number> {
     await ensureSchemaCurrent(this.conn);
-    return this.conn.read((db) => num((db.prepare("SELECT COUNT(*) AS n FROM addresses WHERE status = 'available' AND slot IS NOT NULL").get() as Row).n));
+    return this.conn.read((db) => this.countAvailableSync(db));
   }
 
   async status(): Promise<PoolStatus> {
@@ -191,6 +298,7 @@ export class SqlitePoolStore implements PoolStore {
       nextIndex: next === null ? 0 : num(next),
       highestAssignedIndex: maxIdx("'assigned', 'used'"),
       highestUsedIndex: maxIdx("'used'"),
+      largestSet: num((db.prepare('SELECT COALESCE(MAX(size), 0) AS n FROM address_sets').get() as Row).n),
     };
   }
 
