@@ -1,21 +1,21 @@
 import type { KeyObject } from 'node:crypto';
 import { approvalContentFor, approvalContentJson, parseApprovalContent } from '../core/approval.js';
 import { signAttestation } from '../core/attestation.js';
-import { confirmationLink, newToken, tokenHash, tokenMatches } from '../core/confirmation-token.js';
 import { isCoded } from '../core/errors.js';
 import type { Network } from '../core/network.js';
 import type {
-  ChainSource, Clock, Database, MirroredUser, Notifier, OutboxMail, RequestUpdate, UserMailer, VerificationFeed, VerifierDatabase, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
-  WithdrawalRecord,
+  ChainSource, Clock, Database, MirroredUser, Notifier, OutboxMail, UserMailer, VerificationFeed, VerifierDatabase, VerifierEvent, VerifierRequest, VerifierState, VerifierStore,
 } from '../core/ports.js';
-import { contentText, fingerprint } from '../core/withdrawal-rules.js';
+import { fingerprint } from '../core/withdrawal-rules.js';
 import type { VerifierSettings } from './settings.js';
-import { alertMail, alertOf, changedAlert, emailChangeNotices, tokenMail } from './messages.js';
+import { alertMail, alertOf, emailChangeNotices } from './messages.js';
 import { AssignmentRecord, type AssignmentReport } from './assignments.js';
 import { ledgers } from './balances.js';
 import type { ChainView, ChainViewReport } from './chain-view.js';
 import { reconcileLedger, type LedgerDeps, type LedgerReport } from './ledger.js';
 import { chainViewDeposits } from './ledger-deposits.js';
+import { CLOSED, PAGE, RESCAN, commitStep, emptyCommit, judgeCurrent, type MutableCommit } from './step.js';
+import { expireTokens, readRelays, sendTokens } from './tokens.js';
 
 /**
  * The verifier's pull loop (DESIGN.md "The verifier"), one `cycle()` at a
@@ -96,20 +96,9 @@ export interface CycleReport {
 }
 
 /** Web statuses after which there is nothing left to attest. */
-const CLOSED = new Set(['rejected', 'cancelled', 'invalid', 'failed']);
 /** States the verifier re-checks against the web row every cycle. */
 const OPEN: readonly VerifierState[] = ['waiting', 'new', 'sending', 'sent', 'confirmed', 'expired'];
-const PAGE = 1_000;
-/** Token mails whose hashes are committed together before they go out. */
-const TOKEN_BATCH = 50;
-/** Token mails in flight at once (the pooled SMTP transport's connections). */
-const MAIL_CONCURRENCY = 4;
-/** Earlier tokens of a request remembered (by hash) after a cut-off mail. */
-const MAX_SUPERSEDED = 10;
-/** How far below its cursor the verifier reads again for rows committed late (ids are taken before commit). */
-const RESCAN = 1_000n;
 const CURSOR_REQUESTS = 'requests';
-const CURSOR_RELAYS = 'relays';
 const CURSOR_SYNC = 'email-sync-ms';
 const CURSOR_WEB_DOWN = 'web-down-since-ms';
 const CURSOR_NODE_DOWN = 'node-down-since-ms';
@@ -155,9 +144,9 @@ export class Verifier {
       if (opts.forceSync || (await this.syncDue(now))) await this.syncEmails(now, report);
       report.assignments = await this.assignments.step(now);
       await this.followChain(now, report);
-      await this.sendTokens(now, report);
-      await this.readRelays(now, report);
-      await this.expire(now);
+      await sendTokens(this.deps, now, report);
+      await readRelays(this.deps, now, report);
+      await expireTokens(this.deps, now);
       if (this.deps.ledger) report.ledger = await reconcileLedger(this.deps.ledger, this.deps.store, now);
       await this.attest(now, report);
       await this.publish(now, report);
@@ -215,26 +204,8 @@ export class Verifier {
     if (open.length === 0) return;
     const current = await this.deps.web.requests(open.map((r) => r.withdrawalId));
     const c = emptyCommit();
-    for (const r of open) this.judgeCurrent(r, current.get(r.withdrawalId), c, report);
+    for (const r of open) judgeCurrent(r, current.get(r.withdrawalId), c, report);
     await this.commit(c, now);
-  }
-
-  /** A request as it stands now against its first sight; true when it may go on. */
-  private judgeCurrent(r: VerifierRequest, w: WithdrawalRecord | undefined, c: MutableCommit, report: CycleReport): boolean {
-    if (w === undefined || fingerprint(w) !== r.fingerprint) {
-      const after = w === undefined ? 'deleted from the web database' : contentText(w);
-      c.updates.push({ id: r.withdrawalId, from: [r.state], set: { state: 'changed', note: w === undefined ? 'deleted from the web database after first sight' : `changed after first sight: now ${after}` } });
-      c.events.push({ kind: 'request-changed', withdrawalId: r.withdrawalId, user: r.user, detail: `first seen ${r.fingerprint}, now ${w === undefined ? 'deleted' : fingerprint(w)}` });
-      c.outbox.push(changedAlert(r, r.content ?? r.fingerprint, after));
-      report.changed++;
-      return false;
-    }
-    if (CLOSED.has(String(w.status))) {
-      c.updates.push({ id: r.withdrawalId, from: [r.state], set: { state: 'closed', note: `${w.status} on the web side` } });
-      c.events.push({ kind: 'closed', withdrawalId: r.withdrawalId, user: r.user, detail: `web status ${w.status}` });
-      return false;
-    }
-    return true;
   }
 
   // ---- 3. the email mirror ------------------------------------------------
@@ -289,126 +260,6 @@ export class Verifier {
 
   // ---- 4. tokens ----------------------------------------------------------
 
-  private async sendTokens(now: Date, report: CycleReport): Promise<void> {
-    const todo = await this.deps.store.inState(['waiting', 'new', 'sending'], PAGE);
-    if (todo.length === 0) return;
-    const mirror = await this.deps.store.mirrorOf(todo.map((r) => r.user));
-    const current = await this.deps.web.requests(todo.map((r) => r.withdrawalId));
-    for (let k = 0; k < todo.length; k += TOKEN_BATCH) {
-      const c = emptyCommit();
-      const outgoing: { r: VerifierRequest; to: string; token: string; expiresAt: Date; issued: number }[] = [];
-      for (const r of todo.slice(k, k + TOKEN_BATCH)) {
-        if (!this.judgeCurrent(r, current.get(r.withdrawalId), c, report)) continue;
-        const m = mirror.get(r.user);
-        if (m === undefined) {
-          if (r.state !== 'waiting') c.updates.push({ id: r.withdrawalId, from: [r.state], set: { state: 'waiting', note: 'its user is not in the email mirror yet' } });
-          continue;
-        }
-        const token = newToken();
-        const expiresAt = new Date(now.getTime() + this.deps.settings.tokenTtlMs);
-        const issued = r.tokensIssued + 1;
-        // A token whose mail may have gone out (state 'sending') is kept as superseded: a click on it is refused, but is no strike towards the lock.
-        const superseded = r.state === 'sending' && r.tokenHash !== undefined ? [...(r.supersededHashes?.split(' ') ?? []), r.tokenHash].slice(-MAX_SUPERSEDED).join(' ') : r.supersededHashes;
-        c.updates.push({ id: r.withdrawalId, from: [r.state], set: { state: 'sending', tokenHash: tokenHash(token), supersededHashes: superseded, tokenExpiresAt: expiresAt.toISOString(), tokensIssued: issued, note: undefined } });
-        c.events.push({ kind: 'token-issued', withdrawalId: r.withdrawalId, user: r.user, detail: `token ${issued} to ${maskEmail(m.email)}, expires ${expiresAt.toISOString()}` });
-        outgoing.push({ r, to: m.email, token, expiresAt, issued });
-      }
-      // The hashes are stored BEFORE any of these mails leaves: a token that went out is always one
-      // the verifier can check. A crash after this commit leaves them 'sending', and the next cycle
-      // issues NEW tokens for them (whichever old ones went out no longer work).
-      await this.commit(c, now);
-      // Each mail's 'sent' is committed as soon as the relay took it, so a crash re-mails (with a new
-      // token) at most the MAIL_CONCURRENCY mails in flight; the rest of the batch had not left yet.
-      await mapLimit(outgoing, MAIL_CONCURRENCY, async (o) => {
-        const mail = tokenMail(current.get(o.r.withdrawalId)!, confirmationLink(this.deps.settings.confirmUrl, o.r.withdrawalId, o.token), o.expiresAt, o.issued > 1);
-        try {
-          await this.deps.mailer.send({ to: o.to, subject: mail.subject, text: mail.text, kind: 'confirmation-token' });
-        } catch (e) {
-          report.errors.push(`token mail for withdrawal ${o.r.withdrawalId}: ${(e as Error).message}`);
-          return;
-        }
-        await this.commit({ updates: [{ id: o.r.withdrawalId, from: ['sending'], set: { state: 'sent', tokenSentAt: now.toISOString() } }], events: [], outbox: [] }, now);
-        report.tokensSent++;
-      });
-    }
-  }
-
-  // ---- 5. relayed tokens --------------------------------------------------
-
-  private async readRelays(now: Date, report: CycleReport): Promise<void> {
-    const cursor = await this.deps.store.cursor(CURSOR_RELAYS);
-    // As for requests: relays committed late, below the cursor, are judged too, and each relay once.
-    let after = cursor > RESCAN ? cursor - RESCAN : 0n;
-    for (;;) {
-      const page = await this.deps.web.relayedAfter(after, PAGE);
-      if (page.length === 0) return;
-      after = page[page.length - 1]!.id;
-      const judged = await this.deps.store.relaysJudged(page.filter((t) => t.id <= cursor).map((t) => t.id));
-      const relays = page.filter((t) => !judged.has(t.id));
-      if (relays.length === 0 && after <= cursor) continue;
-      const known = await this.deps.store.requests([...new Set(relays.map((t) => t.withdrawalId))]);
-      const c = emptyCommit();
-      const judgedNow: { id: bigint; withdrawalId: bigint; outcome: string }[] = [];
-      for (const t of relays) {
-        const r = known.get(t.withdrawalId);
-        const refuse = (kind: string, detail: string): void => {
-          c.events.push({ kind, withdrawalId: t.withdrawalId, user: r?.user, detail: `relay #${t.id}: ${detail}` });
-          judgedNow.push({ id: t.id, withdrawalId: t.withdrawalId, outcome: kind });
-          report.refused++;
-        };
-        if (r === undefined) {
-          refuse('token-refused', 'no such request at the verifier');
-          continue;
-        }
-        const match = r.tokenHash !== undefined && tokenMatches(r.tokenHash, t.token);
-        const move = (set: RequestUpdate['set']): void => {
-          c.updates.push({ id: r.withdrawalId, from: [r.state], set });
-          known.set(r.withdrawalId, { ...r, ...set } as VerifierRequest);
-        };
-        if (r.state === 'sent' && match) {
-          if (r.tokenExpiresAt !== undefined && now.getTime() > Date.parse(r.tokenExpiresAt)) {
-            move({ state: 'expired', note: `the token was relayed after it expired at ${r.tokenExpiresAt}` });
-            refuse('token-expired', `relayed after ${r.tokenExpiresAt}`);
-          } else {
-            move({ state: 'confirmed', confirmedAt: now.toISOString(), note: undefined });
-            c.events.push({ kind: 'confirmed', withdrawalId: r.withdrawalId, user: r.user, detail: `relay #${t.id}: the user's token, in time` });
-            judgedNow.push({ id: t.id, withdrawalId: t.withdrawalId, outcome: 'confirmed' });
-            report.confirmed++;
-          }
-        } else if (match) {
-          refuse('token-reused', `the right token again, but the request is ${r.state}: a token works once`);
-        } else if (r.supersededHashes?.split(' ').some((h) => tokenMatches(h, t.token))) {
-          refuse('token-superseded', 'a token of an earlier mail, replaced after that mail was cut off: refused, no strike (the user has a newer link)');
-        } else if (r.state === 'sent') {
-          const wrong = r.wrongTokens + 1;
-          if (wrong >= this.deps.settings.maxWrongTokens) {
-            move({ state: 'locked', wrongTokens: wrong, note: `locked after ${wrong} wrong tokens` });
-            c.outbox.push(alertMail('token-locked', 'critical', `coldpool verifier: withdrawal #${r.withdrawalId} locked after ${wrong} wrong tokens`,
-              `Someone relayed ${wrong} wrong confirmation tokens for the request of user ${r.user}. It will never be attested; the user must ask again.`, { withdrawalId: r.withdrawalId.toString(), user: r.user, wrongTokens: wrong }));
-            report.locked++;
-          } else {
-            move({ wrongTokens: wrong });
-          }
-          refuse('token-wrong', `wrong token (${wrong} of ${this.deps.settings.maxWrongTokens})`);
-        } else {
-          refuse('token-refused', `a token for a request that is ${r.state}`);
-        }
-      }
-      await this.deps.store.commit({ ...c, relays: judgedNow, cursors: { [CURSOR_RELAYS]: after > cursor ? after : cursor } }, now);
-    }
-  }
-
-  private async expire(now: Date): Promise<void> {
-    const sent = await this.deps.store.inState(['sent'], 100_000);
-    const c = emptyCommit();
-    for (const r of sent) {
-      if (r.tokenExpiresAt === undefined || now.getTime() <= Date.parse(r.tokenExpiresAt)) continue;
-      c.updates.push({ id: r.withdrawalId, from: ['sent'], set: { state: 'expired', note: `no confirmation before ${r.tokenExpiresAt}` } });
-      c.events.push({ kind: 'token-expired', withdrawalId: r.withdrawalId, user: r.user, detail: `not confirmed before ${r.tokenExpiresAt}` });
-    }
-    await this.commit(c, now);
-  }
-
   // ---- 6. attest and publish ---------------------------------------------
 
   private async attest(now: Date, report: CycleReport): Promise<void> {
@@ -430,7 +281,7 @@ export class Verifier {
       report.held++;
     };
     for (const r of confirmed) {
-      if (!this.judgeCurrent(r, current.get(r.withdrawalId), c, report)) continue;
+      if (!judgeCurrent(r, current.get(r.withdrawalId), c, report)) continue;
       const holdUntil = mirror.get(r.user)?.holdUntil;
       if (holdUntil !== undefined && Date.parse(holdUntil) > now.getTime()) {
         hold(r, `held until ${holdUntil}: the user's email changed`);
@@ -558,38 +409,7 @@ export class Verifier {
   }
 
   private async commit(c: MutableCommit, now: Date): Promise<void> {
-    if (c.updates.length + c.events.length + c.outbox.length + Object.keys(c.cursors ?? {}).length === 0) return;
-    await this.deps.store.commit(c, now);
+    await commitStep(this.deps.store, c, now);
   }
 }
 
-interface MutableCommit {
-  updates: RequestUpdate[];
-  events: VerifierEvent[];
-  outbox: OutboxMail[];
-  cursors?: Record<string, bigint>;
-}
-
-/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-function emptyCommit(): MutableCommit {
-  return { updates: [], events: [], outbox: [] };
-}
-
-/** `a***@example.com`: the verifier's events say where a token went without copying the address into every log. */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf('@');
-  return at <= 0 ? '***' : `${email[0]}***${email.slice(at)}`;
-}
