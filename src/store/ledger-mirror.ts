@@ -33,19 +33,30 @@ export class SqlLedgerMirror implements LedgerMirror {
   }
 
   async entriesOfRefs(refs: readonly string[]): Promise<MirroredEntry[]> {
-    return this.inList('ref', refs);
+    return this.inList('ref', 'ix_ledger_entries_ref', refs);
   }
 
   async entriesOfUsers(users: readonly string[]): Promise<MirroredEntry[]> {
-    return this.inList('user_id', users);
+    return this.inList('user_id', 'ix_ledger_entries_user', users);
   }
 
-  private async inList(column: string, values: readonly string[]): Promise<MirroredEntry[]> {
+  /**
+   * ` FORCE INDEX (…)` on MySQL: an IN list of up to 1,000 values is past
+   * eq_range_index_dive_limit, so MariaDB costs it from the index statistics,
+   * and right after the first mirror (1,000,000 rows in seconds) those may
+   * still be the empty table's: the incremental cycle's refs then took a full
+   * scan, 1.1 s instead of 10 ms, in some bench runs.
+   */
+  private index(name: string): string {
+    return this.db.dialect === 'mysql' ? ` FORCE INDEX (${name})` : '';
+  }
+
+  private async inList(column: string, index: string, values: readonly string[]): Promise<MirroredEntry[]> {
     const unique = [...new Set(values)];
     const out: MirroredEntry[] = [];
     for (let k = 0; k < unique.length; k += IN_LIST) {
       const part = unique.slice(k, k + IN_LIST);
-      for (const r of await this.all(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries WHERE ${column} IN (${part.map(() => '?').join(',')})`, part)) out.push(this.entry(r));
+      for (const r of await this.all(`SELECT ${ENTRY_COLUMNS} FROM ledger_entries${this.index(index)} WHERE ${column} IN (${part.map(() => '?').join(',')})`, part)) out.push(this.entry(r));
     }
     return out;
   }
@@ -56,7 +67,7 @@ export class SqlLedgerMirror implements LedgerMirror {
     for (let k = 0; k < unique.length; k += IN_LIST) {
       const part = unique.slice(k, k + IN_LIST);
       // CAST: MySQL's SUM of a BIGINT is a DECIMAL; as text it stays exact either way.
-      const rows = await this.all(`SELECT user_id, CAST(SUM(amount_sat) AS CHAR) AS total FROM ledger_entries WHERE user_id IN (${part.map(() => '?').join(',')}) GROUP BY user_id`, part);
+      const rows = await this.all(`SELECT user_id, CAST(SUM(amount_sat) AS CHAR) AS total FROM ledger_entries${this.index('ix_ledger_entries_user')} WHERE user_id IN (${part.map(() => '?').join(',')}) GROUP BY user_id`, part);
       for (const r of rows) out.set(String(r.user_id), BigInt(String(r.total)));
     }
     return out;
