@@ -124,12 +124,12 @@ async function loadEntries(x: SqlExec, entries: readonly MirroredEntry[]): Promi
       let text = '';
       for (let j = k, end = Math.min(entries.length, k + LOAD_CHUNK_ROWS); j < end; j++) {
         const e = entries[j]!;
-        // A page's entries share one first sight: format it once.
+        // A page's entries share one first sight: format it once (MysqlConnection.time's text).
         if (e.firstSeenAt !== lastSeen) {
           lastSeen = e.firstSeenAt;
           lastSeenText = new Date(e.firstSeenAt).toISOString().replace('T', ' ').slice(0, 23);
         }
-        text += `${e.entryId}\t${tsvField(e.user)}\t${e.amountSat}\t${tsvField(e.kind)}\t${e.ref === undefined ? '\\N' : tsvField(e.ref)}\t${tsvField(e.createdAt)}\t${e.fingerprint}\t${lastSeenText}\t${e.late ? 1 : 0}\n`;
+        text += `${e.entryId}\t${tsvField(e.user)}\t${e.amountSat}\t${tsvField(e.kind)}\t${e.ref === undefined ? '\\N' : tsvField(e.ref)}\t${tsvField(e.createdAt)}\t${tsvField(e.fingerprint)}\t${lastSeenText}\t${e.late ? 1 : 0}\n`;
       }
       yield Buffer.from(text);
     }
