@@ -67,3 +67,35 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier store on %s: batched
     expect(await db.store.events({ limit: 10 })).toEqual([]);
   });
 });
+
+/**
+ * The mirror rows of a commit go in through LOAD DATA LOCAL INFILE on MySQL
+ * (ledger-mirror.ts) and as INSERTs on SQLite or when LOCAL INFILE is off:
+ * every value, whatever text it holds, reads back as it was written, and a
+ * row already mirrored is skipped, not replaced.
+ */
+describe.each([['sqlite', ''], ['mariadb', ''], ['mariadb', 'localInfile=0']] as const)('the ledger mirror on %s %s: rows written as given', (kind, query) => {
+  const cleanups: Cleanup[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const at = '2026-12-01T10:00:00.000Z';
+  const odd = ['tab\there', 'new\nline', 'back\\slash', '\\N', 'cr\rlf', 'nul\0byte', 'ünïcode 🙂', '', 'N'];
+
+  it('stores tabs, newlines, backslashes, \\N, NUL, non-ASCII and empty text exactly; a second write of an id is ignored', async () => {
+    const url = await freshDbUrl(kind, cleanups);
+    const db = openVerifierDatabase(query === '' ? url : `${url}${url.includes('?') ? '&' : '?'}${query}`);
+    cleanups.push(() => db.close());
+    await db.migrate();
+    const entries = odd.map((text, k) => ({
+      entryId: BigInt(k + 1), user: `u-${text}`, amountSat: k % 2 === 0 ? BigInt(k) * 1_000_000_000_000n : -BigInt(k), kind: `k${text}`.slice(0, 32),
+      ref: k === 3 ? undefined : `ref-${text}`, createdAt: `2026-12-01T00:00:0${k}.000Z${text}`.slice(0, 32), fingerprint: k.toString(16).padStart(64, '0'),
+      firstSeenAt: at, late: k % 3 === 0,
+    }));
+    await db.store.commit({ ledger: { entries } }, new Date(at));
+    await db.store.commit({ ledger: { entries: [{ ...entries[0]!, user: 'someone else', late: !entries[0]!.late }] } }, new Date(at));
+    const back = await db.ledger.entriesBetween(0n, undefined, 100);
+    expect(back).toEqual(entries);
+    expect(await db.ledger.sumsOf(entries.map((e) => e.user))).toEqual(new Map(entries.map((e) => [e.user, e.amountSat])));
+  });
+});

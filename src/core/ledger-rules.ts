@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LedgerEntry, MirroredEntry } from './ports.js';
 
 /**
@@ -31,7 +31,8 @@ export function entryText(e: LedgerEntry): string {
 
 /** sha256 hex of the canonical entry: equal fingerprints, equal entries. */
 export function entryFingerprint(e: LedgerEntry): string {
-  return createHash('sha256').update(entryText(e)).digest('hex');
+  // crypto.hash (Node 20.12+): the one-shot digest, without a Hash object per entry (a full pass makes 1,000,000).
+  return hash('sha256', entryText(e), 'hex');
 }
 
 /** `txid:vout` as a deposit entry's ref must be (64 hex digits, a colon, a decimal output index). */
@@ -48,9 +49,20 @@ export interface RefGroup {
   late: boolean;
 }
 
+/** Date.parse of the last first-sight text: a pass's entries share a handful of them, parsed once each in a row. */
+let lastSeenText = '';
+let lastSeenMs = Number.NaN;
+function parseSeen(text: string): number {
+  if (text !== lastSeenText) {
+    lastSeenText = text;
+    lastSeenMs = Date.parse(text);
+  }
+  return lastSeenMs;
+}
+
 export function addToGroup(groups: Map<string, RefGroup>, e: MirroredEntry): void {
   if (!isInternal(e.kind) || e.ref === undefined || e.ref === '') return;
-  const seen = Date.parse(e.firstSeenAt);
+  const seen = parseSeen(e.firstSeenAt);
   const g = groups.get(e.ref);
   if (g === undefined) groups.set(e.ref, { sum: e.amountSat, count: 1, lastSeenMs: seen, late: e.late });
   else {

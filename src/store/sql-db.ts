@@ -12,6 +12,13 @@ export type SqlRow = Record<string, unknown>;
 export interface SqlExec {
   all(sql: string, params?: readonly unknown[]): Promise<SqlRow[]>;
   run(sql: string, params?: readonly unknown[]): Promise<{ changes: number; lastId: bigint }>;
+  /**
+   * MySQL only: `sql` (a `LOAD DATA LOCAL INFILE` statement) with `chunks` as
+   * the file, in this executor's transaction; the rows changed, or undefined,
+   * having written nothing, when the server or `?localInfile=0` refuses LOCAL
+   * INFILE (the caller then INSERTs). Absent on SQLite.
+   */
+  loadLocal?(sql: string, chunks: () => Iterable<Buffer>): Promise<number | undefined>;
 }
 
 /** How a database is opened (`openDatabase(url, options)`). */

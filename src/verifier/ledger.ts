@@ -191,74 +191,98 @@ class LedgerRun {
     const lowWater = this.cursor > this.s.rescan ? this.cursor - this.s.rescan : 0n;
     let after = from;
     let next = this.d.feed.entriesAfter(after, this.s.page);
-    for (let first = true; ; first = false) {
-      const web = await next;
-      if (web === undefined || (first && web.length === 0 && this.cursor === 0n)) return undefined;
-      this.report.read += web.length;
-      // The mirror's rows of the same id range: (after, last web id], or everything above when this is the last page.
-      const upTo = web.length === this.s.page ? web[web.length - 1]!.entryId : undefined;
-      const mine: MirroredEntry[] = [];
-      for (let m = after; ;) {
-        const rows = await this.d.mirror.entriesBetween(m, upTo, this.s.page);
-        mine.push(...rows);
-        if (rows.length < this.s.page) break;
-        m = rows[rows.length - 1]!.entryId;
-      }
-      const judged = new Map<string, Candidate | null>();
-      const inserts: MirroredEntry[] = [];
-      let maxId = this.cursor;
-      let maxCreated = this.maxCreatedMs;
-      const byId = new Map<bigint, LedgerEntry>();
-      for (const w of web) byId.set(w.entryId, w);
-      for (const m of mine) {
-        const w = byId.get(m.entryId);
-        byId.delete(m.entryId);
-        if (agg !== undefined) collect(agg, m);
-        const key = `entry:${m.entryId}`;
-        if (w === undefined) {
-          judged.set(key, { key, kind: 'ledger-deleted', signature: 'deleted', user: m.user, alertNow: true,
-            detail: `entry #${m.entryId} (first seen ${m.firstSeenAt}: ${entryText(m)}) is no longer in coldpool_ledger` });
-          continue;
+    // The previous page's commit, still running while this page is read and compared (one commit at a time, in order).
+    let pending: Promise<void> | undefined;
+    try {
+      for (let first = true; ; first = false) {
+        const web = await next;
+        if (web === undefined || (first && web.length === 0 && this.cursor === 0n)) {
+          await pending;
+          return undefined;
         }
-        const fp = entryFingerprint(w);
-        if (fp !== m.fingerprint) {
-          judged.set(key, { key, kind: 'ledger-edited', signature: fp, user: m.user, alertNow: true,
-            detail: `entry #${m.entryId} changed after the verifier mirrored it\n  first seen ${m.firstSeenAt}: ${entryText(m)}\n  now: ${entryText(w)}` });
-        } else if (this.existing.has(key)) {
-          judged.set(key, null);
+        this.report.read += web.length;
+        // The mirror's rows of the same id range: (after, last web id], or everything above when this is the last page.
+        const upTo = web.length === this.s.page ? web[web.length - 1]!.entryId : undefined;
+        // The next page is read while this one is compared and committed (on MySQL another pooled connection; SQLite
+        // serializes them): its ids are above this page's, so nothing this page's commit writes changes what it reads.
+        if (upTo !== undefined) {
+          next = this.d.feed.entriesAfter(upTo, this.s.page);
+          next.catch(() => {}); // awaited next iteration; a failure there is thrown there
         }
-      }
-      // What is left of the page is new to the mirror, in id order.
-      for (const w of byId.values()) {
-        const createdMs = Date.parse(w.createdAt);
-        let late: string | undefined;
-        if (!this.initial && w.entryId <= lowWater) late = `its id is below ${this.s.rescan} entries already mirrored (the mirror had up to #${this.cursor})`;
-        else if (!this.initial && this.maxCreatedMs > 0 && createdMs < maxCreated - this.s.backdateMs) late = `dated ${w.createdAt}, more than ${Math.round(this.s.backdateMs / 60_000)} min before the latest mirrored entry (${new Date(maxCreated).toISOString()})`;
-        const e: MirroredEntry = { ...w, fingerprint: entryFingerprint(w), firstSeenAt: this.nowIso, late: late !== undefined };
-        inserts.push(e);
-        if (late !== undefined) {
-          judged.set(`order:${w.entryId}`, { key: `order:${w.entryId}`, kind: 'ledger-out-of-order', signature: e.fingerprint, user: w.user, alertNow: true,
-            detail: `entry #${w.entryId} appeared out of order: ${late}\n  ${entryText(w)}` });
+        const mine: MirroredEntry[] = [];
+        for (let m = after; ;) {
+          const rows = await this.d.mirror.entriesBetween(m, upTo, this.s.page);
+          mine.push(...rows);
+          if (rows.length < this.s.page) break;
+          m = rows[rows.length - 1]!.entryId;
         }
-        if (w.entryId > maxId) maxId = w.entryId;
-        if (!Number.isNaN(createdMs) && createdMs > maxCreated) maxCreated = createdMs;
-        if (agg !== undefined) collect(agg, e);
-        touched.users.add(w.user);
-        if (w.ref !== undefined && w.ref !== '' && (w.kind === DEPOSIT || isInternal(w.kind))) touched.refs.add(w.ref);
-        else if (w.kind === DEPOSIT) touched.refless.push(e);
+        const judged = new Map<string, Candidate | null>();
+        const inserts: MirroredEntry[] = [];
+        let maxId = this.cursor;
+        let maxCreated = this.maxCreatedMs;
+        const byId = new Map<bigint, LedgerEntry>();
+        for (const w of web) byId.set(w.entryId, w);
+        for (const m of mine) {
+          const w = byId.get(m.entryId);
+          byId.delete(m.entryId);
+          if (agg !== undefined) collect(agg, m);
+          const fp = w === undefined ? undefined : entryFingerprint(w);
+          // The common case, an unchanged entry and no standing finding at all: no key text built for it.
+          if (fp === m.fingerprint && this.existing.size === 0) continue;
+          const key = `entry:${m.entryId}`;
+          if (w === undefined || fp === undefined) {
+            judged.set(key, { key, kind: 'ledger-deleted', signature: 'deleted', user: m.user, alertNow: true,
+              detail: `entry #${m.entryId} (first seen ${m.firstSeenAt}: ${entryText(m)}) is no longer in coldpool_ledger` });
+            continue;
+          }
+          if (fp !== m.fingerprint) {
+            judged.set(key, { key, kind: 'ledger-edited', signature: fp, user: m.user, alertNow: true,
+              detail: `entry #${m.entryId} changed after the verifier mirrored it\n  first seen ${m.firstSeenAt}: ${entryText(m)}\n  now: ${entryText(w)}` });
+          } else if (this.existing.has(key)) {
+            judged.set(key, null);
+          }
+        }
+        // What is left of the page is new to the mirror, in id order.
+        for (const w of byId.values()) {
+          const createdMs = Date.parse(w.createdAt);
+          let late: string | undefined;
+          if (!this.initial && w.entryId <= lowWater) late = `its id is below ${this.s.rescan} entries already mirrored (the mirror had up to #${this.cursor})`;
+          else if (!this.initial && this.maxCreatedMs > 0 && createdMs < maxCreated - this.s.backdateMs) late = `dated ${w.createdAt}, more than ${Math.round(this.s.backdateMs / 60_000)} min before the latest mirrored entry (${new Date(maxCreated).toISOString()})`;
+          // Spelled out, not `{ ...w, … }`: V8's spread copy was ~3.5 µs of the ~20 µs this process spent per entry.
+          const e: MirroredEntry = {
+            entryId: w.entryId, user: w.user, amountSat: w.amountSat, kind: w.kind, ref: w.ref, createdAt: w.createdAt,
+            fingerprint: entryFingerprint(w), firstSeenAt: this.nowIso, late: late !== undefined,
+          };
+          inserts.push(e);
+          if (late !== undefined) {
+            judged.set(`order:${w.entryId}`, { key: `order:${w.entryId}`, kind: 'ledger-out-of-order', signature: e.fingerprint, user: w.user, alertNow: true,
+              detail: `entry #${w.entryId} appeared out of order: ${late}\n  ${entryText(w)}` });
+          }
+          if (w.entryId > maxId) maxId = w.entryId;
+          if (!Number.isNaN(createdMs) && createdMs > maxCreated) maxCreated = createdMs;
+          if (agg !== undefined) collect(agg, e);
+          touched.users.add(w.user);
+          if (w.ref !== undefined && w.ref !== '' && (w.kind === DEPOSIT || isInternal(w.kind))) touched.refs.add(w.ref);
+          else if (w.kind === DEPOSIT) touched.refless.push(e);
+        }
+        this.report.mirrored += inserts.length;
+        // This page commits while the next one is compared: the mirror rows it writes are all at or below upTo, the
+        // next page reads the mirror above it; commit() updates the standing findings before it returns to us.
+        await pending;
+        pending = this.commit(judged, { entries: inserts }, { [CURSOR_ENTRIES]: maxId, [CURSOR_CREATED]: BigInt(maxCreated) });
+        pending.catch(() => {}); // awaited before the next commit or the return; a failure is thrown there
+        this.cursor = maxId;
+        this.maxCreatedMs = maxCreated;
+        if (upTo === undefined) {
+          await pending;
+          return touched;
+        }
+        after = upTo;
       }
-      this.report.mirrored += inserts.length;
-      // The next page is read while this one commits (on MySQL another pooled connection; SQLite serializes them):
-      // its ids are above this page's, so nothing this commit writes changes what it reads.
-      if (upTo !== undefined) {
-        next = this.d.feed.entriesAfter(upTo, this.s.page);
-        next.catch(() => {}); // awaited next iteration; a failure there is thrown there
-      }
-      await this.commit(judged, { entries: inserts }, { [CURSOR_ENTRIES]: maxId, [CURSOR_CREATED]: BigInt(maxCreated) });
-      this.cursor = maxId;
-      this.maxCreatedMs = maxCreated;
-      if (upTo === undefined) return touched;
-      after = upTo;
+    } catch (e) {
+      // Never leave a commit running behind a failed walk (the caller may close the database next).
+      await pending?.catch(() => {});
+      throw e;
     }
   }
 

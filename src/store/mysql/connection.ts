@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import type { Pool, PoolConnection } from 'mysql2/promise';
+import { Readable } from 'node:stream';
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import { CodedError } from '../../core/errors.js';
 import type { MigrateOutcome } from '../../core/ports.js';
 import type { DbTarget } from '../db-url.js';
@@ -109,6 +110,12 @@ export function unpinnedError(error: unknown, label: string): CodedError {
 }
 
 const LOCK_ERRORS = new Set([1213, 1205]);
+/**
+ * LOCAL INFILE refused, by the server or by `?localInfile=0`: 4166 (MariaDB
+ * 10.5+), 1148 (older servers), 3948/3950 (MySQL 8, whose local_infile is
+ * OFF by default). The statement changed nothing.
+ */
+export const LOCAL_INFILE_REFUSED: ReadonlySet<number> = new Set([4166, 1148, 3948, 3950]);
 const MAX_RETRIES = 6;
 /** Table exists (1050), duplicate column (1060), duplicate key name (1061): DDL that already ran. */
 const ALREADY_DONE_ERRORS = new Set([1050, 1060, 1061]);
@@ -134,6 +141,8 @@ export class MysqlConnection implements SqlDb {
   readonly sqlDir: string | undefined;
   readonly auditSigner: OpenOptions['auditSigner'];
   private pinnedPool: PinnedPool | undefined;
+  /** Set once the server (or `?localInfile=0`) refused LOCAL INFILE: loadLocal then answers undefined without asking again. */
+  private localInfileRefused = false;
 
   constructor(readonly target: MysqlTarget, options: OpenOptions = {}) {
     this.label = target.label;
@@ -207,6 +216,19 @@ export class MysqlConnection implements SqlDb {
       run: async (sql, p = []) => {
         const h = await this.query<{ affectedRows: number; insertId: number | string }>(sql, p, conn);
         return { changes: h.affectedRows, lastId: BigInt(String(h.insertId ?? 0)) };
+      },
+      loadLocal: async (sql, chunks) => {
+        if (this.localInfileRefused || !this.target.localInfile) return undefined;
+        if (this.pinned.sessionError() !== undefined) throw this.wrap(undefined);
+        try {
+          // The driver hands the server this stream whatever file name it asks for, never a file of this machine.
+          const [h] = await (conn ?? this.pool).query<ResultSetHeader>({ sql, infileStreamFactory: () => Readable.from(chunks()) });
+          return h.affectedRows;
+        } catch (e) {
+          if (!LOCAL_INFILE_REFUSED.has(errno(e))) throw this.wrap(e);
+          this.localInfileRefused = true;
+          return undefined;
+        }
       },
     };
   }
