@@ -106,10 +106,14 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
       const signUp = async (u: string) => {
         const out = await assignAddresses(f.web.pool, u, PER_USER);
         expect(out.kind).toBe('assigned');
-        const list = out.set.unhanded.map((a) => ({ ...a, script: p2wpkh(poolKey(0, a.index)) }));
+        // What this call assigned (the set as the web reads it back can hold an address the attacker gave this user).
+        const list = out.added.map((a) => ({ ...a, script: p2wpkh(poolKey(0, a.index)) }));
+        expect(list).toHaveLength(PER_USER);
         for (const a of list) {
           expect(addressOf(poolKey(0, a.index))).toBe(a.address);
-          ownerOfScript.set(Buffer.from(a.script).toString('hex'), u);
+          const hex = Buffer.from(a.script).toString('hex');
+          expect(ownerOfScript.get(hex), `${failNote}: ${a.address} in two sets`).toBeUndefined();
+          ownerOfScript.set(hex, u);
         }
         addrsOf.set(u, list);
         signedUp.push(u);
@@ -297,6 +301,11 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
         for (const u of users) {
           const m = mine.get(u)!;
           const t = theirs.get(u)!;
+          if (process.env.SIM_DEBUG && t.creditedSat !== m.credited) {
+            console.log(u, t.deposits.map((d) => `${d.txid}:${d.vout} ${d.amountSat} ${d.address} h${d.height}`), addrsOf.get(u)?.map((a) => a.address), JSON.stringify(edits));
+            const own = await raw.query(f.verifierUrl, 'SELECT * FROM addresses WHERE user_id = ?', [u]);
+            console.log(own);
+          }
           expect({ u, credited: t.creditedSat, attested: t.pendingDebitSat + t.confirmedDebitSat, internal: t.internalSat, balance: t.balanceSat }, ctx)
             .toEqual({ u, credited: m.credited, attested: m.attested, internal: m.internal, balance: m.balance });
         }
@@ -457,7 +466,7 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
       expect(droppedOutputs, failNote).toBeGreaterThan(0);
       expect(summary.held, failNote).toBeGreaterThan(0);
       expect(summary.attested, failNote).toBeGreaterThan(0);
-      expect(summary.editKinds.length, failNote).toBe(5);
+      if (process.env.SIM_ROUNDS === undefined && process.env.SIM_USERS === undefined) expect(summary.editKinds.length, failNote).toBe(5);
     } catch (e) {
       console.error(`world simulation on ${kind} failed: ${failNote}`);
       throw e;
