@@ -4,6 +4,7 @@ import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { relayConfirmation } from '../src/flows/relay-confirmation.js';
 import { assignAddresses } from '../src/flows/assign-addresses.js';
 import { ledgers } from '../src/verifier/balances.js';
+import { verifierLedger } from '../src/flows/verifier-status.js';
 import { chainViewDeposits } from '../src/verifier/ledger-deposits.js';
 import { FakeNode } from './support/fake-node.js';
 import { regtestBatch, sourceFor } from './support/chain-fixtures.js';
@@ -49,17 +50,19 @@ function prng(seed: number): () => number {
 }
 
 interface Row { id: number; user: string; amount: bigint; kind: string; ref: string | null; createdMs: number }
-interface Req { id: bigint; user: string; amount: bigint; honest: boolean; state: 'sent' | 'confirmed' | 'attested'; everHeld: boolean }
+interface Req { id: bigint; user: string; amount: bigint; honest: boolean; state: 'sent' | 'confirmed' | 'attested'; everHeld: boolean; paidBy?: string }
 /** What the attacker did and the alert it must raise: `kind` and the row it names (finding key or address id). */
 interface Edit { round: number; kind: string; key: string; what: string }
 
-const USERS = Number(process.env.SIM_USERS ?? 1_000);
+
 const PER_USER = 2;
 const ROUNDS = Number(process.env.SIM_ROUNDS ?? 30);
 /** An edit must be alerted within this many rounds (3 min of clock each; full passes every 10 min). */
 const DETECT_WITHIN = 6;
 
 describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s', (kind) => {
+  /** Fewer users on MariaDB (each statement a round trip): both runs stay under about a minute. */
+  const USERS = Number(process.env.SIM_USERS ?? (kind === 'sqlite' ? 1_000 : 600));
   const cleanups: Cleanup[] = [];
   const raw = kind === 'sqlite' ? sqliteBackend() : mariadbBackend();
   let node: FakeNode;
@@ -179,6 +182,16 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
       // ---- the independent recomputation ------------------------------------
       const reqs: Req[] = [];
       const attestedSat = new Map<string, bigint>();
+      /** Payout txs mined by the test: txid → the requests it pays. */
+      const payoutTxs = new Map<string, Req[]>();
+      /** Pool coins (deposit outputs) a payout of the test spent. */
+      const spentCoins = new Set<string>();
+      /** Each user's attested withdrawals whose payout is in a block of the CURRENT chain. */
+      const paidSat = (): Map<string, bigint> => {
+        const out = new Map<string, bigint>();
+        for (const b of chain.blocks) for (const tx of b.txs) for (const r of payoutTxs.get(tx.getId()) ?? []) out.set(r.user, (out.get(r.user) ?? 0n) + r.amount);
+        return out;
+      };
       /** Each user's deposits on the CURRENT chain, from the blocks themselves (outputs to the scripts the web handed the user). */
       const chainCredits = (): Map<string, bigint> => {
         const out = new Map<string, bigint>();
@@ -297,6 +310,7 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
         }
         // Balances to the satoshi.
         const mine = balances();
+        const paid = paidSat();
         const theirs = await ledgers(f.vdb.store, users, f.vdb.ledger);
         for (const u of users) {
           const m = mine.get(u)!;
@@ -306,8 +320,8 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
             const own = await raw.query(f.verifierUrl, 'SELECT * FROM addresses WHERE user_id = ?', [u]);
             console.log(own);
           }
-          expect({ u, credited: t.creditedSat, attested: t.pendingDebitSat + t.confirmedDebitSat, internal: t.internalSat, balance: t.balanceSat }, ctx)
-            .toEqual({ u, credited: m.credited, attested: m.attested, internal: m.internal, balance: m.balance });
+          expect({ u, credited: t.creditedSat, attested: t.pendingDebitSat + t.confirmedDebitSat, paid: t.confirmedDebitSat, internal: t.internalSat, balance: t.balanceSat }, ctx)
+            .toEqual({ u, credited: m.credited, attested: m.attested, paid: paid.get(u) ?? 0n, internal: m.internal, balance: m.balance });
         }
         // Alerts: nothing but what the world and the attacker caused.
         const alerts = f.alerts.alerts;
@@ -356,6 +370,8 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
           for (const t of dropped) if (!again.includes(t)) expectReorged += depositTxs.get(t.getId())!.outs.length;
           chain = next;
           reorgs++;
+          const live = new Set(chain.blocks.flatMap((b) => b.txs.map((t) => t.getId())));
+          for (const [txid, batch] of payoutTxs) if (!live.has(txid)) for (const r of batch) if (r.paidBy === txid) r.paidBy = undefined;
         }
         // Signups, deposits in one or two blocks.
         for (let k = 0; k < USERS / (2 * ROUNDS) + 1 && waiting.length > 0; k++) await signUp(waiting.shift()!);
@@ -444,6 +460,35 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
         }
         mirroredUpTo = nextEntry - 1;
         await check(round, 'after C');
+        // Now and then the operator pays some attested withdrawals, from pool coins with 3 confirmations (a reorg may still drop the payout's block).
+        const unpaid = reqs.filter((r) => r.state === 'attested' && !r.paidBy);
+        if (unpaid.length > 0 && rand() < 0.5) {
+          const batch = unpaid.slice(0, 1 + Math.floor(rand() * 5));
+          const total = batch.reduce((n, r) => n + r.amount, 0n) + FEE;
+          const inputs: Utxo[] = [];
+          let have = 0n;
+          for (const [txid, d] of depositTxs) {
+            const h = heightOf.get(txid);
+            if (h === undefined || chain.height - h + 1 < 3) continue;
+            for (const o of d.outs) {
+              if (have >= total || spentCoins.has(`${txid}:${o.vout}`)) continue;
+              const idx = d.tx.outs[o.vout]!;
+              const owner = [...addrsOf.values()].flat().find((a) => Buffer.from(a.script).equals(Buffer.from(idx.script)))!;
+              inputs.push({ txid, vout: o.vout, valueSat: o.amount, key: poolKey(0, owner.index) });
+              have += o.amount;
+            }
+          }
+          if (have >= total) {
+            for (const i of inputs) spentCoins.add(`${i.txid}:${i.vout}`);
+            const change = have - total;
+            const tx = spend(inputs, [...batch.map((r) => ({ script: p2wpkh(otherKey(50)), valueSat: r.amount })), ...(change > 1_000n ? [{ key: otherKey(98), valueSat: change }] : [])]);
+            payoutTxs.set(tx.getId(), batch);
+            for (const r of batch) r.paidBy = tx.getId();
+            chain.mine([tx]);
+            node.setChain(chain);
+            scanChain();
+          }
+        }
       }
 
       // Settle: two full passes later every edit is alerted.
@@ -454,11 +499,17 @@ describe.each(['sqlite', 'mariadb'] as const)('a seeded world simulation on %s',
       await cycle(ROUNDS + 1, 'settle 2');
       expectAttest();
       await check(ROUNDS + 1, 'settled', true);
+      // `coldpool verifier ledger`'s flow: the same balances, every user with money or an alert listed.
+      const final = balances();
+      const listed = await verifierLedger(f.vdb.store, undefined, f.vdb.ledger);
+      for (const row of listed) if (final.has(row.user)) expect(row.balanceSat, `${failNote}: verifier ledger ${row.user}`).toBe(final.get(row.user)!.balance);
+      const listedUsers = new Set(listed.map((r) => r.user));
+      for (const [u, b] of final) if (b.credited !== 0n) expect(listedUsers.has(u), `${failNote}: ${u} listed`).toBe(true);
 
       const summary = {
         kind, seed: SEED, users: USERS, rounds: ROUNDS, blocks: chain.height, deposits: [...depositTxs.values()].reduce((n, d) => n + d.outs.length, 0), reorgs, droppedOutputs,
         entries: rows.length, withdrawals: reqs.length, attested: reqs.filter((r) => r.state === 'attested').length, held: reqs.filter((r) => r.state === 'confirmed').length,
-        edits: edits.length, editKinds: [...new Set(edits.map((e) => e.kind))].sort(), seconds: (Date.now() - t0) / 1000,
+        paid: reqs.filter((r) => r.paidBy !== undefined).length, edits: edits.length, editKinds: [...new Set(edits.map((e) => e.kind))].sort(), seconds: (Date.now() - t0) / 1000,
       };
       console.log(JSON.stringify(summary));
       // The run exercised what it claims to.
