@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CreditedDeposit } from '../src/core/ports.js';
 import { reconciledInternal, type LedgerSettings } from '../src/verifier/ledger.js';
+import { verifierLedger } from '../src/flows/verifier-status.js';
 import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 import type { Cleanup } from './support/pool-fixtures.js';
 import { verifierFixture, type VerifierFixture } from './support/verifier-fixture.js';
@@ -80,6 +81,9 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier reconciles the web l
     // Debits always count, credits only in a zero-sum group that came in order: alice's bonus does not.
     const totals = await reconciledInternal(w.f.vdb.ledger, ['alice', 'bob', 'carol', 'house', 'nobody']);
     expect(Object.fromEntries(totals)).toEqual({ alice: -30_000n + 4_000n, bob: 30_000n - 100n, carol: -4_000n, house: 100n });
+    // `verifier ledger` (every user) lists users whose balance is only internal entries (no chain view here: no deposits at all).
+    const listed = await verifierLedger(w.f.vdb.store, undefined, w.f.vdb.ledger);
+    expect(Object.fromEntries(listed.map((r) => [r.user, r.balanceSat]))).toEqual(Object.fromEntries(totals));
     // Every entry is mirrored with its fingerprint and the verifier's clock.
     const mirrored = await raw.query(w.f.verifierUrl, 'SELECT entry_id, fingerprint, first_seen_at FROM ledger_entries ORDER BY entry_id');
     expect(mirrored).toHaveLength(12);

@@ -104,7 +104,7 @@ export async function verifierLedger(store: VerifierStore, user?: string, mirror
   const out: VerifierLedgerRow[] = [];
   for (const u of names) {
     const l = books.get(u) ?? { user: u, deposits: [], debits: [], creditedSat: 0n, pendingDebitSat: 0n, confirmedDebitSat: 0n, internalSat: 0n, balanceSat: 0n };
-    if (user === undefined && l.deposits.length + l.debits.length === 0 && !about.has(u)) continue;
+    if (user === undefined && l.deposits.length + l.debits.length === 0 && l.internalSat === 0n && !about.has(u)) continue; // listed: a user with only reconciled internal entries
     out.push({ ...l, alerts: about.get(u) ?? [] });
   }
   return out;

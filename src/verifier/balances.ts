@@ -1,4 +1,5 @@
 import type { LedgerDebit, LedgerDeposit, LedgerMirror, VerifierStore } from '../core/ports.js';
+import { isInternal } from '../core/ledger-rules.js';
 import { reconciledInternal } from './ledger.js';
 
 /**
@@ -43,6 +44,17 @@ export async function ledgers(store: VerifierStore, users?: readonly string[], m
   for (const u of users ?? []) of(u);
   for (const d of deposits) of(d.user).deposits.push(d);
   for (const d of debits) of(d.user).debits.push(d);
+  if (users === undefined && mirror !== undefined) {
+    // Every user: also those whose money is only internal entries (a trade's buyer who never deposited).
+    // Found by the world simulation: they were missing from `verifier ledger` while the attest step
+    // (which asks for named users) counted their reconciled entries.
+    for (let after = 0n; ;) {
+      const page = await mirror.entriesBetween(after, undefined, MIRROR_PAGE);
+      for (const e of page) if (isInternal(e.kind)) of(e.user);
+      if (page.length < MIRROR_PAGE) break;
+      after = page[page.length - 1]!.entryId;
+    }
+  }
   const internal = mirror === undefined || byUser.size === 0 ? new Map<string, bigint>() : await reconciledInternal(mirror, [...byUser.keys()]);
   const out = new Map<string, UserLedger>();
   for (const [user, e] of [...byUser].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -54,6 +66,8 @@ export async function ledgers(store: VerifierStore, users?: readonly string[], m
   }
   return out;
 }
+
+const MIRROR_PAGE = 20_000;
 
 function sum(xs: readonly bigint[]): bigint {
   return xs.reduce((s, x) => s + x, 0n);
