@@ -33,6 +33,7 @@ import { CHEAP_SCRYPT } from './support/approvers.js';
 import { ROOT, runCli, tempDir } from './support/cli.js';
 import { sqliteBackend } from './support/withdrawal-backends.js';
 import { CONFIRM_URL, tokenIn } from './support/verifier-fixture.js';
+import { prng } from './support/prng.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? 20_261_201);
 const REQUESTS = 40;
@@ -40,18 +41,6 @@ const KILL_ROUNDS = 24;
 /** The sink's answer to each mail comes this late: 40 token mails keep a cycle busy ~1.6 s. */
 const REPLY_DELAY_MS = 40;
 const P2WPKH = 'tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx';
-
-/** mulberry32: a small seeded PRNG, so a failing order of kills can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** COUNT(*) of a SQLite database written by another process; undefined while it holds the lock. */
 function rowCount(url: string, sql: string): number | undefined {

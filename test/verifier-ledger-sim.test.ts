@@ -4,21 +4,10 @@ import { reconciledInternal } from '../src/verifier/ledger.js';
 import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 import type { Cleanup } from './support/pool-fixtures.js';
 import { verifierFixture } from './support/verifier-fixture.js';
+import { prng } from './support/prng.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
-
-/** mulberry32: a seeded PRNG, so a failure replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Row { id: number; user: string; amount: bigint; kind: string; ref: string | null; createdMs: number }
 

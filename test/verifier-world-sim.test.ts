@@ -12,6 +12,7 @@ import type { Cleanup } from './support/pool-fixtures.js';
 import { RegtestChain, addressOf, otherKey, p2wpkh, poolKey, spend, type Utxo } from './support/regtest-chain.js';
 import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 import { verifierFixture } from './support/verifier-fixture.js';
+import { prng } from './support/prng.js';
 
 /**
  * Issue 14's world simulation: ONE seeded run (SIM_SEED=<n> replays one) of
@@ -36,18 +37,6 @@ const MIN = 60_000;
 const FEE = 10_000n;
 const DEST = addressOf(otherKey(50));
 const SEED = process.env.SIM_SEED !== undefined ? Number(process.env.SIM_SEED) : 20_261_203;
-
-/** mulberry32: a seeded PRNG, so a failure replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Row { id: number; user: string; amount: bigint; kind: string; ref: string | null; createdMs: number }
 interface Req { id: bigint; user: string; amount: bigint; honest: boolean; state: 'sent' | 'confirmed' | 'attested'; everHeld: boolean; paidBy?: string }

@@ -1,0 +1,15 @@
+/**
+ * The seeded generator of the simulations and crash tests (mulberry32): the
+ * same seed gives the same sequence, so a failing seed replays exactly.
+ * Numbers in [0, 1).
+ */
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
