@@ -10,12 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preparePool, syncOnce } from './support/chain-fixtures.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
-import { FakeNode } from './support/fake-node.js';
-import { createMariaDb, tempSqliteUrl } from './support/pool-fixtures.js';
+import type { FakeNode } from './support/fake-node.js';
+import { fundedPool, startFundedNode } from './support/funded-pool.js';
 import { externalAddress } from './support/psbt-fixtures.js';
-import { RegtestChain, otherKey, poolKey, spend } from './support/regtest-chain.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 import { writeCliOperators } from './support/approvers.js';
 
@@ -27,15 +25,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 beforeAll(async () => {
   dir = tempDir('coldpool-approval-attacks-');
   ops = await writeCliOperators(dir, 'regtest', ['op1', 'op2', 'op3'], 2);
-  const chain = RegtestChain.create();
-  chain.mineEmpty(2);
-  const txs = [0, 1, 2, 3].map((k) => {
-    const f = chain.coinbaseUtxos(chain.height)[k]!;
-    return spend([f], [{ key: poolKey(0, k), valueSat: 500_000n + BigInt(k) * 1000n }, { key: otherKey(9), valueSat: f.valueSat - 600_000n }]);
-  });
-  chain.mine(txs);
-  chain.mineEmpty(1);
-  node = await new FakeNode(chain).start();
+  node = await startFundedNode();
 });
 
 afterAll(async () => {
@@ -52,21 +42,7 @@ const ok = (r: CliResult): string => {
 describe.each([sqliteBackend(), mariadbBackend()])('approvals an attacker makes count for nothing, on $name', (backend: Backend) => {
   afterAll(() => backend.cleanup());
 
-  async function pool(): Promise<string> {
-    let url: string;
-    if (backend.name === 'sqlite') {
-      const t = tempSqliteUrl();
-      cleanups.push(t.cleanup);
-      url = t.url;
-    } else {
-      const m = await createMariaDb();
-      cleanups.push(m.drop);
-      url = m.url;
-    }
-    await preparePool(url, 20, 0);
-    await syncOnce(url, node, 'rpc');
-    return url;
-  }
+  const pool = (): Promise<string> => fundedPool(backend.name, node, cleanups);
   const request = async (db: string, app: string, k: number, sat: bigint): Promise<string> =>
     String((JSON.parse(ok(await cli(['withdrawals', 'request', '--db', db, '--app-id', app, '--user', `u-${app}`, '--address', externalAddress(k), '--amount-sat', String(sat), '--json']))) as { id: string }).id);
   const approve = (db: string, op: string, ...ids: string[]) => cli(['withdrawals', 'approve', ...ids, '--db', db, '--json', ...ops.operators[op]!.args]);

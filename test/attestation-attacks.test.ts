@@ -14,12 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApprovalContent } from '../src/core/approval.js';
 import { signAttestation } from '../src/core/attestation.js';
 import { keyIdOf, privateKeyFromSeed, publicKeyHex } from '../src/core/ed25519.js';
-import { preparePool, syncOnce } from './support/chain-fixtures.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
-import { FakeNode } from './support/fake-node.js';
-import { createMariaDb, tempSqliteUrl } from './support/pool-fixtures.js';
+import type { FakeNode } from './support/fake-node.js';
+import { fundedPool, startFundedNode } from './support/funded-pool.js';
 import { externalAddress } from './support/psbt-fixtures.js';
-import { RegtestChain, otherKey, poolKey, spend } from './support/regtest-chain.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 import { writeCliOperators } from './support/approvers.js';
 
@@ -48,15 +46,7 @@ beforeAll(async () => {
   copyFileSync(ops.trustFile, verifiedTrust);
   const set = JSON.parse(ok(await cli(['trust', 'set-verifier', '--trust', verifiedTrust, '--public-key', VERIFIER, '--json']))) as unknown;
   expect(set).toEqual({ trust: verifiedTrust, verifier: { public_key: VERIFIER, key_id: VERIFIER_ID } });
-  const chain = RegtestChain.create();
-  chain.mineEmpty(2);
-  const txs = [0, 1, 2, 3].map((k) => {
-    const f = chain.coinbaseUtxos(chain.height)[k]!;
-    return spend([f], [{ key: poolKey(0, k), valueSat: 500_000n + BigInt(k) * 1000n }, { key: otherKey(9), valueSat: f.valueSat - 600_000n }]);
-  });
-  chain.mine(txs);
-  chain.mineEmpty(1);
-  node = await new FakeNode(chain).start();
+  node = await startFundedNode();
 });
 
 afterAll(async () => {
@@ -80,21 +70,7 @@ describe('trust set-verifier', () => {
 describe.each([sqliteBackend(), mariadbBackend()])('with a verifier in the trust file, on $name', (backend: Backend) => {
   afterAll(() => backend.cleanup());
 
-  async function pool(): Promise<string> {
-    let url: string;
-    if (backend.name === 'sqlite') {
-      const t = tempSqliteUrl();
-      cleanups.push(t.cleanup);
-      url = t.url;
-    } else {
-      const m = await createMariaDb();
-      cleanups.push(m.drop);
-      url = m.url;
-    }
-    await preparePool(url, 20, 0);
-    await syncOnce(url, node, 'rpc');
-    return url;
-  }
+  const pool = (): Promise<string> => fundedPool(backend.name, node, cleanups);
   const request = async (db: string, app: string, k: number, sat: bigint): Promise<string> =>
     String((JSON.parse(ok(await cli(['withdrawals', 'request', '--db', db, '--app-id', app, '--user', `u-${app}`, '--address', externalAddress(k), '--amount-sat', String(sat), '--json']))) as { id: string }).id);
   const approve = (db: string, ...ids: string[]) => cli(['withdrawals', 'approve', ...ids, '--db', db, '--json', ...ops.operators.op1!.args]);

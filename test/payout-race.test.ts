@@ -14,26 +14,16 @@ import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openChainStore } from './support/open-repos.js';
 import { openPayoutStore } from './support/open-repos.js';
 import { openWithdrawalStore } from './support/open-repos.js';
-import { preparePool, syncOnce } from './support/chain-fixtures.js';
-import { FakeNode } from './support/fake-node.js';
-import { createMariaDb, tempSqliteUrl } from './support/pool-fixtures.js';
+import type { FakeNode } from './support/fake-node.js';
+import { fundedPool, startFundedNode } from './support/funded-pool.js';
 import { externalAddress } from './support/psbt-fixtures.js';
-import { RegtestChain, otherKey, poolKey, spend } from './support/regtest-chain.js';
 import { approver, testTrust } from './support/approvers.js';
 
 let node: FakeNode;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
-  const chain = RegtestChain.create();
-  chain.mineEmpty(2);
-  const txs = [0, 1, 2, 3].map((k) => {
-    const f = chain.coinbaseUtxos(chain.height)[k]!;
-    return spend([f], [{ key: poolKey(0, k), valueSat: 500_000n + BigInt(k) * 1000n }, { key: otherKey(9), valueSat: f.valueSat - 600_000n }]);
-  });
-  chain.mine(txs);
-  chain.mineEmpty(1);
-  node = await new FakeNode(chain).start();
+  node = await startFundedNode();
 });
 
 afterAll(async () => {
@@ -41,21 +31,7 @@ afterAll(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function fundedPool(backend: 'sqlite' | 'mariadb'): Promise<string> {
-  let url: string;
-  if (backend === 'sqlite') {
-    const t = tempSqliteUrl();
-    cleanups.push(t.cleanup);
-    url = t.url;
-  } else {
-    const m = await createMariaDb();
-    cleanups.push(m.drop);
-    url = m.url;
-  }
-  await preparePool(url, 20, 0);
-  await syncOnce(url, node, 'rpc');
-  return url;
-}
+const fundedPoolOf = (backend: 'sqlite' | 'mariadb'): Promise<string> => fundedPool(backend, node, cleanups);
 
 async function approved(url: string, n: number): Promise<bigint[]> {
   const store = openWithdrawalStore(url);
@@ -101,7 +77,7 @@ async function liveMembership(url: string): Promise<{ withdrawals: Map<string, n
 
 describe.each(['sqlite', 'mariadb'] as const)('payout build race on %s', (backend) => {
   it('two builds at once: one wins, the other gets STATE_CONFLICT; no withdrawal or coin in two live payouts', async () => {
-    const url = await fundedPool(backend);
+    const url = await fundedPoolOf(backend);
     const ids = await approved(url, 3);
     const results = await Promise.allSettled([build(url), build(url), build(url)]);
     const won = results.filter((r) => r.status === 'fulfilled');
@@ -117,7 +93,7 @@ describe.each(['sqlite', 'mariadb'] as const)('payout build race on %s', (backen
   }, 30_000);
 
   it('builds of disjoint --ids at once both succeed, on disjoint coins', async () => {
-    const url = await fundedPool(backend);
+    const url = await fundedPoolOf(backend);
     const ids = await approved(url, 2);
     const [a, b] = await Promise.allSettled([build(url, [ids[0]!]), build(url, [ids[1]!])]);
     // one may lose the coin race (STATE_CONFLICT) and then succeeds when run again
