@@ -8,6 +8,7 @@
 // < 0.5 s. Run: npm run bench:ledger
 // (COLDPOOL_BENCH_MYSQL=mysql://root@127.0.0.1:3306 by default;
 // BENCH_ENTRIES / BENCH_USERS to size it).
+import { readdirSync, readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { openDatabase, openVerifierDatabase } from '../dist/store/db.js';
 import { reconcileLedger } from '../dist/verifier/ledger.js';
@@ -106,14 +107,25 @@ try {
   const deps = { feed: timed('web', web.ledger), mirror: timed('mirror', own.ledger), deposits: { creditedDeposits: async () => credited } };
   const store = timed('store', own.store);
   let now = new Date('2026-12-02T00:00:00.000Z');
+  // The server's CPU too, when it runs on this machine (both share its cores): utime + stime of mariadbd/mysqld.
+  const serverPid = ['127.0.0.1', 'localhost', '::1'].includes(server.hostname)
+    ? readdirSync('/proc').find((d) => /^\d+$/.test(d) && ['mariadbd', 'mysqld'].includes(readFileSync(`/proc/${d}/comm`, 'utf8').trim()))
+    : undefined;
+  const serverCpuMs = () => {
+    if (serverPid === undefined) return undefined;
+    const f = readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks (USER_HZ 100)
+  };
   const step = async (label) => {
+    const serverCpu = serverCpuMs();
     const cpu = process.cpuUsage();
     const t = performance.now();
     for (const k of Object.keys(phases)) delete phases[k];
     const r = await reconcileLedger(deps, store, now);
     const ms = performance.now() - t;
     const { user: us, system } = process.cpuUsage(cpu);
-    console.log(`ledger ${label}: ${Math.round(ms)} ms (${Math.round((us + system) / 1000)} ms CPU here); mode ${r.mode}, read ${r.read.toLocaleString('en')}, mirrored ${r.mirrored.toLocaleString('en')}, alerted ${r.alerted}`);
+    const serverSpent = serverCpu === undefined ? '' : `, ${Math.round(serverCpuMs() - serverCpu)} ms server CPU`;
+    console.log(`ledger ${label}: ${Math.round(ms)} ms (${Math.round((us + system) / 1000)} ms CPU here${serverSpent}); mode ${r.mode}, read ${r.read.toLocaleString('en')}, mirrored ${r.mirrored.toLocaleString('en')}, alerted ${r.alerted}`);
     const spent = Object.entries(phases).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${Math.round(v)}`);
     console.log(`  time in database calls (ms): ${spent.join(', ')}; the rest (compare, fingerprints, judging) ${Math.round(ms - Object.values(phases).reduce((a, b) => a + b, 0))}`);
     if (r.alerted !== 0) throw new Error('an honest ledger alerted');

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { isCoded } from '../src/core/errors.js';
-import type { VerifierDatabase } from '../src/core/ports.js';
+import type { MirroredEntry, VerifierDatabase } from '../src/core/ports.js';
 import { openVerifierDatabase } from '../src/store/db.js';
 import { freshDbUrl, type Cleanup } from './support/pool-fixtures.js';
+import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 
 /**
  * The verifier store's commit writes runs of same-shaped updates as one
@@ -97,5 +98,66 @@ describe.each([['sqlite', ''], ['mariadb', ''], ['mariadb', 'localInfile=0']] as
     const back = await db.ledger.entriesBetween(0n, undefined, 100);
     expect(back).toEqual(entries);
     expect(await db.ledger.sumsOf(entries.map((e) => e.user))).toEqual(new Map(entries.map((e) => [e.user, e.amountSat])));
+  });
+});
+
+/**
+ * The first mirror goes in without the mirror's secondary indexes
+ * (beginFirstMirror), built once after it (restoreIndexes): what is left
+ * must be the table `coldpool verifier init` creates, and a verifier killed
+ * in between must find its indexes again on the next read (every IN-list
+ * read of the mirror says FORCE INDEX on MySQL, which fails without them).
+ */
+describe.each(['sqlite', 'mariadb'] as const)('the ledger mirror on %s: the first mirror\'s indexes', (kind) => {
+  const cleanups: Cleanup[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const raw = kind === 'sqlite' ? sqliteBackend() : mariadbBackend();
+  const at = '2026-12-01T10:00:00.000Z';
+  const entry = (k: number): MirroredEntry => ({
+    entryId: BigInt(k), user: `u${k % 3}`, amountSat: BigInt(k), kind: 'trade', ref: `r${k % 2}`, createdAt: at, fingerprint: k.toString(16).padStart(64, '0'), firstSeenAt: at, late: false,
+  });
+  /** Every index of ledger_entries as the database describes it (name, columns in order, uniqueness). */
+  const indexes = async (url: string): Promise<unknown> => kind === 'sqlite'
+    ? raw.query(url, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger_entries' ORDER BY name")
+    : raw.query(url, "SELECT INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, SUB_PART, INDEX_TYPE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ledger_entries' ORDER BY INDEX_NAME, SEQ_IN_INDEX");
+  async function opened(): Promise<{ url: string; db: VerifierDatabase }> {
+    const url = await freshDbUrl(kind, cleanups);
+    const db = openVerifierDatabase(url);
+    cleanups.push(() => db.close());
+    await db.migrate();
+    return { url, db };
+  }
+
+  it('dropped for an empty mirror only, then built again exactly as the schema file makes them', async () => {
+    const fresh = await opened();
+    const want = await indexes(fresh.url);
+    expect(JSON.stringify(want)).toContain('ix_ledger_entries_user');
+    expect(JSON.stringify(want)).toContain('ix_ledger_entries_ref');
+    const { url, db } = await opened();
+    expect(await db.ledger.beginFirstMirror()).toBe(true);
+    expect(JSON.stringify(await indexes(url))).not.toContain('ix_ledger_entries');
+    await db.store.commit({ ledger: { entries: [1, 2, 3, 4].map(entry) } }, new Date(at));
+    await db.ledger.restoreIndexes();
+    expect(await indexes(url)).toEqual(want);
+    // Not empty any more: nothing is dropped.
+    expect(await db.ledger.beginFirstMirror()).toBe(false);
+    expect(await indexes(url)).toEqual(want);
+    expect(await db.ledger.sumsOf(['u0', 'u1', 'u2'])).toEqual(new Map([['u0', 3n], ['u1', 5n], ['u2', 2n]]));
+  });
+
+  it('a verifier killed during its first mirror: the next handle\'s first read builds them, and reads by user and ref work', async () => {
+    const { url, db } = await opened();
+    expect(await db.ledger.beginFirstMirror()).toBe(true);
+    await db.store.commit({ ledger: { entries: [1, 2, 3, 4, 5].map(entry) } }, new Date(at));
+    await db.close(); // killed here: restoreIndexes never ran
+    expect(JSON.stringify(await indexes(url))).not.toContain('ix_ledger_entries');
+    const again = openVerifierDatabase(url);
+    cleanups.push(() => again.close());
+    expect((await again.ledger.entriesOfRefs(['r1'])).map((e) => e.entryId).sort()).toEqual([1n, 3n, 5n]);
+    expect((await again.ledger.entriesOfUsers(['u2'])).map((e) => e.entryId).sort()).toEqual([2n, 5n]);
+    const fresh = await opened();
+    expect(await indexes(url)).toEqual(await indexes(fresh.url));
   });
 });

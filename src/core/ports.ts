@@ -1161,6 +1161,14 @@ export interface LedgerMirror {
   /** The sum of each of these users' mirrored entries (users without entries are absent). */
   sumsOf(users: readonly string[]): Promise<Map<string, bigint>>;
   findings(): Promise<Map<string, LedgerFinding>>;
+  /**
+   * Before the first mirror: drop the secondary indexes of an EMPTY mirror,
+   * to build each once after it (one sort) instead of maintaining it through
+   * 1,000,000 inserts. False, changing nothing, when the mirror holds rows.
+   */
+  beginFirstMirror(): Promise<boolean>;
+  /** Build every secondary index that is missing: after the first mirror, and on first use after a crash during it. */
+  restoreIndexes(): Promise<void>;
 }
 
 /** A chain deposit as the verifier's own chain view credits it. */

@@ -13,17 +13,72 @@ const LOAD_ENTRIES_SQL =
   `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${ENTRY_COLUMNS})`;
 
 /**
+ * The mirror's secondary indexes exactly as sql/verifier/<dialect>/003_ledger.sql
+ * creates them (a test compares the table after a first mirror with a freshly
+ * migrated one): dropped for the first mirror, built again right after it.
+ */
+const SECONDARY_INDEXES: readonly { readonly name: string; readonly columns: string }[] = [
+  { name: 'ix_ledger_entries_user', columns: 'user_id, amount_sat' },
+  { name: 'ix_ledger_entries_ref', columns: 'ref' },
+];
+
+/**
  * The verifier's mirror of the web app's ledger (sql/verifier/<dialect>/
  * 003_ledger.sql). Reads here; writes only inside VerifierStore.commit
  * (`applyLedgerCommit`), so a step's mirror rows, findings, alerts, audit
  * entries and cursor land in one transaction.
  */
 export class SqlLedgerMirror implements LedgerMirror {
+  /** Set once this handle found (or built) every secondary index; a first mirror in progress on this handle also counts. */
+  private indexed = false;
+
   constructor(private readonly db: SqlDb) {}
 
   private async all(sql: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
     await ensureSchemaCurrent(this.db);
+    // A verifier killed during its first mirror left the indexes dropped: every read's FORCE INDEX needs them back.
+    if (!this.indexed) await this.restoreIndexes();
     return this.db.all(sql, params);
+  }
+
+  async beginFirstMirror(): Promise<boolean> {
+    await ensureSchemaCurrent(this.db);
+    if ((await this.db.all('SELECT entry_id FROM ledger_entries LIMIT 1')).length > 0) return false;
+    const present = await this.presentIndexes();
+    const drop = SECONDARY_INDEXES.filter((i) => present.has(i.name));
+    if (drop.length > 0) {
+      // DDL: MySQL commits around it; nothing else is in a transaction here (the walk has not begun).
+      if (this.db.dialect === 'mysql') await this.db.run(`ALTER TABLE ledger_entries ${drop.map((i) => `DROP INDEX ${i.name}`).join(', ')}`);
+      else for (const i of drop) await this.db.run(`DROP INDEX IF EXISTS ${i.name}`);
+    }
+    this.indexed = true; // this handle's own reads during the walk use the primary key only
+    return true;
+  }
+
+  async restoreIndexes(): Promise<void> {
+    this.indexed = false; // until every index is there
+    await ensureSchemaCurrent(this.db);
+    const present = await this.presentIndexes();
+    const add = SECONDARY_INDEXES.filter((i) => !present.has(i.name));
+    if (add.length > 0) {
+      try {
+        // One ALTER for both on MySQL: one pass over the table, each index built by a sort.
+        if (this.db.dialect === 'mysql') await this.db.run(`ALTER TABLE ledger_entries ${add.map((i) => `ADD INDEX ${i.name} (${i.columns})`).join(', ')}`);
+        else for (const i of add) await this.db.run(`CREATE INDEX IF NOT EXISTS ${i.name} ON ledger_entries (${i.columns})`);
+      } catch (e) {
+        // Another verifier process (`verifier ledger` during a first mirror) built them first: fine if they are all there now.
+        const now = await this.presentIndexes();
+        if (!add.every((i) => now.has(i.name))) throw e;
+      }
+    }
+    this.indexed = true;
+  }
+
+  private async presentIndexes(): Promise<Set<string>> {
+    const rows = this.db.dialect === 'mysql'
+      ? await this.db.all("SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ledger_entries'")
+      : await this.db.all("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger_entries'");
+    return new Set(rows.map((r) => String(r.name)));
   }
 
   async entriesBetween(afterId: bigint, toId: bigint | undefined, limit: number): Promise<MirroredEntry[]> {

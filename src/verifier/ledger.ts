@@ -193,6 +193,9 @@ class LedgerRun {
     let next = this.d.feed.entriesAfter(after, this.s.page);
     // The previous page's commit, still running while this page is read and compared (one commit at a time, in order).
     let pending: Promise<void> | undefined;
+    // The first mirror goes in without the mirror's secondary indexes, built once at the end (store.commit was
+    // ~90% of the first full pass with them maintained row by row: bench/README.md "Ledger reconciliation").
+    let bulk = false;
     try {
       for (let first = true; ; first = false) {
         const web = await next;
@@ -200,6 +203,7 @@ class LedgerRun {
           await pending;
           return undefined;
         }
+        if (first && this.initial && this.cursor === 0n) bulk = await this.d.mirror.beginFirstMirror();
         this.report.read += web.length;
         // The mirror's rows of the same id range: (after, last web id], or everything above when this is the last page.
         const upTo = web.length === this.s.page ? web[web.length - 1]!.entryId : undefined;
@@ -275,6 +279,7 @@ class LedgerRun {
         this.maxCreatedMs = maxCreated;
         if (upTo === undefined) {
           await pending;
+          if (bulk) await this.d.mirror.restoreIndexes();
           return touched;
         }
         after = upTo;
@@ -282,6 +287,8 @@ class LedgerRun {
     } catch (e) {
       // Never leave a commit running behind a failed walk (the caller may close the database next).
       await pending?.catch(() => {});
+      // Best effort: if this fails too, the next read of the mirror (any process) builds them.
+      if (bulk) await this.d.mirror.restoreIndexes().catch(() => {});
       throw e;
     }
   }
