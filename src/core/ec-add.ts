@@ -11,6 +11,7 @@ import { loadNativeSecp256k1, loadTinySecp256k1 } from './secp256k1-libraries.js
  * tiny-secp256k1 (the same library compiled to wasm, same results) when it
  * does not. tiny-secp256k1 is loaded only in that case: compiling its wasm
  * costs every derivation worker ~50 ms of start-up.
+ * Both come from ./secp256k1-libraries.ts; the offline bundle has only the wasm.
  *
  * Parents are kept uncompressed (65 bytes): libsecp256k1 then skips a square
  * root per call when it parses the point.
