@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadNativeSecp256k1, loadTinySecp256k1 } from './secp256k1-libraries.js';
 
 /**
  * `P + t·G` on secp256k1, the one elliptic-curve operation public BIP32
@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
  * tiny-secp256k1 (the same library compiled to wasm, same results) when it
  * does not. tiny-secp256k1 is loaded only in that case: compiling its wasm
  * costs every derivation worker ~50 ms of start-up.
+ * Both come from ./secp256k1-libraries.ts; the offline bundle has only the wasm.
  *
  * Parents are kept uncompressed (65 bytes): libsecp256k1 then skips a square
  * root per call when it parses the point.
@@ -19,8 +20,6 @@ type TweakAdd = (point: Uint8Array, tweak: Uint8Array) => Uint8Array | null;
 type Convert = (point: Uint8Array, compressed: boolean) => Uint8Array;
 /** Compact 64-byte (r, s), any S (high S is normalized first, as consensus accepts it), 32-byte message, 33/65-byte key. */
 type Verify = (signature: Uint8Array, msg: Uint8Array, publicKey: Uint8Array) => boolean;
-
-const require = createRequire(import.meta.url);
 
 interface Backend {
   readonly name: 'libsecp256k1-native' | 'tiny-secp256k1-wasm';
@@ -31,12 +30,7 @@ interface Backend {
 
 function loadBackend(): Backend {
   try {
-    const native = require('secp256k1/bindings') as {
-      publicKeyTweakAdd(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
-      publicKeyConvert(p: Uint8Array, compressed: boolean): Uint8Array;
-      signatureNormalize(sig: Uint8Array): Uint8Array;
-      ecdsaVerify(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean;
-    };
+    const native = loadNativeSecp256k1();
     return {
       name: 'libsecp256k1-native',
       tweakAdd: (point, tweak) => {
@@ -57,7 +51,7 @@ function loadBackend(): Backend {
       },
     };
   } catch {
-    const tiny = require('tiny-secp256k1') as typeof import('tiny-secp256k1');
+    const tiny = loadTinySecp256k1();
     return {
       name: 'tiny-secp256k1-wasm',
       tweakAdd: (point, tweak) => tiny.pointAddScalar(point, tweak, true),

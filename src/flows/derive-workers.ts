@@ -6,18 +6,19 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CodedError } from '../core/errors.js';
+import { deriveWorkerFile } from './derive-worker-file.js';
 
 /** Below this many addresses, starting threads costs more than it saves. */
 export const INLINE_BELOW = 4_000;
 
-const workerFile = fileURLToPath(new URL('./derive-worker.js', import.meta.url));
-
-/** Worker code exists only compiled (dist/); under a TypeScript test runner derivation runs inline. */
+/**
+ * Worker code exists only compiled (dist/); under a TypeScript test runner
+ * derivation runs inline, and so does the offline bundle, which has none.
+ */
 export function workerCodeExists(): boolean {
-  return existsSync(workerFile);
+  return deriveWorkerFile !== undefined && existsSync(deriveWorkerFile);
 }
 
 /** Threads started by `startAhead`, until the first `start` takes (or drops) them. */
@@ -49,7 +50,7 @@ export class DeriveWorkers {
   }
 
   private static spawn(threads: number): DeriveWorkers {
-    return new DeriveWorkers(Array.from({ length: DeriveWorkers.sizeFor(threads) }, () => new Worker(workerFile)));
+    return new DeriveWorkers(Array.from({ length: DeriveWorkers.sizeFor(threads) }, () => new Worker(deriveWorkerFile!)));
   }
 
   /**

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { Transaction, type Psbt } from 'bitcoinjs-lib';
 import { formatPath, type AccountDescriptor } from '../core/descriptor.js';
 import { CodedError } from '../core/errors.js';
 import { bip143AllHasher, derSignature, p2wpkhSighash, SIGHASH_ALL, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { parseDerivationPath, refusals, type PsbtReview } from '../core/psbt-inspect.js';
+import { loadNativeSecp256k1, loadTinySecp256k1 } from '../core/secp256k1-libraries.js';
 import { masterNode } from './account.js';
 
 /**
@@ -36,14 +36,9 @@ interface Ecdsa {
   privateAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array | null;
 }
 
-const require = createRequire(import.meta.url);
-
 function loadEcdsa(): Ecdsa {
   try {
-    const n = require('secp256k1/bindings') as {
-      ecdsaSign(msg: Uint8Array, key: Uint8Array, opts: { data?: Uint8Array }): { signature: Uint8Array };
-      privateKeyTweakAdd(key: Uint8Array, tweak: Uint8Array): Uint8Array;
-    };
+    const n = loadNativeSecp256k1();
     return {
       name: 'libsecp256k1-native',
       sign: (msg, key, extra) => n.ecdsaSign(msg, key, extra ? { data: extra } : {}).signature,
@@ -56,7 +51,7 @@ function loadEcdsa(): Ecdsa {
       },
     };
   } catch {
-    const t = require('tiny-secp256k1') as typeof import('tiny-secp256k1');
+    const t = loadTinySecp256k1();
     return {
       name: 'tiny-secp256k1-wasm',
       sign: (msg, key, extra) => t.sign(msg, key, extra),
