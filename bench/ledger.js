@@ -121,7 +121,10 @@ try {
     const cpu = process.cpuUsage();
     const t = performance.now();
     for (const k of Object.keys(phases)) delete phases[k];
+    // BENCH_MARKS=1: the step's span on the monotonic clock (µs), to cut a --cpu-prof profile to it.
+    if (process.env.BENCH_MARKS) console.log(`mark ${label} start ${process.hrtime.bigint() / 1000n}`);
     const r = await reconcileLedger(deps, store, now);
+    if (process.env.BENCH_MARKS) console.log(`mark ${label} end ${process.hrtime.bigint() / 1000n}`);
     const ms = performance.now() - t;
     const { user: us, system } = process.cpuUsage(cpu);
     const serverSpent = serverCpu === undefined ? '' : `, ${Math.round(serverCpuMs() - serverCpu)} ms server CPU`;
