@@ -313,7 +313,7 @@ final class Coldpool
 
     private static function checkId(string $field, string $text): void
     {
-        if ($text === '' || !mb_check_encoding($text, 'UTF-8') || mb_strlen($text, 'UTF-8') > 190) {
+        if (preg_match('/^.{1,190}$/su', $text) !== 1) { // 1..190 characters of valid UTF-8 (no mbstring needed)
             throw new CodedError('INVALID_INPUT', "\"$field\" expected 1..190 characters, got " . CodedError::show($text), $field === 'user' ? 'user_invalid' : "{$field}_invalid");
         }
     }
