@@ -11,7 +11,7 @@
  * chain sync) to `confirmed`, which the PHP app then shows.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { address as btcAddress } from 'bitcoinjs-lib';
@@ -100,6 +100,14 @@ afterAll(async () => {
 });
 
 describe.skipIf(!hasPhp)('examples/php on MariaDB through the web account of grants.sql', () => {
+  it('runs only statements sql/README.md documents, word for word (whitespace aside)', async () => {
+    const flat = (t: string) => t.replace(/\s+/g, ' ');
+    const readme = flat(readFileSync(join(ROOT, 'sql/README.md'), 'utf8'));
+    const statements = JSON.parse(await php(['statements'])) as Record<string, string>;
+    expect(Object.keys(statements).length).toBeGreaterThan(15);
+    expect(Object.entries(statements).filter(([, sql]) => !readme.includes(flat(sql)))).toEqual([]);
+  });
+
   it(`${USERS} PHP processes sign up ${USERS} new users at once: each gets a set of its own, no address in two sets`, async () => {
     const replies = await Promise.all(Array.from({ length: USERS }, (_, k) => call('POST', '/signup', { user: `user-${k}`, email: `user-${k}@mail.example` })));
     const given = new Map<string, string>();

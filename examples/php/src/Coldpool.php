@@ -21,6 +21,7 @@ final class Coldpool
 {
     /** sql/README.md: "the library retries 8 times with a short random pause". */
     private const LOCK_RETRIES = 8;
+    // Every statement, verbatim from sql/README.md (test/php-webapp.test.ts checks that each one is there).
     private const MAX_SET_SIZE = 10_000;
 
     private const CLAIM_SET = "UPDATE addresses FORCE INDEX (ix_addresses_claim) SET status = 'assigned', user_id = ?, ref = ?, assigned_at = UTC_TIMESTAMP(3), handed_out_at = UTC_TIMESTAMP(3), claim_id = LAST_INSERT_ID(id) ";
@@ -31,7 +32,20 @@ final class Coldpool
     private const SET_PICK = "SELECT id FROM addresses FORCE INDEX (ix_addresses_handout) WHERE status = 'available' AND chain = 0 ORDER BY idx LIMIT ? FOR UPDATE SKIP LOCKED";
     private const UNHANDED = "SELECT address, idx FROM addresses WHERE user_id = ? AND handed_out_at IS NULL AND status = 'assigned' AND claim_id IS NULL ORDER BY idx";
     private const UNHANDED_COUNT = "SELECT COUNT(*) AS n FROM addresses WHERE user_id = ? AND handed_out_at IS NULL AND status = 'assigned' AND claim_id IS NULL";
-    private const REQUEST_COLUMNS = 'id, app_id, user_id, destination, amount_sat, status, created_at, updated_at, reason';
+    private const SET_ASSIGN = "UPDATE addresses SET status = 'assigned', user_id = ?, assigned_at = UTC_TIMESTAMP(3) WHERE id IN (?) AND status = 'available'";
+    private const SET_OF = 'SELECT size FROM address_sets WHERE user_id = ?';
+    private const SET_LOCK = 'SELECT size FROM address_sets WHERE user_id = ? FOR UPDATE';
+    private const SET_CREATE = 'INSERT INTO address_sets (user_id, size) VALUES (?, ?)';
+    private const SET_GROW = 'UPDATE address_sets SET size = size + ? WHERE user_id = ?';
+    private const CLAIMED_BY_REF = 'SELECT address, idx, user_id, assigned_at FROM addresses WHERE ref = ?';
+    private const EMAIL_SAVE = 'INSERT INTO user_emails (user_id, email) VALUES (?, ?) ON DUPLICATE KEY UPDATE email = ?';
+    private const EMAIL_OF = 'SELECT email FROM user_emails WHERE user_id = ?';
+    private const REQUEST = 'INSERT INTO withdrawals (app_id, user_id, destination, amount_sat) VALUES (?, ?, ?, ?)';
+    private const REQUEST_BY_APP_ID = 'SELECT id, app_id, user_id, destination, amount_sat, status, created_at, updated_at, reason FROM withdrawals WHERE app_id = ?';
+    private const REQUEST_BY_ID = 'SELECT id, app_id, user_id, destination, amount_sat, status, created_at, updated_at, reason FROM withdrawals WHERE id = ?';
+    private const REQUESTS_OF = 'SELECT id, app_id, amount_sat, status, created_at, reason FROM withdrawals WHERE user_id = ? ORDER BY id DESC';
+    private const RELAY = 'INSERT INTO withdrawal_confirmations (withdrawal_id, token) VALUES (?, ?)';
+    private const SESSION = 'SET NAMES utf8mb4 COLLATE utf8mb4_bin';
 
     private int $slot;
 
@@ -55,7 +69,7 @@ final class Coldpool
             throw new CodedError('UNAVAILABLE', "could not connect to {$config->host}:{$config->port}/{$config->database} as {$config->user}: " . ($e->errorInfo[2] ?? $e->getMessage()), null, $e);
         }
         // Without it the claim's WHERE compares across collations and scans the table (8 claims/s instead of 1,400).
-        $pdo->exec('SET NAMES utf8mb4 COLLATE utf8mb4_bin');
+        $pdo->exec(self::SESSION);
         return new self($pdo, $config->network);
     }
 
@@ -79,21 +93,21 @@ final class Coldpool
         if ($count < 1 || $count > self::MAX_SET_SIZE) throw new CodedError('INVALID_INPUT', '"count" expected an integer 1..' . self::MAX_SET_SIZE . ", got $count");
         $kind = $this->retrying(fn () => $this->transaction(function () use ($user, $count, $add): string {
             $kind = 'assigned';
-            if ($add && $this->one('SELECT size FROM address_sets WHERE user_id = ? FOR UPDATE', [$user]) !== null) $kind = 'added';
+            if ($add && $this->one(self::SET_LOCK, [$user]) !== null) $kind = 'added';
             if ($kind === 'assigned') {
                 try {
-                    $this->run('INSERT INTO address_sets (user_id, size) VALUES (?, ?)', [$user, $count]);
+                    $this->run(self::SET_CREATE, [$user, $count]);
                 } catch (PDOException $e) {
                     if (self::errno($e) !== 1062) throw $e;
                     if (!$add) return 'existing'; // the transaction rolls back: nothing written
                     $kind = 'added'; // a concurrent signup created it after our locking read found none
                 }
             }
-            if ($kind === 'added') $this->run('UPDATE address_sets SET size = size + ? WHERE user_id = ?', [$count, $user]);
+            if ($kind === 'added') $this->run(self::SET_GROW, [$count, $user]);
             $this->fill($user, $count);
             return $kind;
         }, fn (string $kind) => $kind !== 'existing'));
-        $size = (int) $this->one('SELECT size FROM address_sets WHERE user_id = ?', [$user])['size'];
+        $size = (int) $this->one(self::SET_OF, [$user])['size'];
         return ['kind' => $kind, 'size' => $size, 'unhanded' => $this->unhanded($user)];
     }
 
@@ -117,7 +131,7 @@ final class Coldpool
         $ids = array_map('intval', $st->fetchAll(PDO::FETCH_COLUMN));
         if (count($ids) < $n) throw new CodedError('POOL_EMPTY', "a set of $n addresses for user " . CodedError::show($user) . ' needs more available addresses than the pool has; nothing was assigned');
         $marks = implode(', ', array_fill(0, $n, '?'));
-        $changed = $this->run("UPDATE addresses SET status = 'assigned', user_id = ?, assigned_at = UTC_TIMESTAMP(3) WHERE id IN ($marks) AND status = 'available'", [$user, ...$ids]);
+        $changed = $this->run(str_replace('IN (?)', "IN ($marks)", self::SET_ASSIGN), [$user, ...$ids]); // one placeholder per id
         if ($changed !== $n) throw new CodedError('INTERNAL', "a set of $n locked " . count($ids) . " rows but assigned $changed");
     }
 
@@ -125,7 +139,7 @@ final class Coldpool
     private function topUp(string $user): int
     {
         return $this->transaction(function () use ($user): int {
-            $set = $this->one('SELECT size FROM address_sets WHERE user_id = ? FOR UPDATE', [$user]);
+            $set = $this->one(self::SET_LOCK, [$user]);
             if ($set === null) return 0;
             $size = (int) $set['size'];
             $n = (int) $this->one(self::UNHANDED_COUNT, [$user])['n'];
@@ -157,7 +171,7 @@ final class Coldpool
             self::checkId('ref', $ref);
             if ($prior = $this->claimedByRef($ref, $user)) return $prior;
         }
-        if ($this->one('SELECT size FROM address_sets WHERE user_id = ?', [$user]) === null) {
+        if ($this->one(self::SET_OF, [$user]) === null) {
             return $this->claimFromPool($user, $ref);
         }
         $handOut = fn () => $this->claimOnce($user, $ref, self::HAND_OUT, [$ref, $user]);
@@ -210,7 +224,7 @@ final class Coldpool
 
     private function claimedByRef(string $ref, string $user): ?array
     {
-        $row = $this->one('SELECT address, idx, user_id, assigned_at FROM addresses WHERE ref = ?', [$ref]);
+        $row = $this->one(self::CLAIMED_BY_REF, [$ref]);
         if ($row === null) return null;
         if ($row['user_id'] !== $user) throw new CodedError('STATE_CONFLICT', '"ref" ' . CodedError::show($ref) . ' was used for another user\'s claim', 'ref_other_user');
         return ['address' => $row['address'], 'index' => (int) $row['idx'], 'assigned_at' => self::utc($row['assigned_at']), 'reused' => true];
@@ -223,7 +237,7 @@ final class Coldpool
     {
         self::checkId('user', $user);
         if (strlen($email) > 254 || !filter_var($email, FILTER_VALIDATE_EMAIL)) throw new CodedError('INVALID_INPUT', '"email" expected an email address, got ' . CodedError::show($email), 'email_invalid');
-        $this->run('INSERT INTO user_emails (user_id, email) VALUES (?, ?) ON DUPLICATE KEY UPDATE email = VALUES(email)', [$user, $email]);
+        $this->run(self::EMAIL_SAVE, [$user, $email, $email]);
     }
 
     // --- Withdrawal requests --------------------------------------------------
@@ -241,17 +255,17 @@ final class Coldpool
     public function requestWithdrawal(array $input): array
     {
         $req = WithdrawalRules::validate($input, $this->network);
-        if ($this->one('SELECT email FROM user_emails WHERE user_id = ?', [$req['user']]) === null) {
+        if ($this->one(self::EMAIL_OF, [$req['user']]) === null) {
             throw new CodedError('NOT_FOUND', '"user" ' . CodedError::show($req['user']) . ' is not a user of this app (no email on record)', 'user_unknown');
         }
         try {
-            $this->run('INSERT INTO withdrawals (app_id, user_id, destination, amount_sat) VALUES (?, ?, ?, ?)', [$req['app_id'], $req['user'], $req['destination']['address'], $req['amount_sat']]);
+            $this->run(self::REQUEST, [$req['app_id'], $req['user'], $req['destination']['address'], $req['amount_sat']]);
             $kind = 'created';
         } catch (PDOException $e) {
             if (self::errno($e) !== 1062 || !str_contains($e->getMessage(), 'uq_withdrawals_app_id')) throw $e;
             $kind = 'existing';
         }
-        $row = $this->one('SELECT ' . self::REQUEST_COLUMNS . ' FROM withdrawals WHERE app_id = ?', [$req['app_id']]);
+        $row = $this->one(self::REQUEST_BY_APP_ID, [$req['app_id']]);
         $stored = self::request($row);
         if ($kind === 'existing' && ($stored['user'] !== $req['user'] || $stored['destination'] !== $req['destination']['address'] || $stored['amount_sat'] !== $req['amount_sat'])) {
             throw new CodedError('STATE_CONFLICT', '"app_id" ' . CodedError::show($req['app_id']) . ' is already used by another request', 'app_id_reused');
@@ -262,7 +276,7 @@ final class Coldpool
     /** One request, only if it is `user`'s: the database cannot restrict rows per user, the app must. */
     public function withdrawal(int $id, string $user): array
     {
-        $row = $this->one('SELECT ' . self::REQUEST_COLUMNS . ' FROM withdrawals WHERE id = ?', [$id]);
+        $row = $this->one(self::REQUEST_BY_ID, [$id]);
         if ($row === null || $row['user_id'] !== $user) throw new CodedError('NOT_FOUND', "no withdrawal request $id for user " . CodedError::show($user));
         return self::request($row);
     }
@@ -274,7 +288,7 @@ final class Coldpool
         return array_map(fn (array $r) => [
             'id' => (string) $r['id'], 'app_id' => $r['app_id'], 'amount_sat' => (int) $r['amount_sat'], 'status' => $r['status'],
             'created_at' => self::utc($r['created_at']), 'reason' => $r['reason'],
-        ], $this->all('SELECT id, app_id, amount_sat, status, created_at, reason FROM withdrawals WHERE user_id = ? ORDER BY id DESC', [$user]));
+        ], $this->all(self::REQUESTS_OF, [$user]));
     }
 
     // --- The verifier's confirmation -------------------------------------------
@@ -291,7 +305,7 @@ final class Coldpool
         if (!is_string($token) || !preg_match('/^[\x21-\x7e]{1,200}$/', $token)) {
             throw new CodedError('INVALID_INPUT', '"t" expected 1..200 printable characters without spaces (the t= part of the confirmation link)', 'token_invalid');
         }
-        $this->run('INSERT INTO withdrawal_confirmations (withdrawal_id, token) VALUES (?, ?)', [$id, $token]);
+        $this->run(self::RELAY, [$id, $token]);
     }
 
     // --- Plumbing --------------------------------------------------------------

@@ -11,6 +11,7 @@ declare(strict_types=1);
  *   php contract-test.php attack < statements.json       each statement as the web account; prints [{"errno", "error"}]
  *   php contract-test.php addresses < [{address, network}]   Address::parse of each; prints [{type, dust_sat} | {code, reason}]
  *   php contract-test.php amounts < [{sat} | {btc}]      WithdrawalRules::parseSat/parseBtc; prints [{sat} | {code, reason}]
+ *   php contract-test.php statements                     every SQL statement of Coldpool, by name (checked against sql/README.md)
  */
 require __DIR__ . '/../src/bootstrap.php';
 
@@ -77,7 +78,12 @@ switch ($command) {
     case 'amounts':
         out(each(stdinJson(), fn (array $v) => ['sat' => array_key_exists('btc', $v) ? WithdrawalRules::parseBtc($v['btc']) : WithdrawalRules::parseSat($v['sat'])]));
         break;
+    case 'statements':
+        // CLAIM_SET is the shared head of the two claim UPDATEs, not a statement of its own.
+        $sql = array_filter((new ReflectionClass(Coldpool::class))->getConstants(), fn ($v, $k) => is_string($v) && $k !== 'CLAIM_SET' && preg_match('/^(SELECT|INSERT|UPDATE|SET) /', $v), ARRAY_FILTER_USE_BOTH);
+        out($sql);
+        break;
     default:
-        fwrite(STDERR, "usage: php contract-test.php call|attack|addresses|amounts …\n");
+        fwrite(STDERR, "usage: php contract-test.php call|attack|addresses|amounts|statements …\n");
         exit(2);
 }
