@@ -34,7 +34,9 @@ if (!is_array($body)) {
         $path = parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH) ?: '/';
         [$status, $payload] = $app->handle($_SERVER['REQUEST_METHOD'] ?? 'GET', $path, $_GET, $body);
     } catch (CodedError $e) {
-        [$status, $payload] = [503, ['error' => $e->toArray()]];
+        // An incomplete configuration: the details go to the server's log.
+        error_log('coldpool: ' . $e->getMessage());
+        [$status, $payload] = [503, ['error' => ['code' => 'UNAVAILABLE', 'message' => 'the service is not configured; see the server log']]];
     }
 }
 http_response_code($status);

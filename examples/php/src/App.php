@@ -28,6 +28,11 @@ final class App
         try {
             return $this->route($method, rtrim($path, '/') ?: '/', $query + $body);
         } catch (CodedError $e) {
+            if ($e->errorCode === 'UNAVAILABLE' || $e->errorCode === 'INTERNAL') {
+                // Hosts, accounts and database names are for the server's log, not for the client.
+                error_log('coldpool: ' . $e->getMessage());
+                return [self::STATUS[$e->errorCode], ['error' => ['code' => $e->errorCode, 'message' => $e->errorCode === 'UNAVAILABLE' ? 'the database is unavailable; retry later' : 'internal error']]];
+            }
             return [self::STATUS[$e->errorCode] ?? 500, ['error' => $e->toArray()]];
         } catch (\PDOException $e) {
             // The full text (SQL, account) goes to the server's log, not to the client.
