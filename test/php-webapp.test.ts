@@ -54,14 +54,18 @@ interface Reply { status: number; body: Record<string, unknown> & { error?: { co
 /** One PHP process: `contract-test.php ARGS` with the web account's configuration in its environment, stdin `input`. */
 function php(args: string[], input = ''): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('php', [CONTRACT, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    // No stdin pipe for a command that reads none: PHP may exit before a write to it lands (EPIPE).
+    const child = spawn('php', [CONTRACT, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: [input === '' ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`php ${args.join(' ')}: exit ${code}\n${stderr}${stdout}`))));
-    child.stdin.end(input);
+    if (input !== '') {
+      child.stdin!.on('error', () => {}); // the exit code and stderr tell what went wrong
+      child.stdin!.end(input);
+    }
   });
 }
 
