@@ -19,6 +19,7 @@ import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { SQL_DIR } from '../src/store/migrate.js';
 import { MARIADB_ROOT, createMariaDb, fakeBatch, uniqueName } from './support/pool-fixtures.js';
 import { runCli } from './support/cli.js';
+import { dropAccounts, grantAccounts, grantsSql } from './support/granted-mariadb.js';
 import { SmtpSink } from './support/alert-sinks.js';
 import { CONFIRM_URL, RecordingNotifier, tokenIn } from './support/verifier-fixture.js';
 
@@ -30,24 +31,11 @@ import { CONFIRM_URL, RecordingNotifier, tokenIn } from './support/verifier-fixt
  * database is its own account's alone.
  */
 const PASSWORD = `T3st-${uniqueName('pw')}`;
-const suffix = uniqueName('g').slice(2);
-const USERS = { web: `cpw_${suffix}`, watcher: `cpa_${suffix}`, operator: `cpo_${suffix}`, verifier: `cpv_${suffix}`, verifierOwn: `cpvo_${suffix}` };
+const USERS = grantAccounts('cp');
 
 let db: Awaited<ReturnType<typeof createMariaDb>>;
 /** The verifier's own database (`coldpool_verifier` in grants.sql). */
 let vdb: Awaited<ReturnType<typeof createMariaDb>>;
-
-function grantsFor(database: string, verifierDatabase: string): string {
-  return readFileSync(`${SQL_DIR}mysql/grants.sql`, 'utf8')
-    .replaceAll('`coldpool`.', `\`${database}\`.`)
-    .replaceAll('`coldpool_verifier`', `\`${verifierDatabase}\``)
-    .replaceAll("'coldpool_web'", `'${USERS.web}'`)
-    .replaceAll("'coldpool_watcher'", `'${USERS.watcher}'`)
-    .replaceAll("'coldpool_operator'", `'${USERS.operator}'`)
-    .replaceAll("'coldpool_verifier'", `'${USERS.verifier}'`)
-    .replaceAll("'coldpool_verifier_own'", `'${USERS.verifierOwn}'`)
-    .replace(/CHANGE_ME_\w+_password/g, PASSWORD);
-}
 
 async function connectAs(user: string, database = db.name): Promise<mysql.Connection> {
   return mysql.createConnection({ host: '127.0.0.1', port: 3306, user, password: PASSWORD, database });
@@ -69,15 +57,13 @@ beforeAll(async () => {
   await store.insertBatch(fakeBatch({ count: 20 }));
   await store.close();
   const root = await mysql.createConnection({ ...MARIADB_ROOT, database: db.name, multipleStatements: true });
-  await root.query(grantsFor(db.name, vdb.name));
+  await root.query(grantsSql(db.name, vdb.name, USERS, PASSWORD));
   await root.query("INSERT INTO payouts (status, psbt, fee_sat, fee_rate_sat_kvb, created_at) VALUES ('built', 'cHNidP8=', 1000, 2000, UTC_TIMESTAMP(3))");
   await root.end();
 });
 
 afterAll(async () => {
-  const root = await mysql.createConnection(MARIADB_ROOT);
-  for (const u of Object.values(USERS)) await root.query(`DROP USER IF EXISTS '${u}'@'%'`);
-  await root.end();
+  await dropAccounts(USERS);
   await db.drop();
   await vdb.drop();
 });

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS, toBitcoinjs } from '../src/core/network.js';
-import { parseTrustText } from '../src/core/trust.js';
 import { testAccount } from './support/accounts.js';
 import { SmtpSink } from './support/alert-sinks.js';
 import { writeCliOperators } from './support/approvers.js';
@@ -23,8 +22,8 @@ import { FakeNode } from './support/fake-node.js';
 import { externalAddress, writeFixtureKeystore } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
 import mysql from 'mysql2/promise';
-import { SQL_DIR } from '../src/store/migrate.js';
-import { MARIADB_ROOT, createMariaDb, uniqueName } from './support/pool-fixtures.js';
+import { grantedMariaDb } from './support/granted-mariadb.js';
+import { setUpCliVerifier, verifierCycle as cliVerifierCycle } from './support/verifier-cli.js';
 import { mariadbBackend, sqliteBackend, type Backend } from './support/withdrawal-backends.js';
 import { tokenIn } from './support/verifier-fixture.js';
 
@@ -83,58 +82,20 @@ async function sqliteUrls(): Promise<Urls> {
   return { operator: web, web, verifierWeb: web, verifierOwn: `sqlite:${join(dir, 'verifier.db')}`, raw: sqliteBackend() };
 }
 
-/**
- * Two fresh MariaDB databases (the web one, migrated, and the verifier's own)
- * and sql/mysql/grants.sql applied as shipped, only names and passwords
- * swapped for unique test ones.
- */
+/** Two fresh MariaDB databases (the web one migrated) and sql/mysql/grants.sql applied as shipped (test/support/granted-mariadb.ts). */
 async function mariadbUrls(): Promise<Urls> {
-  const web = await createMariaDb();
-  const own = await createMariaDb();
-  cleanups.push(web.drop, own.drop);
-  const suffix = uniqueName('e').slice(2);
-  const users = { web: `cew_${suffix}`, watcher: `cea_${suffix}`, operator: `ceo_${suffix}`, verifier: `cev_${suffix}`, own: `cevo_${suffix}` };
-  const password = `T3st-${uniqueName('pw')}`;
-  const root = await mysql.createConnection({ ...MARIADB_ROOT, multipleStatements: true });
-  cleanups.push(async () => {
-    const c = await mysql.createConnection(MARIADB_ROOT);
-    for (const u of Object.values(users)) await c.query(`DROP USER IF EXISTS '${u}'@'%'`);
-    await c.end();
-  });
-  ok(await runCli('coldpool', ['db', 'migrate', '--db', web.url]));
-  const grants = readFileSync(`${SQL_DIR}mysql/grants.sql`, 'utf8')
-    .replaceAll('`coldpool_verifier`', `\`${own.name}\``)
-    .replaceAll('`coldpool`.', `\`${web.name}\`.`)
-    .replaceAll("'coldpool_web'", `'${users.web}'`).replaceAll("'coldpool_watcher'", `'${users.watcher}'`).replaceAll("'coldpool_operator'", `'${users.operator}'`)
-    .replaceAll("'coldpool_verifier_own'", `'${users.own}'`).replaceAll("'coldpool_verifier'", `'${users.verifier}'`)
-    .replace(/CHANGE_ME_\w+_password/g, password);
-  await root.query(grants);
-  await root.end();
-  const as = (user: string, db: string) => `mysql://${user}:${encodeURIComponent(password)}@127.0.0.1:3306/${db}`;
-  return { operator: as(users.operator, web.name), web: as(users.web, web.name), verifierWeb: as(users.verifier, web.name), verifierOwn: as(users.own, own.name), raw: mariadbBackend() };
+  const g = await grantedMariaDb(cleanups, 'ce');
+  return { operator: g.operator, web: g.web, verifierWeb: g.verifierWeb, verifierOwn: g.verifierOwn, raw: mariadbBackend() };
 }
 
 /** The verifier: its own database and key (`verifier init`), its config, and its key in the operators' (and signer's) trust file. */
 async function setUpVerifier(webDb: string, vdb: string, name: string): Promise<void> {
-  const keyFile = join(dir, `${name}-verifier.key`);
-  const keyPw = join(dir, `${name}-verifier.pw`);
-  writeFileSync(keyPw, 'verifier key password\n', { mode: 0o600 });
-  const init = json<{ id: string; publicKey: string; created: boolean }>(await runCli('coldpool', ['verifier', 'init', '--db', vdb, '--key', keyFile, '--password-file', keyPw, '--json']));
-  expect(init.created).toBe(true);
-  verifierKeyId = init.id;
-  verifierConfig = join(dir, `${name}-verifier.json`);
-  writeFileSync(verifierConfig, JSON.stringify({
-    db: vdb, webDb, key: keyFile, passwordFile: keyPw,
-    verifier: { confirmUrl: 'https://shop.example/confirm?w={id}&t={token}' },
-    channels: { email: { host: '127.0.0.1', port: smtp.port, from: 'security@shop.example', to: ['ops@shop.example'] }, log: false },
-  }));
-  // The operator box and the signer share the trust file in this test: one set-verifier serves both.
-  const set = json<{ verifier: { key_id: string } }>(await runCli('coldpool', ['trust', 'set-verifier', '--trust', ops.trustFile, '--public-key', init.publicKey, '--json']));
-  expect(set.verifier.key_id).toBe(init.id);
-  expect(parseTrustText(readFileSync(ops.trustFile, 'utf8')).verifier).toEqual({ publicKey: init.publicKey });
+  const v = await setUpCliVerifier({ dir, name, webDb, verifierDb: vdb, smtpPort: smtp.port, trustFile: ops.trustFile });
+  verifierConfig = v.config;
+  verifierKeyId = v.keyId;
 }
 
-const verifierCycle = async () => json<{ attested: number; tokensSent: number; errors: string[] }>(await runCli('coldpool', ['verifier', 'run', '--once', '--json', '--config', verifierConfig]));
+const verifierCycle = () => cliVerifierCycle(verifierConfig);
 
 describe.each([['SQLite', sqliteUrls], ['MariaDB with the real grants', mariadbUrls]] as const)('the verifier end to end through the CLIs (%s)', (name, urlsOf) => {
   it('request → token mail → relayed → attested → two approvals → build → sign checks attestation → broadcast → confirmed; unconfirmed and edited requests are never paid', async () => {

@@ -46,6 +46,17 @@ export function runCli(program: 'coldpool' | 'coldpool-offline', args: readonly 
   });
 }
 
+/** stdout of a run that must succeed; otherwise an error carrying the exit code and both streams. */
+export function cliOk(r: CliResult): string {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+/** The JSON a `--json` run that must succeed printed. */
+export function cliJson<T = Record<string, unknown>>(r: CliResult): T {
+  return JSON.parse(cliOk(r)) as T;
+}
+
 export function tempDir(prefix = 'coldpool-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
