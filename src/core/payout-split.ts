@@ -44,11 +44,12 @@ export function planPayoutParts(req: SplitRequest): PayoutPart[] {
   checkMaxOutputs(maxOutputs);
   const feeOf = feeFunction(req.feeRateSatKvb);
   const bytes = req.payments.map((p) => outputBytes(parseAddress(p.address, req.network).scriptHex.length / 2));
-  let pool = [...req.coins];
+  // one canonical order: the parts do not depend on how the caller listed the coins
+  let pool = largestFirst(req.coins);
   const parts: PayoutPart[] = [];
   let next = 0;
   while (next < req.payments.length) {
-    const end = partEnd(req.payments, bytes, next, largestFirst(pool), { maxOutputs, maxWeight, feeOf });
+    const end = partEnd(req.payments, bytes, next, pool, { maxOutputs, maxWeight, feeOf });
     // end === next: not even one more withdrawal is covered; selectCoins says how much is missing
     const payments = req.payments.slice(next, Math.max(end, next + 1));
     const sel = selectCoins({ network: req.network, account: req.account, payments, coins: pool, feeRateSatKvb: req.feeRateSatKvb, changeIndex: req.changeIndex, maxWeight });
