@@ -380,21 +380,23 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   psbt.setVersion(2);
   psbt.setLocktime(0);
   const fingerprint = Buffer.from(account.origin.fingerprint, 'hex');
-  const inputs: BuiltInput[] = [];
-  for (const c of sel.coins as SpendableCoin[]) {
-    const { pubkey, path } = checkCoin(c, account, nodes);
-    const script = Buffer.from(c.script, 'hex');
-    psbt.addInput({
-      hash: c.txid, index: c.vout, sequence: RBF_SEQUENCE,
-      witnessUtxo: { script, value: c.valueSat },
-      nonWitnessUtxo: Buffer.from(c.prevTx),
-      bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }],
-    });
-    inputs.push({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, path });
-  }
+  // The transaction first, bare; then each input's and the change's BIP174 fields. bitcoinjs checks every
+  // input that has a witness_utxo (is it taproot? signed?) on each addInput and addOutput: adding the fields
+  // up front makes a payout of a thousand inputs and outputs take a minute instead of a second. Same PSBT.
+  const coins = sel.coins as SpendableCoin[];
+  for (const c of coins) psbt.addInput({ hash: c.txid, index: c.vout, sequence: RBF_SEQUENCE });
   const outputs: BuiltOutput[] = req.payments.map((p, k) => {
     psbt.addOutput({ script: scripts[k]!, value: p.amountSat });
     return { vout: k, withdrawalId: p.withdrawalId, address: p.address, amountSat: p.amountSat };
+  });
+  const inputs: BuiltInput[] = coins.map((c, n) => {
+    const { pubkey, path } = checkCoin(c, account, nodes);
+    psbt.updateInput(n, {
+      witnessUtxo: { script: Buffer.from(c.script, 'hex'), value: c.valueSat },
+      nonWitnessUtxo: Buffer.from(c.prevTx),
+      bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }],
+    });
+    return { txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, path };
   });
   let change: BuiltChange | undefined;
   if (sel.changeSat > 0n) {
@@ -402,7 +404,8 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
     nodes.set(1, node);
     const pubkey = childPublicKey(node, req.changeIndex);
     const path = derivationPath(account, 1, req.changeIndex);
-    psbt.addOutput({ script: p2wpkhScript(pubkey), value: sel.changeSat, bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }] });
+    psbt.addOutput({ script: p2wpkhScript(pubkey), value: sel.changeSat });
+    psbt.updateOutput(outputs.length, { bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }] });
     change = { vout: outputs.length, address: p2wpkhAddress(pubkey, network), amountSat: sel.changeSat, index: req.changeIndex, path };
   }
   const inputTotal = sel.coins.reduce((s, c) => s + c.valueSat, 0n);
