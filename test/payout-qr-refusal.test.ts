@@ -4,9 +4,11 @@
  * before the store records or locks anything: every row of payouts,
  * payout_inputs, payout_outputs, withdrawals, payout_exclusions and the
  * audit log is as it was, no file is written, and the same build without
- * --qr then goes through (so nothing was left half-locked).
+ * --qr then goes through (so nothing was left half-locked). Likewise a
+ * split build whose second part's file (F-2.psbt) already exists: EXISTS
+ * before anything is recorded.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approver, testTrust, writeCliOperators } from './support/approvers.js';
@@ -63,5 +65,22 @@ describe.each(['sqlite', 'mariadb'] as const)('payout build --qr too large on %s
     const after = await snapshotTables(url, TABLES);
     expect(after.payouts!.length).toBe(1);
     expect(after.payout_exclusions!.length).toBe(1);
+  }, 60_000);
+
+  it('a split build whose F-2.psbt exists: refused (EXISTS) before anything is recorded; F.psbt not written', async () => {
+    const url = await fundedPool(kind, node, cleanups);
+    await approveWithdrawals(url, [0, 1].map((k) => ({ appId: `${kind}-e-${k}`, user: `u${k}`, address: externalAddress(k), amountSat: 110_000n + BigInt(k) })), [approver('op1', testTrust('regtest', 1, ['op1']))]);
+    const before = await snapshotTables(url, TABLES);
+    const psbt = join(dir, `${kind}-exists.psbt`);
+    writeFileSync(join(dir, `${kind}-exists-2.psbt`), 'mine\n');
+    const args = ['payout', 'build', '--trust', trustFile, '--fee-rate', '2', '--max-outputs', '1', '--out', psbt, '--node', node.rpcUrl, '--db', url, '--operator', 'op1', '--json'];
+    const refused = await runCli('coldpool', args);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/exists-2\.psbt already exists; refusing to overwrite it/);
+    expect(await snapshotTables(url, TABLES)).toEqual(before);
+    expect(existsSync(psbt)).toBe(false);
+    const built = await runCli('coldpool', [...args, '--force']);
+    expect(built.code, built.stderr).toBe(0);
+    expect((JSON.parse(built.stdout) as unknown[]).length).toBe(2);
   }, 60_000);
 });

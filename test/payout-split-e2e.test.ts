@@ -136,5 +136,5 @@ describe.each(['sqlite', 'mariadb'] as const)('a payout of 3,000 withdrawals fro
       await store.close();
     }
     node.mempool.clear();
-  }, 120_000);
+  }, 180_000);
 });

@@ -148,11 +148,14 @@ function registerBuild(group: Command, out: Output): void {
             },
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
-            ...(opts.qr ? {
-              beforeRecord: (built) => {
-                qr = built.map((b, k) => ({ id: `#${k + 1}`, file: nth(opts.out, k), series: psbtQrSeries(b.psbt.toBuffer(), { maxParts: qrMaxParts, what: `the PSBT of payout part ${k + 1} of ${built.length} (${nth(opts.out, k)})` }) }));
-              },
-            } : {}),
+            beforeRecord: (built) => {
+              // F-2.psbt, F-3.psbt, …: known only now; an existing one is refused before the payouts are recorded
+              for (const k of built.keys()) {
+                assertWritable(nth(opts.out, k), opts.force);
+                assertWritable(manifestPath(nth(opts.out, k)), opts.force);
+              }
+              if (opts.qr) qr = built.map((b, k) => ({ id: `#${k + 1}`, file: nth(opts.out, k), series: psbtQrSeries(b.psbt.toBuffer(), { maxParts: qrMaxParts, what: `the PSBT of payout part ${k + 1} of ${built.length} (${nth(opts.out, k)})` }) }));
+            },
           })));
       qr = qr.map((s, k) => ({ ...s, id: records[k]!.id }));
       const rows = records.map((rec, k) => builtJson(rec, writeFiles(nth(opts.out, k), rec, Boolean(opts.force))));
