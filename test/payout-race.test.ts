@@ -8,12 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitcoindRpc } from '../src/chain/bitcoind-rpc.js';
 import { isCoded } from '../src/core/errors.js';
-import { DEFAULT_POLICY } from '../src/core/withdrawal-policy.js';
 import { buildPayouts } from '../src/flows/payout.js';
-import { requestWithdrawal } from '../src/flows/request-withdrawal.js';
 import { openChainStore } from './support/open-repos.js';
 import { openPayoutStore } from './support/open-repos.js';
-import { openWithdrawalStore } from './support/open-repos.js';
+import { approveWithdrawals } from './support/approved-withdrawals.js';
 import type { FakeNode } from './support/fake-node.js';
 import { fundedPool, startFundedNode } from './support/funded-pool.js';
 import { externalAddress } from './support/psbt-fixtures.js';
@@ -33,17 +31,9 @@ afterAll(async () => {
 
 const fundedPoolOf = (backend: 'sqlite' | 'mariadb'): Promise<string> => fundedPool(backend, node, cleanups);
 
-async function approved(url: string, n: number): Promise<bigint[]> {
-  const store = openWithdrawalStore(url);
-  try {
-    const ids: bigint[] = [];
-    for (let k = 0; k < n; k++) ids.push((await requestWithdrawal(store, { appId: `r-${k}`, user: `u${k}`, address: externalAddress(k), amountSat: 100_000n + BigInt(k) })).withdrawal.id);
-    await store.observe('op');
-    for (const id of ids) await store.approve(id, approver('op', testTrust('regtest')), DEFAULT_POLICY);
-    return ids;
-  } finally {
-    await store.close();
-  }
+function approved(url: string, n: number): Promise<bigint[]> {
+  const requests = Array.from({ length: n }, (_, k) => ({ appId: `r-${k}`, user: `u${k}`, address: externalAddress(k), amountSat: 100_000n + BigInt(k) }));
+  return approveWithdrawals(url, requests, [approver('op', testTrust('regtest'))]);
 }
 
 async function build(url: string, ids?: bigint[]) {

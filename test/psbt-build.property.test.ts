@@ -4,6 +4,9 @@
  * BIP174 fields on every input and on change, RBF, dust change folded into
  * the fee, a changeless branch-and-bound hit, a clear "missing N sat", the
  * split, and a replacement (bump) that keeps the outputs and pays more.
+ * src/core/payout-split.ts: the split by outputs and weight (every part
+ * under the cap, paying its own fee, every withdrawal placed exactly once,
+ * the same parts whatever the coins' order), and a withdrawal too heavy alone.
  */
 import fc from 'fast-check';
 import { Transaction } from 'bitcoinjs-lib';
@@ -13,8 +16,11 @@ import { isCoded } from '../src/core/errors.js';
 import { NETWORKS } from '../src/core/network.js';
 import { inspectPsbt, refusals } from '../src/core/psbt-inspect.js';
 import {
-  buildPayoutPsbt, feeForVsize, P2WPKH_DUST_SAT, RBF_SEQUENCE, splitPayments, type Payment, type SpendableCoin,
+  buildPayoutPsbt, estimateWeight, feeForVsize, P2WPKH_DUST_SAT, PAYOUT_WEIGHT_CAP, RBF_SEQUENCE, selectCoins, splitPayments,
+  type CandidateCoin, type Payment, type SpendableCoin,
 } from '../src/core/psbt-build.js';
+import { planPayoutParts } from '../src/core/payout-split.js';
+import { parseAddress } from '../src/core/address.js';
 import { testAccount } from './support/accounts.js';
 import { externalAddress, keyAt, previousTx, rootOf } from './support/psbt-fixtures.js';
 
@@ -148,5 +154,116 @@ describe('buildPayoutPsbt', () => {
     const big = buildPayoutPsbt({ network, account, payments, coins: [coins[1]!], mustSpend: [coins[0]!], feeRateSatKvb: 100_000n, replacesFeeSat: first.feeSat, changeIndex: 2 });
     expect(big.inputs.map((i) => i.txid)).toEqual([coins[0]!.txid, coins[1]!.txid]);
     expect(big.inputTotalSat).toBe(big.paymentTotalSat + (big.change?.amountSat ?? 0n) + big.feeSat);
+  });
+});
+
+/** A coin for planning only (no previous transaction): distinct outpoints, the pool's script at …/0/k. */
+function candidate(k: number, valueSat: bigint, script: string): CandidateCoin {
+  return { txid: k.toString(16).padStart(64, '0'), vout: k % 3, valueSat, script, chain: 0, index: 0 };
+}
+
+const scriptLength = (p: Payment): number => parseAddress(p.address, network).scriptHex.length / 2;
+
+describe('planPayoutParts: split by outputs and weight', () => {
+  // a pool of coins with their previous transactions, built once (keys derived once)
+  const pool = Array.from({ length: 40 }, (_, k) => coin(k, 20_000n + BigInt(k) * 7_919n));
+
+  it('property: every part within the cap and --max-outputs, paying its own fee from its own coins; every withdrawal once, in order; coins once; order of coins irrelevant', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 4, max: 40 }),
+      fc.array(fc.bigInt({ min: 1_000n, max: 150_000n }), { minLength: 1, maxLength: 30 }),
+      fc.bigInt({ min: 1_000n, max: 20_000n }),
+      fc.integer({ min: 1_500, max: 12_000 }),
+      fc.integer({ min: 1, max: 12 }),
+      fc.nat(),
+      (coinCount, amounts, rate, maxWeight, maxOutputs, seed) => {
+        const coins = pool.slice(0, coinCount);
+        const payments = amounts.map((a, k) => payment(k, a));
+        const request = { network, account, payments, coins, feeRateSatKvb: rate, changeIndex: 0, maxOutputs, maxWeight };
+        let parts;
+        try {
+          parts = planPayoutParts(request);
+        } catch (e) {
+          if (isCoded(e, 'REFUSED') && e.context.reason === 'insufficient_funds') return;
+          if (isCoded(e, 'REFUSED') && e.context.reason === 'withdrawal_too_heavy') {
+            // named, and truly too heavy: alone, with the coins it needs, above the cap
+            expect(payments.map((p) => p.withdrawalId.toString())).toContain(e.context.withdrawal_id);
+            expect(Number(e.context.weight)).toBeGreaterThan(maxWeight);
+            expect(e.message).toContain(`withdrawal ${String(e.context.withdrawal_id)} `);
+            return;
+          }
+          throw e;
+        }
+        expect(parts.flatMap((p) => p.payments)).toEqual(payments);
+        const spent = parts.flatMap((p) => p.coins.map((c) => `${c.txid}:${c.vout}`));
+        expect(new Set(spent).size).toBe(spent.length);
+        const byKey = new Map(coins.map((c) => [`${c.txid}:${c.vout}`, c]));
+        for (const [k, part] of parts.entries()) {
+          expect(part.payments.length).toBeGreaterThan(0);
+          expect(part.payments.length).toBeLessThanOrEqual(maxOutputs);
+          const built = buildPayoutPsbt({ network, account, payments: part.payments, coins: [], mustSpend: part.coins.map((c) => byKey.get(`${c.txid}:${c.vout}`)!), feeRateSatKvb: rate, changeIndex: k, selection: part.selection });
+          expect(estimateWeight(built.inputs.length, part.payments.map(scriptLength), built.change !== undefined)).toBeLessThanOrEqual(maxWeight);
+          expect(built.inputTotalSat).toBe(built.paymentTotalSat + (built.change?.amountSat ?? 0n) + built.feeSat);
+          expect(built.feeSat).toBeGreaterThanOrEqual(feeForVsize(built.vsize, rate));
+        }
+        // deterministic, whatever order the coins come in
+        const shuffled = fc.sample(fc.shuffledSubarray(coins, { minLength: coins.length, maxLength: coins.length }), { seed, numRuns: 1 })[0]!;
+        expect(planPayoutParts({ ...request, coins: shuffled })).toEqual(parts);
+      },
+    ), { numRuns: 80 });
+  });
+
+  it('the signed transaction of every part stays under the cap and meets the fee rate', () => {
+    const payments = Array.from({ length: 12 }, (_, k) => payment(k, 30_000n + BigInt(k) * 1_000n));
+    const parts = planPayoutParts({ network, account, payments, coins: pool.slice(0, 24), feeRateSatKvb: 3_000n, changeIndex: 0, maxWeight: 1_200 });
+    expect(parts.length).toBeGreaterThan(2);
+    const byKey = new Map(pool.map((c) => [`${c.txid}:${c.vout}`, c]));
+    for (const [k, part] of parts.entries()) {
+      const built = buildPayoutPsbt({ network, account, payments: part.payments, coins: [], mustSpend: part.coins.map((c) => byKey.get(`${c.txid}:${c.vout}`)!), feeRateSatKvb: 3_000n, changeIndex: k });
+      const signed = signAll(built);
+      expect(signed.weight()).toBeLessThanOrEqual(1_200);
+      expect(built.feeSat).toBeGreaterThanOrEqual(feeForVsize(signed.virtualSize(), 3_000n));
+    }
+  });
+
+  it('3,000 withdrawals from 5,000 small coins at the default cap: parts of at most 250, each under 390,000 WU', () => {
+    const script = pool[0]!.script;
+    const coins = Array.from({ length: 5_000 }, (_, k) => candidate(k, 20_000n + BigInt(k % 97), script));
+    const payments = Array.from({ length: 3_000 }, (_, k) => payment(k, 25_000n + BigInt(k % 13)));
+    const parts = planPayoutParts({ network, account, payments, coins, feeRateSatKvb: 1_000n, changeIndex: 0, maxOutputs: 10_000 });
+    expect(parts.length).toBeGreaterThan(3);
+    expect(parts.flatMap((p) => p.payments)).toEqual(payments);
+    for (const part of parts) expect(estimateWeight(part.coins.length, part.payments.map(scriptLength), true)).toBeLessThanOrEqual(PAYOUT_WEIGHT_CAP);
+    const byCount = planPayoutParts({ network, account, payments, coins, feeRateSatKvb: 1_000n, changeIndex: 0 });
+    expect(byCount.every((p) => p.payments.length <= 250)).toBe(true);
+  });
+
+  it('a withdrawal too heavy to fit one standard transaction even alone: REFUSED naming it, reason withdrawal_too_heavy', () => {
+    const script = pool[0]!.script;
+    const coins = Array.from({ length: 2_000 }, (_, k) => candidate(k, 10_000n, script));
+    const payments = [payment(0, 50_000n), payment(1, 15_000_000n)];
+    let err: unknown;
+    try {
+      planPayoutParts({ network, account, payments, coins, feeRateSatKvb: 1_000n, changeIndex: 0 });
+    } catch (e) {
+      err = e;
+    }
+    expect(isCoded(err, 'REFUSED')).toBe(true);
+    const e = err as { message: string; context: Record<string, unknown> };
+    expect(e.context).toMatchObject({ reason: 'withdrawal_too_heavy', withdrawal_id: '2', max_weight: PAYOUT_WEIGHT_CAP });
+    expect(e.message).toMatch(/^withdrawal 2 \(15000000 sat to bcrt1/);
+  });
+
+  it('a changeless branch-and-bound set heavier than the cap gives way to largest-first', () => {
+    const script = pool[0]!.script;
+    // 20 coins of 10,000 sat match 199,000 sat changeless at 1 sat/vB; the 1,000,000 coin alone is lighter
+    const small = Array.from({ length: 20 }, (_, k) => candidate(k + 1, 10_000n, script));
+    const coins = [candidate(100, 1_000_000n, script), ...small];
+    const fixed = feeForVsize(Math.ceil(estimateWeight(0, [22], false) / 4), 1_000n);
+    const payments = [payment(0, 20n * (10_000n - 69n) - fixed)]; // each coin's effective value: 10,000 less 69 sat to spend it
+    expect(selectCoins({ network, account, payments, coins, feeRateSatKvb: 1_000n, changeIndex: 0 }).selection).toBe('bnb');
+    const capped = selectCoins({ network, account, payments, coins, feeRateSatKvb: 1_000n, changeIndex: 0, maxWeight: 3_000 });
+    expect(capped.selection).toBe('largest-first');
+    expect(capped.coins.map((c) => c.valueSat)).toEqual([1_000_000n]);
   });
 });

@@ -24,8 +24,12 @@ import { toBitcoinjs, type Network } from './network.js';
  *    change output: no change at all, the excess goes to fee. Depth-first
  *    over coins sorted by effective value, at most BNB_TRIES steps.
  * 2. Otherwise largest-first: add coins by effective value until payments +
- *    fee with a change output are covered; the rest is change.
+ *    fee with a change output are covered; the rest is change. Largest-first
+ *    needs the fewest coins, so it is also the lightest set: a branch and bound
+ *    set heavier than the weight allowed (`maxWeight`) gives way to it.
  * Change below the dust threshold of P2WPKH (294 sat) is folded into the fee.
+ * Splitting a large payout into several transactions by outputs and weight:
+ * src/core/payout-split.ts.
  *
  * vsize is estimated for a worst-case 73-byte signature (DER + sighash) per
  * input, so the fee rate of the final transaction is never below the one asked.
@@ -44,6 +48,12 @@ export const RBF_SEQUENCE = 0xfffffffd;
 export const DEFAULT_MAX_OUTPUTS = 250;
 /** Standard transaction weight limit (Core's MAX_STANDARD_TX_WEIGHT). */
 export const MAX_STANDARD_TX_WEIGHT = 400_000;
+/**
+ * Most weight `payout build` gives one payout (its estimate, worst-case
+ * signatures): 10,000 WU under the standard limit, room for a fee bump
+ * (`payout bump`) to add about 36 P2WPKH inputs and still relay.
+ */
+export const PAYOUT_WEIGHT_CAP = 390_000;
 /** Core's default incremental relay fee (BIP125 rule 4): 1 sat/vB. */
 export const INCREMENTAL_RELAY_SAT_KVB = 1000n;
 /** P2WPKH dust threshold at the default dust relay fee (3 sat/vB). */
@@ -136,14 +146,32 @@ function varIntSize(n: number): number {
   return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5;
 }
 
-/** Estimated weight of a P2WPKH-only transaction with these counts (version, locktime, marker/flag included). */
-export function estimateWeight(inputs: number, paymentScriptLengths: readonly number[], change: boolean): number {
-  const outputs = paymentScriptLengths.length + (change ? 1 : 0);
-  let base = 4 + 4 + varIntSize(inputs) + varIntSize(outputs) + 41 * inputs;
-  for (const len of paymentScriptLengths) base += 8 + varIntSize(len) + len;
-  if (change) base += 31;
+/** The payment outputs of a transaction as weight sees them: how many, and their serialized bytes (value, script length, script). */
+export interface OutputShape {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/** Serialized bytes of a payment output whose script is `scriptLength` bytes. */
+export function outputBytes(scriptLength: number): number {
+  return 8 + varIntSize(scriptLength) + scriptLength;
+}
+
+export function shapeOf(paymentScriptLengths: readonly number[]): OutputShape {
+  return { count: paymentScriptLengths.length, bytes: paymentScriptLengths.reduce((s, len) => s + outputBytes(len), 0) };
+}
+
+/** Estimated weight of a transaction of P2WPKH inputs paying `payments` (plus a P2WPKH change output); version, locktime, marker/flag included. */
+export function shapeWeight(inputs: number, payments: OutputShape, change: boolean): number {
+  const outputs = payments.count + (change ? 1 : 0);
+  const base = 4 + 4 + varIntSize(inputs) + varIntSize(outputs) + 41 * inputs + payments.bytes + (change ? 31 : 0);
   const witness = 2 + (1 + 1 + 73 + 1 + 33) * inputs;
   return base * 4 + witness;
+}
+
+/** Estimated weight of a P2WPKH-only transaction with these counts (version, locktime, marker/flag included). */
+export function estimateWeight(inputs: number, paymentScriptLengths: readonly number[], change: boolean): number {
+  return shapeWeight(inputs, shapeOf(paymentScriptLengths), change);
 }
 
 export function vsizeOf(weight: number): number {
@@ -221,16 +249,58 @@ function checkCoin(c: SpendableCoin, account: AccountDescriptor, nodes: Map<0 | 
   return { pubkey, path: derivationPath(account, c.chain, c.index) };
 }
 
-/** Choose the inputs and the change amount; throws REFUSED with the missing amount when the coins do not cover it. */
+/** The fee a transaction of `vsize` must pay: the rate, and for a replacement also BIP125 rules 3 and 4. */
+export type FeeOf = (vsize: number) => bigint;
+
+export function feeFunction(feeRateSatKvb: bigint, replacesFeeSat?: bigint): FeeOf {
+  return (vsize) => {
+    const byRate = feeForVsize(vsize, feeRateSatKvb);
+    if (replacesFeeSat === undefined) return byRate;
+    const byRule = replacesFeeSat + feeForVsize(vsize, INCREMENTAL_RELAY_SAT_KVB);
+    return byRate > byRule ? byRate : byRule;
+  };
+}
+
+export interface Settled {
+  readonly changeSat: bigint;
+  readonly feeSat: bigint;
+  readonly vsize: number;
+  /** Estimated weight (worst-case signatures), with the change output when there is change. */
+  readonly weight: number;
+}
+
+/**
+ * How `inputs` coins holding `total` sat pay `paymentTotal` to `payments`:
+ * with change when it is at least dust, else without change and the excess
+ * to fee; undefined when they cannot pay the fee either way.
+ */
+export function settle(total: bigint, inputs: number, payments: OutputShape, paymentTotal: bigint, feeOf: FeeOf): Settled | undefined {
+  const withChange = shapeWeight(inputs, payments, true);
+  const feeWith = feeOf(vsizeOf(withChange));
+  const change = total - paymentTotal - feeWith;
+  if (change >= P2WPKH_DUST_SAT) return { changeSat: change, feeSat: feeWith, vsize: vsizeOf(withChange), weight: withChange };
+  const without = shapeWeight(inputs, payments, false);
+  const fee = total - paymentTotal;
+  if (fee < feeOf(vsizeOf(without))) return undefined;
+  return { changeSat: 0n, feeSat: fee, vsize: vsizeOf(without), weight: without };
+}
+
+/** Coins by value, largest first; equal values by outpoint, so the order never depends on how the caller listed them. */
+export function largestFirst<C extends CandidateCoin>(coins: readonly C[]): C[] {
+  return [...coins].sort((a, b) => (b.valueSat > a.valueSat ? 1 : b.valueSat < a.valueSat ? -1 : a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : a.vout - b.vout));
+}
+
+/**
+ * Choose the inputs and the change amount; throws REFUSED with the missing
+ * amount when the coins do not cover it, or when the coins needed would make
+ * the transaction heavier than `maxWeight`.
+ */
 function select(req: SelectRequest, scriptLengths: number[], paymentTotal: bigint): { coins: CandidateCoin[]; changeSat: bigint; feeSat: bigint; vsize: number; how: BuiltPayout['selection'] } {
   const rate = req.feeRateSatKvb;
   const replaced = req.replacesFeeSat;
-  const feeOf = (vsize: number): bigint => {
-    const byRate = feeForVsize(vsize, rate);
-    if (replaced === undefined) return byRate;
-    const byRule = replaced + feeForVsize(vsize, INCREMENTAL_RELAY_SAT_KVB);
-    return byRate > byRule ? byRate : byRule;
-  };
+  const maxWeight = req.maxWeight ?? MAX_STANDARD_TX_WEIGHT;
+  const feeOf = feeFunction(rate, replaced);
+  const shape = shapeOf(scriptLengths);
   const inputFee = feeForVsize(Math.ceil(P2WPKH_INPUT_WEIGHT / 4), rate);
   const must = [...(req.mustSpend ?? [])];
   const mustKeys = new Set(must.map((c) => `${c.txid}:${c.vout}`));
@@ -238,15 +308,8 @@ function select(req: SelectRequest, scriptLengths: number[], paymentTotal: bigin
   const sum = (cs: readonly CandidateCoin[]) => cs.reduce((s, c) => s + c.valueSat, 0n);
 
   const finish = (coins: CandidateCoin[], how: BuiltPayout['selection']) => {
-    const total = sum(coins);
-    const withChange = vsizeOf(estimateWeight(coins.length, scriptLengths, true));
-    const feeWith = feeOf(withChange);
-    const change = total - paymentTotal - feeWith;
-    if (change >= P2WPKH_DUST_SAT) return { coins, changeSat: change, feeSat: feeWith, vsize: withChange, how };
-    const without = vsizeOf(estimateWeight(coins.length, scriptLengths, false));
-    const fee = total - paymentTotal;
-    if (fee < feeOf(without)) return undefined;
-    return { coins, changeSat: 0n, feeSat: fee, vsize: without, how };
+    const r = settle(sum(coins), coins.length, shape, paymentTotal, feeOf);
+    return r && { coins, changeSat: r.changeSat, feeSat: r.feeSat, vsize: r.vsize, weight: r.weight, how };
   };
 
   if (must.length === 0 && replaced === undefined) {
@@ -256,17 +319,23 @@ function select(req: SelectRequest, scriptLengths: number[], paymentTotal: bigin
     const hit = branchAndBound(pool.map((coin) => ({ coin, effective: coin.valueSat - inputFee })), paymentTotal + fixed, changeCost);
     if (hit) {
       const r = finish(hit.map((h) => h.coin), 'bnb');
-      if (r) return r;
+      // a changeless set of many small coins may be too heavy where largest-first is not
+      if (r && r.weight <= maxWeight) return r;
     }
   }
   const chosen = [...must];
   const r0 = must.length > 0 ? finish(chosen, 'required') : undefined;
-  if (r0) return r0;
-  const byValue = [...pool].sort((a, b) => (b.valueSat > a.valueSat ? 1 : b.valueSat < a.valueSat ? -1 : 0));
-  for (const coin of byValue) {
+  const fits = <R extends { weight: number; coins: CandidateCoin[] }>(r: R): R => {
+    if (r.weight <= maxWeight) return r;
+    throw new CodedError('REFUSED', `the payout of ${req.payments.length} withdrawal(s) would weigh ${r.weight} WU with the ${r.coins.length} coin(s) it needs, above ${maxWeight} WU`, {
+      hint: 'pay fewer withdrawals per payout (--max-outputs, --ids)', context: { reason: 'too_heavy', weight: r.weight, max_weight: maxWeight },
+    });
+  };
+  if (r0) return fits(r0);
+  for (const coin of largestFirst(pool)) {
     chosen.push(coin);
     const r = finish(chosen, must.length > 0 ? 'required' : 'largest-first');
-    if (r) return r;
+    if (r) return fits(r);
   }
   const total = sum(chosen);
   const need = paymentTotal + feeOf(vsizeOf(estimateWeight(chosen.length, scriptLengths, false)));
@@ -277,7 +346,12 @@ function select(req: SelectRequest, scriptLengths: number[], paymentTotal: bigin
   });
 }
 
-type SelectRequest = Omit<BuildRequest, 'coins' | 'mustSpend'> & { readonly coins: readonly CandidateCoin[]; readonly mustSpend?: readonly CandidateCoin[] };
+type SelectRequest = Omit<BuildRequest, 'coins' | 'mustSpend'> & {
+  readonly coins: readonly CandidateCoin[];
+  readonly mustSpend?: readonly CandidateCoin[];
+  /** Heaviest transaction (estimated weight) the selection may make; default the standard limit. */
+  readonly maxWeight?: number;
+};
 
 /**
  * Choose the coins of a payout without their previous transactions (the
@@ -306,21 +380,23 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   psbt.setVersion(2);
   psbt.setLocktime(0);
   const fingerprint = Buffer.from(account.origin.fingerprint, 'hex');
-  const inputs: BuiltInput[] = [];
-  for (const c of sel.coins as SpendableCoin[]) {
-    const { pubkey, path } = checkCoin(c, account, nodes);
-    const script = Buffer.from(c.script, 'hex');
-    psbt.addInput({
-      hash: c.txid, index: c.vout, sequence: RBF_SEQUENCE,
-      witnessUtxo: { script, value: c.valueSat },
-      nonWitnessUtxo: Buffer.from(c.prevTx),
-      bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }],
-    });
-    inputs.push({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, path });
-  }
+  // The transaction first, bare; then each input's and the change's BIP174 fields. bitcoinjs checks every
+  // input that has a witness_utxo (is it taproot? signed?) on each addInput and addOutput: adding the fields
+  // up front makes a payout of a thousand inputs and outputs take a minute instead of a second. Same PSBT.
+  const coins = sel.coins as SpendableCoin[];
+  for (const c of coins) psbt.addInput({ hash: c.txid, index: c.vout, sequence: RBF_SEQUENCE });
   const outputs: BuiltOutput[] = req.payments.map((p, k) => {
     psbt.addOutput({ script: scripts[k]!, value: p.amountSat });
     return { vout: k, withdrawalId: p.withdrawalId, address: p.address, amountSat: p.amountSat };
+  });
+  const inputs: BuiltInput[] = coins.map((c, n) => {
+    const { pubkey, path } = checkCoin(c, account, nodes);
+    psbt.updateInput(n, {
+      witnessUtxo: { script: Buffer.from(c.script, 'hex'), value: c.valueSat },
+      nonWitnessUtxo: Buffer.from(c.prevTx),
+      bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }],
+    });
+    return { txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, path };
   });
   let change: BuiltChange | undefined;
   if (sel.changeSat > 0n) {
@@ -328,7 +404,8 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
     nodes.set(1, node);
     const pubkey = childPublicKey(node, req.changeIndex);
     const path = derivationPath(account, 1, req.changeIndex);
-    psbt.addOutput({ script: p2wpkhScript(pubkey), value: sel.changeSat, bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }] });
+    psbt.addOutput({ script: p2wpkhScript(pubkey), value: sel.changeSat });
+    psbt.updateOutput(outputs.length, { bip32Derivation: [{ masterFingerprint: fingerprint, pubkey: Buffer.from(pubkey), path }] });
     change = { vout: outputs.length, address: p2wpkhAddress(pubkey, network), amountSat: sel.changeSat, index: req.changeIndex, path };
   }
   const inputTotal = sel.coins.reduce((s, c) => s + c.valueSat, 0n);
@@ -336,7 +413,7 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   if (fee !== sel.feeSat || fee < 0n) throw new CodedError('INTERNAL', `payout arithmetic: inputs ${inputTotal} - outputs ${paymentTotal} - change ${change?.amountSat ?? 0n} = ${fee}, expected fee ${sel.feeSat}`);
   const weight = estimateWeight(sel.coins.length, scripts.map((s) => s.length), change !== undefined);
   if (weight > MAX_STANDARD_TX_WEIGHT) {
-    throw new CodedError('REFUSED', `the payout would weigh ${weight} WU, above the standard limit of ${MAX_STANDARD_TX_WEIGHT}`, { hint: 'pay fewer withdrawals per payout (--max-outputs)' });
+    throw new CodedError('REFUSED', `the payout would weigh ${weight} WU, above the standard limit of ${MAX_STANDARD_TX_WEIGHT}`, { hint: 'pay fewer withdrawals per payout (--max-outputs)', context: { reason: 'too_heavy', weight, max_weight: MAX_STANDARD_TX_WEIGHT } });
   }
   const unsignedTxid = Transaction.fromBuffer(Buffer.from(psbt.data.getTransaction())).getId();
   return {
@@ -345,9 +422,13 @@ export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   };
 }
 
-/** Split payments into groups of at most `maxOutputs` (in the order given). */
-export function splitPayments<T>(payments: readonly T[], maxOutputs = DEFAULT_MAX_OUTPUTS): T[][] {
+export function checkMaxOutputs(maxOutputs: number): void {
   if (!Number.isInteger(maxOutputs) || maxOutputs < 1) throw new CodedError('USAGE', `"--max-outputs" expected a positive integer, got ${maxOutputs}`);
+}
+
+/** Split payments into groups of at most `maxOutputs` (in the order given); by count only: `planPayoutParts` splits by weight as well. */
+export function splitPayments<T>(payments: readonly T[], maxOutputs = DEFAULT_MAX_OUTPUTS): T[][] {
+  checkMaxOutputs(maxOutputs);
   const groups: T[][] = [];
   for (let k = 0; k < payments.length; k += maxOutputs) groups.push(payments.slice(k, k + maxOutputs));
   return groups;

@@ -7,8 +7,9 @@ import { bip143AllHasher, verifyP2wpkhSignature } from '../core/p2wpkh-signature
 import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
 import { isLivePayout, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
 import {
-  buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
+  buildPayoutPsbt, selectCoins, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
+import { planPayoutParts } from '../core/payout-split.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
 import type { ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
 import { payability, type Payability } from '../core/approval-standing.js';
@@ -18,7 +19,8 @@ import type { Trust } from '../core/trust.js';
 
 /**
  * DESIGN flows 8 and 10: build a payout (approved withdrawals → one PSBT per
- * group of at most `maxOutputs`), broadcast the signed PSBT, follow it to
+ * standard transaction: at most `maxOutputs` withdrawals and PAYOUT_WEIGHT_CAP
+ * weight each, src/core/payout-split.ts), broadcast the signed PSBT, follow it to
  * confirmation through the chain record, bump its fee (RBF). No argv, no tty:
  * the CLI (src/cli/online/payout.ts) and the demo call these.
  */
@@ -30,12 +32,19 @@ export interface BuildOptions {
   readonly targetBlocks?: number;
   readonly ids?: readonly bigint[];
   readonly maxOutputs?: number;
+  /** Heaviest payout transaction (estimated weight); default PAYOUT_WEIGHT_CAP. */
+  readonly maxWeight?: number;
   /** Confirmations a coin needs to be spent (default 1). */
   readonly minConf?: number;
   /** The operator box's trust file: whose approvals count, how many it takes. */
   readonly trust: Trust;
   /** Told about the approved withdrawals left out (after they are recorded and audited), before any payout is built. */
   readonly onLeftOut?: (leftOut: readonly LeftOut[]) => void;
+  /**
+   * Shown every PSBT before anything is recorded or locked (the CLI checks
+   * `--qr` fits here); a throw refuses the build with nothing written.
+   */
+  readonly beforeRecord?: (built: readonly BuiltPayout[]) => void;
 }
 
 export interface BuiltRecord {
@@ -70,7 +79,13 @@ export async function previousTx(source: PrevTxSource, coin: CandidateCoin & { h
 
 async function withPrev(source: PrevTxSource, coins: readonly (CandidateCoin & { height?: number | undefined })[]): Promise<SpendableCoin[]> {
   const out: SpendableCoin[] = [];
-  for (const c of coins) out.push({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, prevTx: await previousTx(source, c) });
+  // coins of one deposit transaction share it: asked of the node once
+  const fetched = new Map<string, Uint8Array>();
+  for (const c of coins) {
+    let prevTx = fetched.get(c.txid);
+    if (prevTx === undefined) fetched.set(c.txid, (prevTx = await previousTx(source, c)));
+    out.push({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, prevTx });
+  }
   return out;
 }
 
@@ -113,8 +128,12 @@ export function manifestOf(network: Network, built: BuiltPayout, proofs: Readonl
 }
 
 /**
- * Build the payouts of the approved withdrawals (or of `ids`), one per group
- * of at most `maxOutputs`, each recorded with its withdrawals locked to it.
+ * Build the payouts of the approved withdrawals (or of `ids`), one per
+ * standard transaction (`planPayoutParts`), each recorded with its
+ * withdrawals locked to it. Every PSBT is built, and shown to
+ * `beforeRecord`, before anything is written: a build refused for funds,
+ * weight or `beforeRecord` leaves no payout, lock, exclusion or audit entry.
+ * With nothing payable at all, the left-out ones are still recorded.
  */
 export async function buildPayouts(store: PayoutStore, chain: ChainStore, source: PrevTxSource, opts: BuildOptions): Promise<BuiltRecord[]> {
   const { network, account } = await accountOf(store);
@@ -129,29 +148,34 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
   }
   if (candidates.length === 0) throw new CodedError('STATE_CONFLICT', 'no approved withdrawal to pay', { hint: 'approve some first: coldpool withdrawals approve ID' });
   const { payable, leftOut, approvals } = screenApproved(network, opts.trust, candidates);
-  if (leftOut.length > 0) {
+  const recordLeftOut = async (): Promise<void> => {
+    if (leftOut.length === 0) return;
     await store.leaveOut(leftOut, opts.actor);
     opts.onLeftOut?.(leftOut);
-  }
+  };
   if (payable.length === 0) {
+    await recordLeftOut();
     throw new CodedError('REFUSED', `nothing left to pay: all ${candidates.length} approved withdrawal(s) were left out (${leftOut.map((l) => `${l.id}: ${l.reason}`).join('; ')})`, {
       hint: 'see `coldpool withdrawals list --status approved`; reject or cancel what changed, have operators approve what is missing',
     });
   }
   const feeRateSatKvb = await feeRateOf(source, opts);
-  let coins = await freeCoins(store, chain, opts.minConf ?? 1);
+  const coins = await freeCoins(store, chain, opts.minConf ?? 1);
   let changeIndex = await store.nextChangeIndex();
-  const records: BuiltRecord[] = [];
-  for (const group of splitPayments(payable, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
-    const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
-    const plan = selectCoins({ network, account, payments, coins, feeRateSatKvb, changeIndex });
-    const chosen = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
-    const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: plan.selection });
-    const id = await store.insert(built, opts.actor);
-    records.push({ id, built, manifest: manifestOf(network, built, approvals) });
-    coins = coins.filter((c) => !chosen.includes(c));
+  const payments: Payment[] = payable.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
+  const parts = planPayoutParts({ network, account, payments, coins, feeRateSatKvb, changeIndex, maxOutputs: opts.maxOutputs, maxWeight: opts.maxWeight });
+  const builts: BuiltPayout[] = [];
+  for (const part of parts) {
+    const picked = new Set(part.coins.map((p) => `${p.txid}:${p.vout}`));
+    const chosen = coins.filter((c) => picked.has(`${c.txid}:${c.vout}`));
+    const built = buildPayoutPsbt({ network, account, payments: part.payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: part.selection });
+    builts.push(built);
     if (built.change) changeIndex++;
   }
+  opts.beforeRecord?.(builts);
+  await recordLeftOut();
+  const records: BuiltRecord[] = [];
+  for (const built of builts) records.push({ id: await store.insert(built, opts.actor), built, manifest: manifestOf(network, built, approvals) });
   return records;
 }
 

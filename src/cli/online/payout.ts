@@ -93,8 +93,12 @@ function registerBuild(group: Command, out: Output): void {
       'Pay the approved withdrawals (or --ids) from the cold wallet\'s confirmed coins (chain record: coldpool chain sync).\n' +
         'Coins: branch and bound for a changeless set, else largest first; change to the next unused …/1/j; RBF signalled.\n' +
         'Every input carries witness_utxo, non_witness_utxo (fetched from the node) and its BIP32 derivation. The withdrawals\n' +
-        'are locked to the payout (approved → in_payout) in the transaction that records it. More than --max-outputs\n' +
-        'withdrawals are split into several payouts (F.psbt, F-2.psbt, …). Writes F.psbt (base64) and F.manifest.json.\n' +
+        'are locked to the payout (approved → in_payout) in the transaction that records it. A batch is split into several\n' +
+        'payouts (F.psbt, F-2.psbt, …, each with its manifest), in id order, so that each holds at most --max-outputs\n' +
+        'withdrawals and weighs at most 390,000 WU (estimated with worst-case signatures: 10,000 under the standard 400,000,\n' +
+        'room for a bump to add inputs); each pays its own fee at the rate from its own coins, with its own change. A\n' +
+        'withdrawal too heavy even alone (it needs more small coins than fit) is refused by id (REFUSED, exit 3), nothing\n' +
+        'built. Writes F.psbt (base64) and F.manifest.json.\n' +
         'An approved withdrawal is paid only if its row now is exactly what its approvals signed and enough distinct\n' +
         'operators of the trust file (--trust) signed it, and, when the trust file names a verifier, the verifier attested\n' +
         'exactly that content (schema 008 `attestations`, checked under the trust file\'s verifier key); every other one is\n' +
@@ -107,7 +111,7 @@ function registerBuild(group: Command, out: Output): void {
     .option('--target <blocks>', 'fee rate from the node\'s estimatesmartfee for this many blocks (default 6 when no --fee-rate)')
     .option('--ids <ids>', 'only these withdrawal ids (comma separated)')
     .requiredOption('--out <file>', 'PSBT file to write (base64); the manifest goes to <file without .psbt>.manifest.json')
-    .option('--max-outputs <n>', 'withdrawals per payout', '250')
+    .option('--max-outputs <n>', 'most withdrawals per payout (a payout is split by weight as well)', '250')
     .option('--min-conf <n>', 'confirmations a coin needs', '1')
     .option('--operator <name>', 'who builds (audit log)')
     .option('--trust <file>', 'the operator box\'s trust file: only withdrawals signed by enough of its operators are paid (default: COLDPOOL_TRUST, config "trust")')
@@ -115,7 +119,8 @@ function registerBuild(group: Command, out: Output): void {
     .option('--qr', 'also draw the PSBT on stderr as a series of BBQr QR codes (base32, level L, at most 500 characters ' +
       'each, one QR version for all, black on white on a terminal); with stdin a terminal one part at a time (Enter for ' +
       'the next), else all at once; each part\'s BBQr text is printed under its code. The file is still written. A PSBT ' +
-      'needing more than --qr-max-parts parts is refused (USAGE, exit 2) after the files are written: use the file', false)
+      'needing more than --qr-max-parts parts is refused (USAGE, exit 2) before anything is recorded, locked or written: ' +
+      'build without --qr and carry the file', false)
     .option('--qr-max-parts <n>', 'most QR parts --qr will draw', String(QR_MAX_PARTS))
     .option('--json', 'print [{"id","unsigned_txid","psbt","manifest","outputs":[…],"change","fee_sat","vsize","fee_rate_sat_kvb"}]', false)
     .addHelpText('after', '\nExamples:\n  $ coldpool payout build --fee-rate 5 --out payout-12.psbt\n  $ coldpool payout build --target 3 --ids 41,42 --out p.psbt --json\n' +
@@ -132,6 +137,9 @@ function registerBuild(group: Command, out: Output): void {
       const keyed = await auditSignerOf(cmd, (opts as { passwordFile?: string }).passwordFile);
       const actor = keyed?.name ?? configOf(cmd).operator;
       const { trust } = trustOf(configOf(cmd));
+      // --qr: the QR series of every PSBT are made before the build records and locks anything, so a PSBT
+      // too large for --qr-max-parts is refused (USAGE, exit 2) with nothing written, in the database or as files
+      let qr: { id: bigint | string; file: string; series: QrSeries }[] = [];
       const records = await withKeyedDatabase(cmd, keyed, (db) => withSource(cmd, opts, async (source) =>
         (await payoutFlows()).buildPayouts(db.payouts, db.chain, source, {
             actor, trust, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
@@ -140,18 +148,17 @@ function registerBuild(group: Command, out: Output): void {
             },
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
+            beforeRecord: (built) => {
+              // F-2.psbt, F-3.psbt, …: known only now; an existing one is refused before the payouts are recorded
+              for (const k of built.keys()) {
+                assertWritable(nth(opts.out, k), opts.force);
+                assertWritable(manifestPath(nth(opts.out, k)), opts.force);
+              }
+              if (opts.qr) qr = built.map((b, k) => ({ id: `#${k + 1}`, file: nth(opts.out, k), series: psbtQrSeries(b.psbt.toBuffer(), { maxParts: qrMaxParts, what: `the PSBT of payout part ${k + 1} of ${built.length} (${nth(opts.out, k)})` }) }));
+            },
           })));
+      qr = qr.map((s, k) => ({ ...s, id: records[k]!.id }));
       const rows = records.map((rec, k) => builtJson(rec, writeFiles(nth(opts.out, k), rec, Boolean(opts.force))));
-      // the QR series are made before anything is printed, so a refusal comes after the report of what was built
-      let qr: { id: bigint | string; file: string; series: QrSeries }[] = [];
-      let qrError: unknown;
-      if (opts.qr) {
-        try {
-          qr = records.map((rec, k) => ({ id: rec.id, file: nth(opts.out, k), series: psbtQrSeries(rec.built.psbt.toBuffer(), { maxParts: qrMaxParts, what: `payout ${String(rec.id)}'s PSBT` }) }));
-        } catch (e) {
-          qrError = e;
-        }
-      }
       if (opts.json) {
         out.data(toJson(rows));
       } else {
@@ -160,7 +167,6 @@ function registerBuild(group: Command, out: Output): void {
           out.data(`  ${String(r.psbt)}  ${String(r.manifest)}`);
         }
       }
-      if (qrError !== undefined) throw qrError;
       if (qr.length > 0) await showQr(qr, out);
       if (!opts.json) out.say('next, on the signer: coldpool-offline sign F.psbt --keystore K --manifest F.manifest.json --out F.signed.psbt');
     });
