@@ -5,12 +5,13 @@ import { CodedError } from '../core/errors.js';
 import { parseNetwork, type Network } from '../core/network.js';
 import { bip143AllHasher, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
-import { isLivePayout, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
+import { isLivePayout, PAYOUT, type AbandonKind, type PayoutStatus } from '../core/payout-state.js';
 import {
   buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, selectCoins, splitPayments, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
-import type { ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
+import type { AbandonedClaim, ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
+import { conflictCoins } from './payout-conflicts.js';
 import { payability, type Payability } from '../core/approval-standing.js';
 import type { ManifestApproval } from '../core/payout-manifest.js';
 import type { Attestation } from '../core/attestation.js';
@@ -82,11 +83,14 @@ async function feeRateOf(source: PrevTxSource, opts: { feeRateSatKvb?: bigint; t
   return rate < 1000n ? 1000n : rate;
 }
 
-/** Spendable coins of the chain record not spent by a live payout. */
-async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number): Promise<(CandidateCoin & { height: number | undefined })[]> {
+type ChainCoin = CandidateCoin & { height: number | undefined };
+
+/** Spendable coins of the chain record not spent by a live payout nor reserved by an abandoned one; `except` lets reserved coins of these claims through. */
+async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number, except: readonly AbandonedClaim[] = []): Promise<ChainCoin[]> {
   const locked = await store.lockedOutpoints();
+  const claimable = new Set(except.flatMap((c) => c.inputs.filter((i) => !c.takenByLive.includes(i))));
   return (await chain.coins(minConf))
-    .filter((c) => c.spendable && !locked.has(`${c.txid}:${c.vout}`))
+    .filter((c) => c.spendable && (!locked.has(`${c.txid}:${c.vout}`) || claimable.has(`${c.txid}:${c.vout}`)))
     .map((c) => ({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, height: c.height }));
 }
 
@@ -139,16 +143,24 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
     });
   }
   const feeRateSatKvb = await feeRateOf(source, opts);
-  let coins = await freeCoins(store, chain, opts.minConf ?? 1);
+  // Withdrawals an abandoned payout paid: the new payout must conflict with it (flows/payout-conflicts.ts); the store checks again.
+  const claims = await store.abandonedClaims(payable.map((w) => w.id));
+  const claimed = new Set(claims.flatMap((c) => c.inputs));
+  const all = await freeCoins(store, chain, opts.minConf ?? 1, claims);
+  // reserved coins are offered only as the conflicting input, never as filler
+  let coins = all.filter((c) => !claimed.has(`${c.txid}:${c.vout}`));
+  const used = new Set<string>();
   let changeIndex = await store.nextChangeIndex();
   const records: BuiltRecord[] = [];
   for (const group of splitPayments(payable, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
     const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
-    const plan = selectCoins({ network, account, payments, coins, feeRateSatKvb, changeIndex });
-    const chosen = coins.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
+    const must = conflictCoins(claims, new Set(group.map((w) => w.id)), all, used);
+    const plan = selectCoins({ network, account, payments, coins, ...(must.length > 0 ? { mustSpend: must } : {}), feeRateSatKvb, changeIndex });
+    const chosen = all.filter((c) => plan.coins.some((p) => p.txid === c.txid && p.vout === c.vout));
     const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: plan.selection });
     const id = await store.insert(built, opts.actor);
     records.push({ id, built, manifest: manifestOf(network, built, approvals) });
+    for (const c of chosen) used.add(`${c.txid}:${c.vout}`);
     coins = coins.filter((c) => !chosen.includes(c));
     if (built.change) changeIndex++;
   }
@@ -295,10 +307,17 @@ export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSour
       hint: 'an output, an amount or an input differs from every payout `coldpool payout build` recorded', context: { unsigned_txid: unsignedTxid },
     });
   }
-  if (payout.status === PAYOUT.abandoned || (payout.status === PAYOUT.confirmed && payout.txid !== unsignedTxid)) {
+  if (payout.status === PAYOUT.confirmed && payout.txid !== unsignedTxid) {
     throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is ${payout.status}; it is not broadcast again`);
   }
   const tx = verifySignedPayout(payout, (await store.outputs(payout.id)), signed, network);
+  // First sight of the signed PSBT (built → signed): from now on a signed copy is known to exist, even if sending fails.
+  await store.markSigned(payout.id, signed.toBase64(), actor);
+  if (payout.status === PAYOUT.abandoned) {
+    throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is abandoned (${payout.abandonKind ?? 'replaced'}${payout.abandonReason ? `: ${payout.abandonReason}` : ''}); it is not broadcast`, {
+      hint: payout.abandonKind === 'given_up' ? `its withdrawals went back to approved; a payout of them spends one of its coins, or cancel it: coldpool payout cancel ${payout.id}` : 'another payout paid its withdrawals',
+    });
+  }
   const hex = tx.toHex();
   const txid = tx.getId();
   const already = payout.status === PAYOUT.broadcast || payout.status === PAYOUT.confirmed;
@@ -327,49 +346,104 @@ export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSour
 export interface PayoutState {
   readonly id: bigint;
   readonly status: PayoutStatus;
+  /** Why it is abandoned: replaced (a bump confirmed), given_up (`payout abandon`), failed (a payout it conflicts with confirmed). */
+  readonly abandonKind: AbandonKind | undefined;
+  readonly abandonReason: string | undefined;
   readonly unsignedTxid: string;
   readonly txid: string | undefined;
   readonly feeSat: bigint;
   readonly feeRateSatKvb: bigint;
   readonly replaces: bigint | undefined;
+  /** A cancel: the given-up payout it makes impossible. */
+  readonly cancels: bigint | undefined;
+  readonly signedAt: string | undefined;
   readonly confirmations: number;
-  /** A coin of this payout was spent in a block by a transaction that is none of its versions. */
+  /** A coin of this payout was spent in a block by a transaction that is none of the payouts built here. */
   readonly conflict: string | undefined;
+  /** What that means and what to do, for the operator. */
+  readonly advice: string | undefined;
   readonly withdrawals: readonly { id: bigint; address: string; amountSat: bigint; status: string; paidBy: bigint | undefined }[];
 }
 
+/** Something `followPayouts` recorded that an operator must hear of (sent on the alert channels). */
+export interface PayoutAlert {
+  readonly kind: 'payout-given-up-confirmed' | 'payout-paid-again';
+  readonly payout: bigint;
+  readonly title: string;
+  readonly text: string;
+  readonly facts: Readonly<Record<string, unknown>>;
+}
+
 /**
- * Follow every live payout through the chain record: when all its coins are
- * spent in a block by its txid with at least `minConf` confirmations, the
- * payout and its withdrawals become confirmed (and other versions abandoned).
+ * Follow every live payout, and every abandoned one that may still confirm
+ * (a signed copy broadcast by whoever held it), through the chain record:
+ * when all its coins are spent in a block by its txid with at least
+ * `minConf` confirmations, the payout and its withdrawals become confirmed,
+ * other versions abandoned (replaced) and payouts it conflicts with abandoned
+ * (failed). A given-up payout confirming, or a withdrawal paid by a second
+ * payout, is alerted through `onAlert` (once: the move is guarded).
  */
-export async function followPayouts(store: PayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
-  const versions = new Set((await store.list()).map((p) => p.unsignedTxid));
-  for (const p of await store.list(LIVE_PAYOUT_STATUSES)) {
+export async function followPayouts(store: PayoutStore, actor: string, minConf = 1, onAlert: (a: PayoutAlert) => void = () => undefined): Promise<PayoutState[]> {
+  const all = await store.list();
+  const versions = new Set(all.map((p) => p.unsignedTxid));
+  for (const p of all.filter((q) => isLivePayout(q.status) || q.status === PAYOUT.abandoned)) {
     const { tip, coins } = await store.spends(p.id);
     if (coins.length === 0 || tip === undefined) continue;
     const byUs = coins.every((c) => c.spentTxid === p.unsignedTxid && c.spentHeight !== undefined);
     if (!byUs) continue;
     const height = Math.max(...coins.map((c) => c.spentHeight!));
     const conf = tip - height + 1;
-    if (conf >= minConf) await store.markConfirmed(p.id, p.unsignedTxid, conf, actor);
-    else await store.setConfirmations(p.id, conf);
+    if (conf < minConf) {
+      if (isLivePayout(p.status)) await store.setConfirmations(p.id, conf);
+      continue;
+    }
+    const done = await store.markConfirmed(p.id, p.unsignedTxid, conf, actor);
+    if (done.wasAbandoned) {
+      onAlert({
+        kind: 'payout-given-up-confirmed', payout: p.id,
+        title: `abandoned payout ${p.id} confirmed anyway`,
+        text: `Payout ${p.id} (${p.unsignedTxid}) was abandoned${p.abandonReason ? ` ("${p.abandonReason}")` : ''} but a signed copy was broadcast and confirmed at height ${height}.\n` +
+          `Its withdrawals ${done.withdrawals.join(', ')} are recorded as paid by it${done.failed.length > 0 ? `; the payout(s) that conflicted with it (${done.failed.join(', ')}) are abandoned (failed) and paid nothing` : ''}.\n` +
+          'Nothing was paid twice. Find out who broadcast it: a signed copy of an abandoned payout was still around.',
+        facts: { payout: p.id, txid: p.unsignedTxid, height, withdrawals: done.withdrawals, failed: done.failed },
+      });
+    }
+    if (done.anomalies.length > 0) {
+      onAlert({
+        kind: 'payout-paid-again', payout: p.id,
+        title: `payout ${p.id} paid withdrawal(s) recorded otherwise`,
+        text: `Payout ${p.id} (${p.unsignedTxid}) confirmed, paying withdrawal(s) ${done.anomalies.map((a) => `${a.withdrawalId} (recorded ${a.status}${a.payoutId !== undefined ? ` by payout ${a.payoutId}` : ''})`).join(', ')}.\n` +
+          'Their records were left as they are; reconcile by hand (audit: withdrawal.paid_again).',
+        facts: { payout: p.id, txid: p.unsignedTxid, anomalies: done.anomalies },
+      });
+    }
   }
   const states: PayoutState[] = [];
   for (const p of await store.list()) {
     const outs = (await store.outputs(p.id)).filter((o) => o.withdrawalId !== undefined);
     const ws = await store.withdrawalStatus(outs.map((o) => o.withdrawalId!));
     let conflict: string | undefined;
+    let advice: string | undefined;
     if (isLivePayout(p.status)) {
       const { coins } = await store.spends(p.id);
       const other = coins.find((c) => c.spentTxid !== undefined && c.spentHeight !== undefined && !versions.has(c.spentTxid));
-      conflict = other ? `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}` : undefined;
+      if (other) {
+        conflict = `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}, which is none of the payouts built here`;
+        advice = unknownSpendAdvice(p, outs.map((o) => o.withdrawalId!));
+      }
     }
     states.push({
-      id: p.id, status: p.status, unsignedTxid: p.unsignedTxid, txid: p.txid, feeSat: p.feeSat, feeRateSatKvb: p.feeRateSatKvb, replaces: p.replacesPayoutId,
-      confirmations: p.confirmations, conflict,
+      id: p.id, status: p.status, abandonKind: p.abandonKind, abandonReason: p.abandonReason, unsignedTxid: p.unsignedTxid, txid: p.txid, feeSat: p.feeSat, feeRateSatKvb: p.feeRateSatKvb,
+      replaces: p.replacesPayoutId, cancels: p.cancelsPayoutId, signedAt: p.signedAt, confirmations: p.confirmations, conflict, advice,
       withdrawals: outs.map((o) => ({ id: o.withdrawalId!, address: o.address, amountSat: o.amountSat, status: ws.get(o.withdrawalId!)?.status ?? 'gone', paidBy: ws.get(o.withdrawalId!)?.status === 'confirmed' ? ws.get(o.withdrawalId!)?.payoutId : undefined })),
     });
   }
   return states;
+}
+
+/** What an unknown spend of a live payout's coin means, and what to do. */
+function unknownSpendAdvice(p: PayoutRow, withdrawals: readonly bigint[]): string {
+  const who = withdrawals.length > 0 ? `its withdrawal(s) ${withdrawals.join(', ')} are NOT paid by it` : 'it pays no withdrawal';
+  return `payout ${p.id} can never confirm, and ${who}. If that transaction is yours (a sweep, another wallet holding the same seed), give the payout up and pay again: ` +
+    `coldpool payout abandon ${p.id} --reason "coin spent elsewhere", then coldpool payout build. If you do not know it, someone else can spend the cold wallet's coins: stop signing and investigate before paying anything again.`;
 }
