@@ -309,12 +309,14 @@ describe('nodes that answer otherwise than Core', () => {
       node.faults = {};
       node.mempool.clear();
     }
+    // the signed PSBT was seen (built → signed) though nothing was recorded as broadcast
     const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
-    expect(status).toMatchObject({ id, status: 'built', txid: null });
+    expect(status).toMatchObject({ id, status: 'signed', txid: null });
     expect(status!.withdrawals.map((w) => w.status)).toEqual(['in_payout']);
     const audit = ok(await runCli('coldpool', ['audit', 'export', '--db', db])).trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
     expect(audit).not.toContain('payout.broadcast');
     expect(audit).not.toContain('withdrawal.broadcast');
+    expect(audit).toContain('payout.signed');
 
     const again = json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']));
     expect(again).toMatchObject({ id, txid, recorded: true });
