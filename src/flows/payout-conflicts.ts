@@ -46,3 +46,52 @@ export function conflictCoins<C extends CandidateCoin>(claims: readonly Abandone
   }
   return chosen;
 }
+
+/**
+ * Split what a build pays into payouts of at most `maxOutputs` withdrawals,
+ * never splitting the withdrawals of one abandoned payout (that may still
+ * confirm) across two payouts: each needs a coin of it, and it may have only
+ * one. Withdrawals of an abandoned payout none of whose coins is free now
+ * are held (not paid by this build, named with the reason) rather than
+ * failing the whole build: the others are not stuck behind them.
+ */
+export function conflictGroups<W extends { readonly id: bigint }>(payable: readonly W[], claims: readonly AbandonedClaim[], coins: readonly CandidateCoin[], maxOutputs: number): {
+  groups: W[][]; held: { id: bigint; payout: bigint; reason: string }[];
+} {
+  const alive = claims.filter((c) => c.killedBy.length === 0);
+  const free = new Set(coins.map((c) => `${c.txid}:${c.vout}`));
+  // union-find over withdrawals linked by an abandoned payout that paid both
+  const parent = new Map<bigint, bigint>(payable.map((w) => [w.id, w.id]));
+  const find = (x: bigint): bigint => {
+    let r = x;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  for (const c of alive) {
+    const ours = c.withdrawalIds.filter((w) => parent.has(w));
+    for (const w of ours.slice(1)) parent.set(find(w), find(ours[0]!));
+  }
+  const clusters = new Map<bigint, W[]>();
+  for (const w of payable) clusters.set(find(w.id), [...(clusters.get(find(w.id)) ?? []), w]);
+  const held: { id: bigint; payout: bigint; reason: string }[] = [];
+  const groups: W[][] = [];
+  let current: W[] = [];
+  for (const members of clusters.values()) {
+    const ids = new Set(members.map((w) => w.id));
+    const stuck = alive.find((c) => c.withdrawalIds.some((w) => ids.has(w)) && (c.confirmedItself || !c.inputs.some((i) => free.has(i) && !c.takenByLive.includes(i))));
+    if (stuck) {
+      const reason = stuck.confirmedItself
+        ? `abandoned payout ${stuck.payoutId} confirmed (run \`coldpool payout status\`)`
+        : `abandoned payout ${stuck.payoutId} may still confirm and none of its coins is free (a live payout, a cancel, or the mempool spends them): wait for that one, or \`coldpool chain sync\` / \`payout status\``;
+      for (const w of members) held.push({ id: w.id, payout: stuck.payoutId, reason });
+      continue;
+    }
+    if (current.length > 0 && current.length + members.length > maxOutputs) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(...members);
+  }
+  if (current.length > 0) groups.push(current);
+  return { groups, held };
+}

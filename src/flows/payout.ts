@@ -11,7 +11,7 @@ import {
 } from '../core/psbt-build.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
 import type { AbandonedClaim, ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
-import { conflictCoins } from './payout-conflicts.js';
+import { conflictCoins, conflictGroups } from './payout-conflicts.js';
 import { payability, type Payability } from '../core/approval-standing.js';
 import type { ManifestApproval } from '../core/payout-manifest.js';
 import type { Attestation } from '../core/attestation.js';
@@ -37,6 +37,8 @@ export interface BuildOptions {
   readonly trust: Trust;
   /** Told about the approved withdrawals left out (after they are recorded and audited), before any payout is built. */
   readonly onLeftOut?: (leftOut: readonly LeftOut[]) => void;
+  /** Told about withdrawals held back because an abandoned payout of theirs may still confirm and none of its coins is free (not recorded: the next build tries again). */
+  readonly onHeld?: (held: readonly { id: bigint; payout: bigint; reason: string }[]) => void;
 }
 
 export interface BuiltRecord {
@@ -152,7 +154,14 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
   const used = new Set<string>();
   let changeIndex = await store.nextChangeIndex();
   const records: BuiltRecord[] = [];
-  for (const group of splitPayments(payable, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS)) {
+  const { groups, held } = claims.length === 0
+    ? { groups: splitPayments(payable, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS), held: [] }
+    : conflictGroups(payable, claims, all, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS);
+  if (held.length > 0) opts.onHeld?.(held);
+  if (groups.length === 0) {
+    throw new CodedError('REFUSED', `nothing to pay now: ${held.map((h) => `withdrawal ${h.id}: ${h.reason}`).join('; ')}`, { hint: 'see `coldpool payout status`' });
+  }
+  for (const group of groups) {
     const payments: Payment[] = group.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
     const must = conflictCoins(claims, new Set(group.map((w) => w.id)), all, used);
     const plan = selectCoins({ network, account, payments, coins, ...(must.length > 0 ? { mustSpend: must } : {}), feeRateSatKvb, changeIndex });

@@ -143,6 +143,9 @@ function registerBuild(group: Command, out: Output): void {
             onLeftOut: (leftOut) => {
               for (const l of leftOut) out.say(`left out: withdrawal ${l.id}: ${l.reason}: ${l.detail}`);
             },
+            onHeld: (held) => {
+              for (const h of held) out.say(`held: withdrawal ${h.id}: ${h.reason}`);
+            },
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
           })));
