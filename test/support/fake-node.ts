@@ -95,6 +95,34 @@ export class FakeNode {
   setChain(chain: RegtestChain): void {
     this.chain = chain;
     for (const b of chain.blocks) for (const t of b.txs) this.mempool.delete(t.getId());
+    // as Core: what now spends a coin spent in a block (or gone) leaves the mempool, and its descendants with it
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [txid, t] of this.mempool) {
+        if (this.refusal(t, false)?.code === -25) {
+          this.mempool.delete(txid);
+          changed = true;
+        }
+      }
+    }
+  }
+
+  /** The mempool as a miner would put it in a block: parents before children. */
+  blockTemplate(): Transaction[] {
+    const out: Transaction[] = [];
+    const placed = new Set<string>();
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const [txid, t] of this.mempool) {
+        if (placed.has(txid)) continue;
+        if (t.ins.every((i) => { const parent = Buffer.from(i.hash).reverse().toString('hex'); return !this.mempool.has(parent) || placed.has(parent); })) {
+          out.push(t);
+          placed.add(txid);
+          progress = true;
+        }
+      }
+    }
+    return out;
   }
 
   addToMempool(tx: Transaction): void {
@@ -239,7 +267,7 @@ export class FakeNode {
   }
 
   /** Why Core would refuse `tx` (undefined: it would take it). */
-  private refusal(tx: Transaction): { code: number; message: string } | undefined {
+  private refusal(tx: Transaction, checkMempool = true): { code: number; message: string } | undefined {
     if (this.chain.findTx(tx.getId())) return { code: -27, message: 'Transaction outputs already in utxo set' };
     const spentInBlocks = new Set<string>();
     for (const b of this.chain.blocks) for (const t of b.txs) for (const i of t.ins) spentInBlocks.add(`${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`);
@@ -247,6 +275,7 @@ export class FakeNode {
       const key = `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`;
       if (!this.prevout(Buffer.from(i.hash).reverse().toString('hex'), i.index) || spentInBlocks.has(key)) return { code: -25, message: 'bad-txns-inputs-missingorspent' };
     }
+    if (!checkMempool) return undefined;
     const others = this.conflicts(tx);
     if (others.length > 0 && this.feeOf(tx) <= others.reduce((s, o) => s + this.feeOf(o), 0n)) return { code: -26, message: 'txn-mempool-conflict' };
     return undefined;
