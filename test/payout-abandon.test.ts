@@ -10,13 +10,24 @@
  * - abandon refused while the node has the payout (mempool, unsynced block,
  *   mined) or cannot answer;
  * - cancel: a change-only payout spending one of its coins; once it confirmed
- *   the rebuild spends the cancel's change and the signer lets it through.
+ *   the rebuild spends the cancel's change and the signer lets it through;
+ * - an attacker holding the payout tables: a payout of the withdrawals that
+ *   does not conflict is refused when recorded; editing the kind frees
+ *   nothing; hiding the abandoned payout (its status) gets a non-conflicting
+ *   payout built, which the signer's own log refuses (APPROVAL_ALREADY_PAID).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Psbt } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitcoindRpc } from '../src/chain/bitcoind-rpc.js';
+import { isCoded } from '../src/core/errors.js';
+import { buildPayoutPsbt } from '../src/core/psbt-build.js';
+import { parseAccountDescriptor } from '../src/core/descriptor.js';
+import { NETWORKS } from '../src/core/network.js';
+import { previousTx } from '../src/flows/payout.js';
+import { openPayoutStore } from './support/open-repos.js';
+import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 import { WebhookSink } from './support/alert-sinks.js';
 import { runCli, tempDir } from './support/cli.js';
 import type { FakeNode } from './support/fake-node.js';
@@ -38,6 +49,7 @@ afterAll(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
+
 interface Built { id: string; unsigned_txid: string; psbt: string; manifest: string; outputs: unknown[] }
 
 const inputsOf = (file: string): string[] =>
@@ -58,6 +70,7 @@ async function rawSend(node: FakeNode, hex: string): Promise<string> {
 }
 
 describe.each(['sqlite', 'mariadb'] as const)('abandon, rebuild, cancel on %s', (kind) => {
+  const raw = kind === 'sqlite' ? sqliteBackend() : mariadbBackend();
   let n = 0;
   /** A fresh node and pool; `name` prefixes files and app ids. */
   async function world(): Promise<{ node: FakeNode; db: string; name: string; nodeArgs: string[] }> {
@@ -206,5 +219,53 @@ describe.each(['sqlite', 'mariadb'] as const)('abandon, rebuild, cancel on %s', 
     await sync(w);
     states = await payoutStatus(w.db);
     expect(states.find((s) => s.id === p2.id)).toMatchObject({ status: 'confirmed', withdrawals: [expect.objectContaining({ id: wid, status: 'confirmed', paid_by_payout: p2.id })] });
+  }, 120_000);
+
+  it('an attacker holding the payout tables: a non-conflicting payout is refused when recorded; the kind frees nothing; hiding the abandoned payout is caught by the signer', async () => {
+    const w = await world();
+    const [wid] = await requestAndApprove(desk, w.db, [{ app: `${w.name}-1`, address: externalAddress(5), sat: 100_000n }]);
+    const p1 = await build(w, 'p1');
+    await signed(p1);
+    ok(await runCli('coldpool', ['payout', 'abandon', p1.id, '--reason', 'gone', ...w.nodeArgs]));
+    const abandonedIns = inputsOf(p1.psbt);
+
+    // a payout of the withdrawal on other coins, handed straight to the store: refused, nothing recorded
+    const store = openPayoutStore(w.db);
+    try {
+      const account = parseAccountDescriptor((await store.account()).descriptor, NETWORKS.regtest);
+      const other = (await store.database.chain.coins(1)).find((c) => c.spendable && !abandonedIns.includes(`${c.txid}:${c.vout}`))!;
+      const rpc = new BitcoindRpc({ url: w.node.rpcUrl, retries: 0 });
+      const prevTx = await previousTx(rpc, other).finally(() => rpc.close());
+      const sneaky = buildPayoutPsbt({
+        network: NETWORKS.regtest, account, payments: [{ withdrawalId: BigInt(wid!), address: externalAddress(5), amountSat: 100_000n }], coins: [],
+        mustSpend: [{ ...other, prevTx }], feeRateSatKvb: 2000n, changeIndex: 50,
+      });
+      const e = await store.insert(sneaky, 'mallory').then(() => undefined, (x: unknown) => x);
+      expect(isCoded(e, 'STATE_CONFLICT'), String(e)).toBe(true);
+      expect(String((e as Error).message)).toMatch(new RegExp(`spends no input of abandoned payout ${p1.id}`));
+    } finally {
+      await store.close();
+    }
+    expect((await payoutStatus(w.db)).map((s) => s.id)).toEqual([p1.id]);
+
+    // the kind column is only a label: "replaced" does not free the reserved coin
+    await raw.exec(w.db, "UPDATE payouts SET abandon_kind = 'replaced' WHERE id = ?", [p1.id]);
+    const p2 = await build(w, 'p2');
+    expect(inputsOf(p2.psbt).some((i) => abandonedIns.includes(i))).toBe(true);
+    ok(await runCli('coldpool', ['payout', 'abandon', p2.id, '--reason', 'again', ...w.nodeArgs]));
+
+    // hiding both abandoned payouts (status edited) and keeping their coin busy with a forged live payout row: the builder
+    // no longer knows, but the signer's own log does
+    await raw.exec(w.db, "UPDATE payouts SET status = 'confirmed' WHERE id IN (?, ?)", [p1.id, p2.id]);
+    await raw.exec(w.db, "INSERT INTO payouts (id, status, psbt, unsigned_txid, fee_sat, fee_rate_sat_kvb, created_at) VALUES (999, 'built', 'x', ?, 0, 1000, ?)",
+      ['ab'.repeat(32), kind === 'sqlite' ? '2026-01-01T00:00:00.000Z' : '2026-01-01 00:00:00.000']);
+    for (const [n, i] of abandonedIns.entries()) {
+      await raw.exec(w.db, 'INSERT INTO payout_inputs (payout_id, n, txid, vout, value_sat, chain, idx) VALUES (999, ?, ?, ?, 1, 0, 0)', [n, i.split(':')[0], Number(i.split(':')[1])]);
+    }
+    const p3 = await build(w, 'p3');
+    expect(inputsOf(p3.psbt).some((i) => abandonedIns.includes(i))).toBe(false);
+    const r = await signCli(desk, p3.psbt, p3.manifest, p3.psbt.replace(/\.psbt$/, '.signed.psbt'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/APPROVAL_ALREADY_PAID|already signed into/);
   }, 120_000);
 });
