@@ -7,7 +7,7 @@ import { toJson, type Output } from '../output.js';
 import { parseIntegerOption } from '../run.js';
 import { DB_OPTION_HELP, configOf } from './config.js';
 import { addNodeOptions } from './options.js';
-import { builtJson, feeRateOption, manifestPath, withKeyedDatabase, withSource, writeFiles, type Common } from './payout.js';
+import { builtJson, feeRateOption, manifestPath, withKeyedDatabase, withSource, writeFiles, type Common } from './payout-files.js';
 import { addAuditKeyOptions, auditSignerOf } from './withdrawal-context.js';
 
 /**

@@ -13,82 +13,28 @@ import { addAuditKeyOptions, auditSignerOf } from './withdrawal-context.js';
 import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
-import { addNodeOptions, sourceOf } from './options.js';
+import { addNodeOptions, sendPayoutAlerts } from './options.js';
 import { DB_OPTION_HELP, channelsOf, configOf, trustOf } from './config.js';
-import { registerAbandon, registerCancel, registerRecordSigned } from './payout-abandon.js';
-import { sendPayoutAlerts } from './payout-alerts.js';
+import { builtJson, feeRateOption, manifestPath, payoutFlows, withKeyedDatabase, withSource, writeFiles, type Common } from './payout-files.js';
 
-/** The configured database, its audit entries signed by the command's key when one was given. */
-export function withKeyedDatabase<T>(cmd: Command, keyed: { signer: AuditSigner } | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
-  return withDatabase(configOf(cmd).db, fn, { mustExist: true, auditSigner: keyed?.signer });
-}
-
-/**
- * The payout flows and PSBT parsing pull in bitcoinjs-lib (a sixth of the
- * CLI's start-up); they load when a payout command runs, not on every start.
- */
-export const payoutFlows = (): Promise<typeof import('../../flows/payout.js')> => import('../../flows/payout.js');
-
-export interface Common { db?: string; operator?: string; json?: boolean; node?: string; rpcCookie?: string; esplora?: string; timeout?: string; retries?: string }
 interface BuildOpts extends Common { feeRate?: string; target?: string; ids?: string; out: string; maxOutputs: string; minConf: string; force?: boolean; qr?: boolean; qrMaxParts: string }
 interface BumpOpts extends Common { feeRate: string; out: string; minConf: string; force?: boolean }
 interface BroadcastOpts extends Common { confirm?: string }
 interface StatusOpts extends Common { minConf: string }
 
-/** The `payout` command group: build, broadcast, status, bump (operator box). */
-export function registerPayout(program: Command, out: Output): void {
+/** The `payout` command group: build, broadcast, status, bump (operator box); main.ts adds abandon, cancel, record-signed (payout-abandon.ts). */
+export function registerPayout(program: Command, out: Output): Command {
   const group = program.command('payout').summary('approved withdrawals → one PSBT; broadcast the signed PSBT; follow; bump (RBF); abandon, cancel');
   registerBuild(group, out);
   registerBroadcast(group, out);
   registerStatus(group, out);
   registerBump(group, out);
-  registerAbandon(group, out);
-  registerCancel(group, out);
-  registerRecordSigned(group, out);
-}
-
-export async function withSource<T>(cmd: Command, opts: Common, fn: (source: ChainSource) => Promise<T>): Promise<T> {
-  const source = sourceOf(configOf(cmd), opts);
-  try {
-    return await fn(source);
-  } finally {
-    await source.close();
-  }
-}
-
-/** `F.psbt` → `F.manifest.json`. */
-export function manifestPath(psbtPath: string): string {
-  return `${psbtPath.replace(/\.psbt$/i, '')}.manifest.json`;
+  return group;
 }
 
 /** Several payouts: F.psbt, F-2.psbt, … */
 function nth(path: string, k: number): string {
   return k === 0 ? path : path.replace(/(\.psbt)?$/i, (m) => `-${k + 1}${m || ''}`);
-}
-
-export function writeFiles(path: string, rec: BuiltRecord, force: boolean): { psbt: string; manifest: string } {
-  const manifest = manifestPath(path);
-  const m = openAtomicFile(manifest, { overwrite: force });
-  m.write(formatManifest(rec.manifest));
-  const p = openAtomicFile(path, { overwrite: force });
-  p.write(`${rec.built.psbt.toBase64()}\n`);
-  m.commit();
-  p.commit();
-  return { psbt: path, manifest };
-}
-
-export function builtJson(rec: BuiltRecord, files: { psbt: string; manifest: string }): Record<string, unknown> {
-  const b = rec.built;
-  return {
-    id: rec.id, unsigned_txid: b.unsignedTxid, psbt: files.psbt, manifest: files.manifest, inputs: b.inputs.length, input_total_sat: b.inputTotalSat,
-    outputs: b.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat })),
-    change: b.change ? { address: b.change.address, amount_sat: b.change.amountSat, path: b.change.path } : null,
-    fee_sat: b.feeSat, vsize: b.vsize, fee_rate_sat_kvb: b.feeRateSatKvb, selection: b.selection,
-  };
-}
-
-export function feeRateOption(text: string | undefined): bigint | undefined {
-  return text === undefined ? undefined : parseSatPerVb(text, '--fee-rate', 'the command line');
 }
 
 function registerBuild(group: Command, out: Output): void {
