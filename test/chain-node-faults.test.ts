@@ -12,6 +12,7 @@ import { FakeNode, RPC_PASSWORD, RPC_USER } from './support/fake-node.js';
 import { buildScenario, type Scenario } from './support/chain-scenario.js';
 import { canonicalDump, preparePool, sourceFor, syncOnce, withChainStore, type Adapter } from './support/chain-fixtures.js';
 import { tempSqliteUrl } from './support/pool-fixtures.js';
+import { otherKey, poolKey, spend } from './support/regtest-chain.js';
 
 /**
  * Nodes that misbehave: down, refusing connections, slow, answering garbage,
@@ -106,15 +107,25 @@ describe('the fake node answers like the recorded real ones', () => {
     }
   });
 
-  it('broadcast: sendrawtransaction and POST /tx return the txid; testmempoolaccept answers allowed', async () => {
-    const tx = scenario.txA.toHex();
+  it('broadcast: sendrawtransaction and POST /tx return the txid; testmempoolaccept answers allowed; a spent input is refused as Core does', async () => {
+    // a transaction of an unspent coinbase output (txA is mined already: Core refuses it, -27)
+    const [cb] = node.chain.coinbaseUtxos(node.chain.height);
+    const fresh = spend([cb!], [{ key: otherKey(5), valueSat: cb!.valueSat - 1_000n }]);
+    const tx = fresh.toHex();
     const rpc = sourceFor(node, 'rpc');
     const esplora = sourceFor(node, 'esplora');
     try {
       expect(await rpc.testAccept(tx)).toEqual({ allowed: true, reason: undefined });
-      expect(await rpc.broadcast(tx)).toBe(scenario.txA.getId());
-      expect(await esplora.broadcast(tx)).toBe(scenario.txA.getId());
+      expect(await rpc.broadcast(tx)).toBe(fresh.getId());
+      expect(await esplora.broadcast(tx)).toBe(fresh.getId());
       expect((await failure(esplora.broadcast('00'))).code).toBe('REFUSED');
+      // the same coin again, paying no more fee: txn-mempool-conflict; a mined transaction's coin: missing or spent
+      const rival = spend([cb!], [{ key: otherKey(6), valueSat: cb!.valueSat - 1_000n }]);
+      expect(await rpc.testAccept(rival.toHex())).toEqual({ allowed: false, reason: 'txn-mempool-conflict' });
+      expect((await failure(rpc.broadcast(rival.toHex()))).message).toMatch(/-26.*txn-mempool-conflict|txn-mempool-conflict/);
+      const spentTwice = spend([{ txid: scenario.txA.getId(), vout: 0, valueSat: 150_000_000n, key: poolKey(0, 0) }], [{ key: otherKey(6), valueSat: 149_000_000n }]);
+      expect((await failure(rpc.broadcast(spentTwice.toHex()))).message).toMatch(/bad-txns-inputs-missingorspent/);
+      expect(node.mempool.has(spentTwice.getId())).toBe(false);
     } finally {
       node.mempool.clear();
       await rpc.close();

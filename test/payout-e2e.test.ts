@@ -16,34 +16,29 @@ import { Psbt, Transaction } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS, toBitcoinjs } from '../src/core/network.js';
 import { testAccount } from './support/accounts.js';
-import { runCli, tempDir, type CliResult } from './support/cli.js';
+import { runCli, tempDir } from './support/cli.js';
 import { FakeNode } from './support/fake-node.js';
-import { externalAddress, writeFixtureKeystore } from './support/psbt-fixtures.js';
+import { externalAddress } from './support/psbt-fixtures.js';
+import { json, mineMempool as mineMempoolOf, ok, payoutDesk, requestAndApprove as approveWith, signCli, type PayoutDesk } from './support/payout-cli.js';
 import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
 import { address as btcAddress } from 'bitcoinjs-lib';
 import { bbqrJoin } from '../src/core/bbqr.js';
 import { qrModules, readDrawing } from '../src/cli/qr.js';
-import { writeCliOperators } from './support/approvers.js';
 
-const PASSWORD = 'correct horse battery';
 const NET = toBitcoinjs(NETWORKS.regtest);
 let node: FakeNode;
 let chain: RegtestChain;
 let dir: string;
-let keystore: string;
-let passwordFile: string;
-/** Two operators with their own key files; the trust file asks both. */
-let ops: Awaited<ReturnType<typeof writeCliOperators>>;
+/** The signer's keystore and log, two operators with their own key files; the trust file asks both. */
+let desk: PayoutDesk;
+let ops: PayoutDesk['ops'];
 let trustArgs: string[];
 
 beforeAll(async () => {
   dir = tempDir('coldpool-payout-e2e-');
-  keystore = join(dir, 'cold.keystore');
-  passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
-  ops = await writeCliOperators(dir, 'regtest', ['op1', 'op2'], 2);
-  trustArgs = ['--trust', ops.trustFile];
+  desk = await payoutDesk(dir);
+  ops = desk.ops;
+  trustArgs = desk.trustArgs;
   chain = RegtestChain.create();
   chain.mineEmpty(3);
   node = await new FakeNode(chain).start();
@@ -52,15 +47,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node.stop();
 });
-
-function ok(r: CliResult): string {
-  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
-
-function json<T = Record<string, unknown>>(r: CliResult): T {
-  return JSON.parse(ok(r)) as T;
-}
 
 /** A fresh pool with deposits of `amounts` to claimed addresses, synced; returns its db URL. */
 async function fundedPool(name: string, amounts: bigint[]): Promise<{ db: string; addresses: string[] }> {
@@ -83,27 +69,20 @@ async function fundedPool(name: string, amounts: bigint[]): Promise<{ db: string
   return { db, addresses };
 }
 
-async function requestAndApprove(db: string, specs: { app: string; address: string; sat: bigint }[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const s of specs) {
-    ids.push(String(json(await runCli('coldpool', ['withdrawals', 'request', '--app-id', s.app, '--user', 'alice', '--address', s.address, '--amount-sat', String(s.sat), '--json', '--db', db])).id));
-  }
-  ok(await runCli('coldpool', ['withdrawals', 'list', '--db', db, '--operator', 'op1']));
-  for (const op of ['op1', 'op2']) ok(await runCli('coldpool', ['withdrawals', 'approve', ...ids, '--db', db, ...ops.operators[op]!.args]));
-  return ids;
+function requestAndApprove(db: string, specs: { app: string; address: string; sat: bigint }[]): Promise<string[]> {
+  return approveWith(desk, db, specs);
 }
 
 async function sign(psbt: string, manifest: string, outFile: string): Promise<void> {
   // The signer checks both approvals of every output against its own copy of the trust file.
-  const r = await runCli('coldpool-offline', ['sign', psbt, '--keystore', keystore, '--password-file', passwordFile, '--manifest', manifest, '--out', outFile, '--log', join(dir, 'sign.jsonl'), '--trust', ops.trustFile, ...(existsSync(join(dir, 'sign.jsonl')) ? [] : ['--new-log']), '--yes', '--json']);
+  const r = await signCli(desk, psbt, manifest, outFile);
   ok(r);
   expect(r.stderr).toBe('');
   expect((JSON.parse(r.stdout) as { review: { outputs: { approval?: { covered?: boolean } }[] } }).review.outputs.some((o) => o.approval !== undefined)).toBe(true);
 }
 
 function mineMempool(): void {
-  chain.mine([...node.mempool.values()]);
-  node.setChain(chain);
+  mineMempoolOf(node);
 }
 
 interface StatusRow { id: string; status: string; txid: string | null; fee_sat: string; confirmations: number; withdrawals: { id: string; status: string; paid_by_payout: string | null; amount_sat: string }[] }
@@ -311,12 +290,14 @@ describe('nodes that answer otherwise than Core', () => {
       node.faults = {};
       node.mempool.clear();
     }
+    // the signed PSBT was seen (built → signed) though nothing was recorded as broadcast
     const [status] = json<StatusRow[]>(await runCli('coldpool', ['payout', 'status', '--json', '--db', db, '--operator', 'op1']));
-    expect(status).toMatchObject({ id, status: 'built', txid: null });
+    expect(status).toMatchObject({ id, status: 'signed', txid: null });
     expect(status!.withdrawals.map((w) => w.status)).toEqual(['in_payout']);
     const audit = ok(await runCli('coldpool', ['audit', 'export', '--db', db])).trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
     expect(audit).not.toContain('payout.broadcast');
     expect(audit).not.toContain('withdrawal.broadcast');
+    expect(audit).toContain('payout.signed');
 
     const again = json(await runCli('coldpool', ['payout', 'broadcast', signedFile, '--confirm', txid.slice(0, 8), '--node', node.rpcUrl, '--db', db, '--json']));
     expect(again).toMatchObject({ id, txid, recorded: true });

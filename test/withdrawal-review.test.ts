@@ -40,8 +40,8 @@ describe('state table', () => {
   });
   it('the arrows are the issue\'s', () => {
     expect(WITHDRAWAL_TRANSITIONS).toEqual({
-      requested: ['approved', 'rejected', 'invalid', 'cancelled'], approved: ['in_payout', 'cancelled'], in_payout: ['broadcast', 'approved'],
-      broadcast: ['confirmed', 'failed'], rejected: [], invalid: [], confirmed: [], failed: [], cancelled: [],
+      requested: ['approved', 'rejected', 'invalid', 'cancelled'], approved: ['in_payout', 'cancelled', 'confirmed'], in_payout: ['broadcast', 'approved'],
+      broadcast: ['confirmed', 'failed', 'approved'], rejected: [], invalid: [], confirmed: [], failed: [], cancelled: [],
     });
   });
 });

@@ -50,6 +50,8 @@ import type { Approval } from './trust.js';
  *   signature (core/attestation.ts) over exactly the approval's `content`,
  *   under its own domain prefix, and the id of the key that made it. The
  *   signer checks it under its own trust file's verifier key.
+ * - `outputs` is empty only for a cancel (`payout cancel`: one coin back to
+ *   our change); then `change` is not.
  * - `change` lists the change outputs the builder added (may be empty); the
  *   signer checks them against the outputs it recognises by derivation.
  *
@@ -151,7 +153,8 @@ export function parseManifest(input: string | unknown): PayoutManifest {
   if (typeof rec.unsigned_txid !== 'string' || !/^[0-9a-f]{64}$/.test(rec.unsigned_txid)) {
     throw bad(`"unsigned_txid" expected 64 lower-case hex characters, got ${show(rec.unsigned_txid)}`);
   }
-  if (!Array.isArray(rec.outputs) || rec.outputs.length === 0) throw bad(`"outputs" expected a non-empty array, got ${show(rec.outputs)}`);
+  // empty only for a cancel (`payout cancel`): no withdrawal, its coin back to our change (checked below)
+  if (!Array.isArray(rec.outputs)) throw bad(`"outputs" expected an array, got ${show(rec.outputs)}`);
   const outputs = rec.outputs.map((o: unknown, i: number): ManifestOutput => {
     const r = object(o, `outputs[${i}]`, ['withdrawal_id', 'address', 'amount_sat', 'approval', 'attestation'], ['withdrawal_id', 'address', 'amount_sat']);
     const out: ManifestOutput = { withdrawalId: text(r.withdrawal_id, `outputs[${i}].withdrawal_id`), address: text(r.address, `outputs[${i}].address`, 90), amountSat: amount(r.amount_sat, `outputs[${i}].amount_sat`) };
@@ -172,6 +175,7 @@ export function parseManifest(input: string | unknown): PayoutManifest {
     const r = object(o, `change[${i}]`, ['address', 'amount_sat', 'path'], ['address', 'amount_sat']);
     return { address: text(r.address, `change[${i}].address`, 90), amountSat: amount(r.amount_sat, `change[${i}].amount_sat`), path: r.path === undefined ? undefined : text(r.path, `change[${i}].path`, 100) };
   });
+  if (outputs.length === 0 && change.length === 0) throw bad('"outputs" and "change" are both empty: a payout pays a withdrawal, a cancel its change');
   const manifest: PayoutManifest = { version: MANIFEST_VERSION, network, unsignedTxid: rec.unsigned_txid, outputs, change };
   return manifest;
 }

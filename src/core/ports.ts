@@ -13,7 +13,7 @@ import type { ApprovalEvidence, LeftOutReason } from './approval-standing.js';
 import type { StoredAttestation } from './attestation.js';
 import type { Trust, TrustedOperator } from './trust.js';
 import type { ValidRequest } from './withdrawal-rules.js';
-import type { PayoutStatus } from './payout-state.js';
+import type { AbandonKind, PayoutStatus } from './payout-state.js';
 import type { WithdrawalStatus } from './withdrawal-state.js';
 
 /** The account a pool is pinned to (the first loaded batch pins it). */
@@ -614,7 +614,9 @@ export type AlertKind = 'low' | 'repeat' | 'recovered' | 'watcher-unavailable' |
   | 'address-not-derived' | 'address-reassigned' | 'address-text-changed' | 'address-status-back' | 'address-deleted'
   | 'descriptor-changed' | 'balance-hold' | 'balance-negative' | 'deposit-reorged' | 'node-unavailable' | 'node-recovered'
   // the verifier's reconciliation of the web app's ledger (src/verifier/ledger.ts)
-  | LedgerAlertKind;
+  | LedgerAlertKind
+  // the payout follower (flows/payout.ts followPayouts): a given-up payout confirmed anyway; a withdrawal paid by a second payout
+  | 'payout-given-up-confirmed' | 'payout-paid-again';
 
 /** One message to the operator: the same facts on every channel. */
 export interface Alert {
@@ -660,6 +662,47 @@ export interface PayoutRow {
   readonly replacesPayoutId: bigint | undefined;
   readonly createdAt: string;
   readonly confirmations: number;
+  /** Why it is abandoned (schema 012; undefined while not abandoned, and on older rows: replaced). */
+  readonly abandonKind: AbandonKind | undefined;
+  /** The operator's reason of `payout abandon`. */
+  readonly abandonReason: string | undefined;
+  /** When the operator box first saw its signed PSBT. */
+  readonly signedAt: string | undefined;
+  /** For a cancel (`payout cancel`): the given-up payout one of whose inputs it sends back to our change. */
+  readonly cancelsPayoutId: bigint | undefined;
+}
+
+/**
+ * An abandoned payout that paid a withdrawal about to be paid again
+ * (`PayoutStore.abandonedClaims`): while it is not dead (no input spent in a
+ * block by another transaction) the new payout must spend one of its inputs.
+ */
+export interface AbandonedClaim {
+  readonly payoutId: bigint;
+  readonly unsignedTxid: string;
+  readonly withdrawalIds: readonly bigint[];
+  /** Its inputs, "txid:vout". */
+  readonly inputs: readonly string[];
+  /** Those of its inputs a live payout spends already (a cancel, or another rebuild). */
+  readonly takenByLive: readonly string[];
+  /** Transactions that spent one of its inputs in a block: it can never confirm. Empty: it may still confirm. */
+  readonly killedBy: readonly string[];
+  /** Every input spent in a block by its own txid: it confirmed (`payout status` records it). */
+  readonly confirmedItself: boolean;
+}
+
+/** What `PayoutStore.markConfirmed` did. */
+export interface ConfirmOutcome {
+  /** Other versions (bumps) of it, now abandoned (replaced). */
+  readonly abandoned: bigint[];
+  /** Live payouts conflicting with it that are not versions of it (a rebuild, a cancel), now abandoned (failed). */
+  readonly failed: bigint[];
+  /** The withdrawals it pays. */
+  readonly withdrawals: bigint[];
+  /** It was abandoned (given up) and confirmed anyway. */
+  readonly wasAbandoned: boolean;
+  /** Withdrawals it paid that were already confirmed by another payout, or closed (cancelled…): never changed, always alerted. */
+  readonly anomalies: readonly { readonly withdrawalId: bigint; readonly status: string; readonly payoutId: bigint | undefined }[];
 }
 
 export interface PayoutOutputRow {
@@ -717,8 +760,10 @@ export interface PayoutStore {
   evidence(ids: readonly bigint[]): Promise<Map<bigint, ApprovalEvidence>>;
   /** Record (schema 006 payout_exclusions) and audit the approved withdrawals a build left out; one transaction. */
   leaveOut(items: readonly LeftOut[], actor: string): Promise<void>;
-  /** Outpoints spent by a live payout (built, signed, broadcast). */
+  /** Outpoints spent by a live payout (built, signed, broadcast) or reserved by an abandoned one that may still confirm. */
   lockedOutpoints(): Promise<Set<string>>;
+  /** The abandoned payouts that paid any of these withdrawals, and how the chain record sees their inputs. */
+  abandonedClaims(withdrawalIds: readonly bigint[]): Promise<AbandonedClaim[]>;
   nextChangeIndex(): Promise<number>;
   get(id: bigint): Promise<PayoutRow | undefined>;
   byUnsignedTxid(txid: string): Promise<PayoutRow | undefined>;
@@ -727,10 +772,24 @@ export interface PayoutStore {
   inputs(id: bigint): Promise<PayoutInputRow[]>;
   withdrawalStatus(ids: readonly bigint[]): Promise<Map<bigint, { status: string; payoutId: bigint | undefined }>>;
   spends(id: bigint): Promise<{ tip: number | undefined; coins: SpendState[] }>;
-  insert(built: BuiltPayout, actor: string, replaces?: PayoutRow): Promise<bigint>;
+  /**
+   * Record a payout; with `replaces` a bump of it; with `cancels` a payout of
+   * no withdrawal spending an input of that given-up payout. STATE_CONFLICT
+   * when a payout of a withdrawal spends no input of an abandoned payout of it
+   * that may still confirm, or spends a coin reserved by one it has no claim to.
+   */
+  insert(built: BuiltPayout, actor: string, replaces?: PayoutRow, opts?: { readonly cancels?: bigint }): Promise<bigint>;
+  /** built → signed, keeping the signed PSBT (first sight of it); false when it was already signed or further. */
+  markSigned(id: bigint, signedPsbt: string, actor: string): Promise<boolean>;
+  /**
+   * Give up these live payouts (one payout and its versions): → abandoned
+   * (given_up, reason), their withdrawals in_payout|broadcast → approved. One
+   * transaction, guarded; STATE_CONFLICT if one is no longer live.
+   */
+  abandon(ids: readonly bigint[], reason: string, actor: string, evidence: Record<string, unknown>): Promise<bigint[]>;
   markBroadcast(id: bigint, txid: string, signedPsbt: string, actor: string): Promise<boolean>;
   setConfirmations(id: bigint, confirmations: number): Promise<void>;
-  markConfirmed(id: bigint, txid: string, confirmations: number, actor: string): Promise<{ abandoned: bigint[]; withdrawals: bigint[] }>;
+  markConfirmed(id: bigint, txid: string, confirmations: number, actor: string): Promise<ConfirmOutcome>;
 }
 
 // ---- the database handle --------------------------------------------------

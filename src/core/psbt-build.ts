@@ -102,6 +102,8 @@ export interface BuildRequest {
   readonly changeIndex: number;
   /** How the coins were chosen, when the caller chose them with `selectCoins` and passes them as `mustSpend`. */
   readonly selection?: BuiltPayout['selection'];
+  /** A cancel (`payout cancel`): no payment, the coins go back to our change only. */
+  readonly changeOnly?: boolean;
 }
 
 /** A coin as selection sees it (its previous transaction is not needed to choose). */
@@ -368,7 +370,7 @@ export function selectCoins(req: SelectRequest): { coins: CandidateCoin[]; selec
 export function buildPayoutPsbt(req: BuildRequest): BuiltPayout {
   const { network, account } = req;
   if (!account.origin) throw new CodedError('USAGE', 'the account has no key origin ([fingerprint/84h/…]); load the descriptor `coldpool-offline export` printed');
-  if (req.payments.length === 0) throw new CodedError('USAGE', 'no withdrawal to pay: approve some first (coldpool withdrawals approve ID)');
+  if (req.payments.length === 0 && !req.changeOnly) throw new CodedError('USAGE', 'no withdrawal to pay: approve some first (coldpool withdrawals approve ID)');
   if (req.feeRateSatKvb < 1000n) throw new CodedError('USAGE', `"--fee-rate" expected at least 1 sat/vB (1000 sat/kvB), got ${req.feeRateSatKvb} sat/kvB`);
   const scripts = req.payments.map((p) => Buffer.from(parseAddress(p.address, network).scriptHex, 'hex'));
   const paymentTotal = req.payments.reduce((s, p) => s + p.amountSat, 0n);

@@ -11,10 +11,11 @@ export type WithdrawalStatus = (typeof WITHDRAWAL_STATUSES)[number];
 
 export const WITHDRAWAL_TRANSITIONS: Readonly<Record<WithdrawalStatus, readonly WithdrawalStatus[]>> = Object.freeze({
   requested: ['approved', 'rejected', 'invalid', 'cancelled'],
-  approved: ['in_payout', 'cancelled'],
-  // back to approved when the payout it was locked to is abandoned
+  // confirmed straight from approved: a payout given up (`payout abandon`) confirmed anyway
+  approved: ['in_payout', 'cancelled', 'confirmed'],
+  // back to approved when the payout it was locked to is given up (built, signed, or broadcast but dropped by the node)
   in_payout: ['broadcast', 'approved'],
-  broadcast: ['confirmed', 'failed'],
+  broadcast: ['confirmed', 'failed', 'approved'],
   rejected: [],
   invalid: [],
   confirmed: [],

@@ -5,13 +5,14 @@ import { CodedError } from '../core/errors.js';
 import { parseNetwork, type Network } from '../core/network.js';
 import { bip143AllHasher, verifyP2wpkhSignature } from '../core/p2wpkh-signature.js';
 import { MANIFEST_VERSION, type PayoutManifest } from '../core/payout-manifest.js';
-import { isLivePayout, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
+import { isLivePayout, PAYOUT, type AbandonKind, type PayoutStatus } from '../core/payout-state.js';
 import {
-  buildPayoutPsbt, selectCoins, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
+  buildPayoutPsbt, DEFAULT_MAX_OUTPUTS, PAYOUT_WEIGHT_CAP, selectCoins, type BuiltPayout, type CandidateCoin, type Payment, type SpendableCoin,
 } from '../core/psbt-build.js';
 import { planPayoutParts } from '../core/payout-split.js';
 import { parsePsbt } from '../core/psbt-inspect.js';
-import type { ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
+import type { AbandonedClaim, ApprovedWithdrawal, LeftOut, PayoutRow, PayoutStore } from '../core/ports.js';
+import { conflictCoins, conflictGroups } from './payout-conflicts.js';
 import { payability, type Payability } from '../core/approval-standing.js';
 import type { ManifestApproval } from '../core/payout-manifest.js';
 import type { Attestation } from '../core/attestation.js';
@@ -45,6 +46,8 @@ export interface BuildOptions {
    * `--qr` fits here); a throw refuses the build with nothing written.
    */
   readonly beforeRecord?: (built: readonly BuiltPayout[]) => void;
+  /** Told about withdrawals held back because an abandoned payout of theirs may still confirm and none of its coins is free (not recorded: the next build tries again). */
+  readonly onHeld?: (held: readonly { id: bigint; payout: bigint; reason: string }[]) => void;
 }
 
 export interface BuiltRecord {
@@ -97,11 +100,14 @@ async function feeRateOf(source: PrevTxSource, opts: { feeRateSatKvb?: bigint; t
   return rate < 1000n ? 1000n : rate;
 }
 
-/** Spendable coins of the chain record not spent by a live payout. */
-async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number): Promise<(CandidateCoin & { height: number | undefined })[]> {
+type ChainCoin = CandidateCoin & { height: number | undefined };
+
+/** Spendable coins of the chain record not spent by a live payout nor reserved by an abandoned one; `except` lets reserved coins of these claims through. */
+async function freeCoins(store: PayoutStore, chain: ChainStore, minConf: number, except: readonly AbandonedClaim[] = []): Promise<ChainCoin[]> {
   const locked = await store.lockedOutpoints();
+  const claimable = new Set(except.flatMap((c) => c.inputs.filter((i) => !c.takenByLive.includes(i))));
   return (await chain.coins(minConf))
-    .filter((c) => c.spendable && !locked.has(`${c.txid}:${c.vout}`))
+    .filter((c) => c.spendable && (!locked.has(`${c.txid}:${c.vout}`) || claimable.has(`${c.txid}:${c.vout}`)))
     .map((c) => ({ txid: c.txid, vout: c.vout, valueSat: c.valueSat, script: c.script, chain: c.chain, index: c.index, height: c.height }));
 }
 
@@ -160,17 +166,43 @@ export async function buildPayouts(store: PayoutStore, chain: ChainStore, source
     });
   }
   const feeRateSatKvb = await feeRateOf(source, opts);
-  const coins = await freeCoins(store, chain, opts.minConf ?? 1);
+  // Withdrawals an abandoned payout paid: the new payout must conflict with it (flows/payout-conflicts.ts); the store checks again.
+  const claims = await store.abandonedClaims(payable.map((w) => w.id));
+  const claimed = new Set(claims.flatMap((c) => c.inputs));
+  const all = await freeCoins(store, chain, opts.minConf ?? 1, claims);
+  // reserved coins are offered only as the conflicting input, never as filler
+  let coins = all.filter((c) => !claimed.has(`${c.txid}:${c.vout}`));
+  const used = new Set<string>();
   let changeIndex = await store.nextChangeIndex();
-  const payments: Payment[] = payable.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
-  const parts = planPayoutParts({ network, account, payments, coins, feeRateSatKvb, changeIndex, maxOutputs: opts.maxOutputs, maxWeight: opts.maxWeight });
   const builts: BuiltPayout[] = [];
-  for (const part of parts) {
-    const picked = new Set(part.coins.map((p) => `${p.txid}:${p.vout}`));
-    const chosen = coins.filter((c) => picked.has(`${c.txid}:${c.vout}`));
-    const built = buildPayoutPsbt({ network, account, payments: part.payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection: part.selection });
+  const build = async (payments: Payment[], picked: readonly CandidateCoin[], selection: BuiltPayout['selection']): Promise<void> => {
+    const keys = new Set(picked.map((p) => `${p.txid}:${p.vout}`));
+    const chosen = all.filter((c) => keys.has(`${c.txid}:${c.vout}`));
+    const built = buildPayoutPsbt({ network, account, payments, coins: [], mustSpend: await withPrev(source, chosen), feeRateSatKvb, changeIndex, selection });
     builts.push(built);
+    for (const k of keys) used.add(k);
+    coins = coins.filter((c) => !keys.has(`${c.txid}:${c.vout}`));
     if (built.change) changeIndex++;
+  };
+  const toPay = (ws: readonly ApprovedWithdrawal[]): Payment[] => ws.map((w) => ({ withdrawalId: w.id, address: w.destination, amountSat: w.amountSat }));
+  const { groups, held } = claims.length === 0 ? { groups: [payable], held: [] } : conflictGroups(payable, claims, all, opts.maxOutputs ?? DEFAULT_MAX_OUTPUTS);
+  if (held.length > 0) opts.onHeld?.(held);
+  if (groups.length === 0) {
+    throw new CodedError('REFUSED', `nothing to pay now: ${held.map((h) => `withdrawal ${h.id}: ${h.reason}`).join('; ')}`, { hint: 'see `coldpool payout status`' });
+  }
+  for (const group of groups) {
+    const payments = toPay(group);
+    const must = claims.length === 0 ? [] : conflictCoins(claims, new Set(group.map((w) => w.id)), all, used);
+    if (must.length === 0) {
+      // No abandoned payout to conflict with: split by outputs and weight (core/payout-split.ts).
+      for (const part of planPayoutParts({ network, account, payments, coins, feeRateSatKvb, changeIndex, maxOutputs: opts.maxOutputs, maxWeight: opts.maxWeight })) {
+        await build(part.payments, part.coins, part.selection);
+      }
+    } else {
+      // One payout spending a coin of each abandoned payout of its withdrawals (conflictGroups keeps them together), under the same weight cap.
+      const plan = selectCoins({ network, account, payments, coins, mustSpend: must, feeRateSatKvb, changeIndex, maxWeight: opts.maxWeight ?? PAYOUT_WEIGHT_CAP });
+      await build(payments, plan.coins, plan.selection);
+    }
   }
   opts.beforeRecord?.(builts);
   await recordLeftOut();
@@ -319,10 +351,17 @@ export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSour
       hint: 'an output, an amount or an input differs from every payout `coldpool payout build` recorded', context: { unsigned_txid: unsignedTxid },
     });
   }
-  if (payout.status === PAYOUT.abandoned || (payout.status === PAYOUT.confirmed && payout.txid !== unsignedTxid)) {
+  if (payout.status === PAYOUT.confirmed && payout.txid !== unsignedTxid) {
     throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is ${payout.status}; it is not broadcast again`);
   }
   const tx = verifySignedPayout(payout, (await store.outputs(payout.id)), signed, network);
+  // First sight of the signed PSBT (built → signed): from now on a signed copy is known to exist, even if sending fails.
+  await store.markSigned(payout.id, signed.toBase64(), actor);
+  if (payout.status === PAYOUT.abandoned) {
+    throw new CodedError('STATE_CONFLICT', `payout ${payout.id} is abandoned (${payout.abandonKind ?? 'replaced'}${payout.abandonReason ? `: ${payout.abandonReason}` : ''}); it is not broadcast`, {
+      hint: payout.abandonKind === 'given_up' ? `its withdrawals went back to approved; a payout of them spends one of its coins, or cancel it: coldpool payout cancel ${payout.id}` : 'another payout paid its withdrawals',
+    });
+  }
   const hex = tx.toHex();
   const txid = tx.getId();
   const already = payout.status === PAYOUT.broadcast || payout.status === PAYOUT.confirmed;
@@ -351,49 +390,104 @@ export async function broadcastPayout(store: PayoutStore, source: Pick<ChainSour
 export interface PayoutState {
   readonly id: bigint;
   readonly status: PayoutStatus;
+  /** Why it is abandoned: replaced (a bump confirmed), given_up (`payout abandon`), failed (a payout it conflicts with confirmed). */
+  readonly abandonKind: AbandonKind | undefined;
+  readonly abandonReason: string | undefined;
   readonly unsignedTxid: string;
   readonly txid: string | undefined;
   readonly feeSat: bigint;
   readonly feeRateSatKvb: bigint;
   readonly replaces: bigint | undefined;
+  /** A cancel: the given-up payout it makes impossible. */
+  readonly cancels: bigint | undefined;
+  readonly signedAt: string | undefined;
   readonly confirmations: number;
-  /** A coin of this payout was spent in a block by a transaction that is none of its versions. */
+  /** A coin of this payout was spent in a block by a transaction that is none of the payouts built here. */
   readonly conflict: string | undefined;
+  /** What that means and what to do, for the operator. */
+  readonly advice: string | undefined;
   readonly withdrawals: readonly { id: bigint; address: string; amountSat: bigint; status: string; paidBy: bigint | undefined }[];
 }
 
+/** Something `followPayouts` recorded that an operator must hear of (sent on the alert channels). */
+export interface PayoutAlert {
+  readonly kind: 'payout-given-up-confirmed' | 'payout-paid-again';
+  readonly payout: bigint;
+  readonly title: string;
+  readonly text: string;
+  readonly facts: Readonly<Record<string, unknown>>;
+}
+
 /**
- * Follow every live payout through the chain record: when all its coins are
- * spent in a block by its txid with at least `minConf` confirmations, the
- * payout and its withdrawals become confirmed (and other versions abandoned).
+ * Follow every live payout, and every abandoned one that may still confirm
+ * (a signed copy broadcast by whoever held it), through the chain record:
+ * when all its coins are spent in a block by its txid with at least
+ * `minConf` confirmations, the payout and its withdrawals become confirmed,
+ * other versions abandoned (replaced) and payouts it conflicts with abandoned
+ * (failed). A given-up payout confirming, or a withdrawal paid by a second
+ * payout, is alerted through `onAlert` (once: the move is guarded).
  */
-export async function followPayouts(store: PayoutStore, actor: string, minConf = 1): Promise<PayoutState[]> {
-  const versions = new Set((await store.list()).map((p) => p.unsignedTxid));
-  for (const p of await store.list(LIVE_PAYOUT_STATUSES)) {
+export async function followPayouts(store: PayoutStore, actor: string, minConf = 1, onAlert: (a: PayoutAlert) => void = () => undefined): Promise<PayoutState[]> {
+  const all = await store.list();
+  const versions = new Set(all.map((p) => p.unsignedTxid));
+  for (const p of all.filter((q) => isLivePayout(q.status) || q.status === PAYOUT.abandoned)) {
     const { tip, coins } = await store.spends(p.id);
     if (coins.length === 0 || tip === undefined) continue;
     const byUs = coins.every((c) => c.spentTxid === p.unsignedTxid && c.spentHeight !== undefined);
     if (!byUs) continue;
     const height = Math.max(...coins.map((c) => c.spentHeight!));
     const conf = tip - height + 1;
-    if (conf >= minConf) await store.markConfirmed(p.id, p.unsignedTxid, conf, actor);
-    else await store.setConfirmations(p.id, conf);
+    if (conf < minConf) {
+      if (isLivePayout(p.status)) await store.setConfirmations(p.id, conf);
+      continue;
+    }
+    const done = await store.markConfirmed(p.id, p.unsignedTxid, conf, actor);
+    if (done.wasAbandoned) {
+      onAlert({
+        kind: 'payout-given-up-confirmed', payout: p.id,
+        title: `abandoned payout ${p.id} confirmed anyway`,
+        text: `Payout ${p.id} (${p.unsignedTxid}) was abandoned${p.abandonReason ? ` ("${p.abandonReason}")` : ''} but a signed copy was broadcast and confirmed at height ${height}.\n` +
+          `Its withdrawals ${done.withdrawals.join(', ')} are recorded as paid by it${done.failed.length > 0 ? `; the payout(s) that conflicted with it (${done.failed.join(', ')}) are abandoned (failed) and paid nothing` : ''}.\n` +
+          'Nothing was paid twice. Find out who broadcast it: a signed copy of an abandoned payout was still around.',
+        facts: { payout: p.id, txid: p.unsignedTxid, height, withdrawals: done.withdrawals, failed: done.failed },
+      });
+    }
+    if (done.anomalies.length > 0) {
+      onAlert({
+        kind: 'payout-paid-again', payout: p.id,
+        title: `payout ${p.id} paid withdrawal(s) recorded otherwise`,
+        text: `Payout ${p.id} (${p.unsignedTxid}) confirmed, paying withdrawal(s) ${done.anomalies.map((a) => `${a.withdrawalId} (recorded ${a.status}${a.payoutId !== undefined ? ` by payout ${a.payoutId}` : ''})`).join(', ')}.\n` +
+          'Their records were left as they are; reconcile by hand (audit: withdrawal.paid_again).',
+        facts: { payout: p.id, txid: p.unsignedTxid, anomalies: done.anomalies },
+      });
+    }
   }
   const states: PayoutState[] = [];
   for (const p of await store.list()) {
     const outs = (await store.outputs(p.id)).filter((o) => o.withdrawalId !== undefined);
     const ws = await store.withdrawalStatus(outs.map((o) => o.withdrawalId!));
     let conflict: string | undefined;
+    let advice: string | undefined;
     if (isLivePayout(p.status)) {
       const { coins } = await store.spends(p.id);
       const other = coins.find((c) => c.spentTxid !== undefined && c.spentHeight !== undefined && !versions.has(c.spentTxid));
-      conflict = other ? `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}` : undefined;
+      if (other) {
+        conflict = `coin ${other.txid}:${other.vout} was spent in block ${other.spentHeight} by ${other.spentTxid}, which is none of the payouts built here`;
+        advice = unknownSpendAdvice(p, outs.map((o) => o.withdrawalId!));
+      }
     }
     states.push({
-      id: p.id, status: p.status, unsignedTxid: p.unsignedTxid, txid: p.txid, feeSat: p.feeSat, feeRateSatKvb: p.feeRateSatKvb, replaces: p.replacesPayoutId,
-      confirmations: p.confirmations, conflict,
+      id: p.id, status: p.status, abandonKind: p.abandonKind, abandonReason: p.abandonReason, unsignedTxid: p.unsignedTxid, txid: p.txid, feeSat: p.feeSat, feeRateSatKvb: p.feeRateSatKvb,
+      replaces: p.replacesPayoutId, cancels: p.cancelsPayoutId, signedAt: p.signedAt, confirmations: p.confirmations, conflict, advice,
       withdrawals: outs.map((o) => ({ id: o.withdrawalId!, address: o.address, amountSat: o.amountSat, status: ws.get(o.withdrawalId!)?.status ?? 'gone', paidBy: ws.get(o.withdrawalId!)?.status === 'confirmed' ? ws.get(o.withdrawalId!)?.payoutId : undefined })),
     });
   }
   return states;
+}
+
+/** What an unknown spend of a live payout's coin means, and what to do. */
+function unknownSpendAdvice(p: PayoutRow, withdrawals: readonly bigint[]): string {
+  const who = withdrawals.length > 0 ? `its withdrawal(s) ${withdrawals.join(', ')} are NOT paid by it` : 'it pays no withdrawal';
+  return `payout ${p.id} can never confirm, and ${who}. If that transaction is yours (a sweep, another wallet holding the same seed), give the payout up and pay again: ` +
+    `coldpool payout abandon ${p.id} --reason "coin spent elsewhere", then coldpool payout build. If you do not know it, someone else can spend the cold wallet's coins: stop signing and investigate before paying anything again.`;
 }

@@ -1,10 +1,12 @@
 import type { AuditEntry } from '../core/audit-chain.js';
 import { CodedError } from '../core/errors.js';
-import { canMovePayout, isLivePayout, isPayoutStatus, LIVE_PAYOUT_STATUSES, PAYOUT, type PayoutStatus } from '../core/payout-state.js';
+import { ABANDON_KINDS, canMovePayout, isLivePayout, isPayoutStatus, PAYOUT, type AbandonKind, type PayoutStatus } from '../core/payout-state.js';
 import type { BuiltPayout } from '../core/psbt-build.js';
 import type { ApprovalEvidence, StoredApproval } from '../core/approval-standing.js';
-import type { ApprovedWithdrawal, LeftOut, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
+import type { AbandonedClaim, ApprovedWithdrawal, ConfirmOutcome, LeftOut, PayoutInputRow, PayoutOutputRow, PayoutRow, PayoutStore, SpendState } from '../core/ports.js';
 import { appendAudit } from './audit-append.js';
+import { abandonPayouts, assertClaimsHonoured, confirmSiblings, markSignedIn, payWithdrawals } from './payout-abandon.js';
+import { abandonedClaims, liveOutpoints, reservedOutpoints } from './payout-reservations.js';
 import { attestationsOf } from './attestation-rows.js';
 import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sql-db.js';
 
@@ -18,10 +20,8 @@ import { ensureSchemaCurrent, type SqlDb, type SqlExec, type SqlRow } from './sq
  * racing each other cannot both lock it. A payout's status moves along the
  * arrows of src/core/payout-state.ts.
  */
-/** `('built', 'signed', 'broadcast')`: the live statuses of the table, for `status IN …`. */
-const LIVE_PAYOUT = `(${LIVE_PAYOUT_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
-const PAYOUT_COLUMNS = 'id, status, psbt, signed_psbt, unsigned_txid, txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at, confirmations';
+const PAYOUT_COLUMNS = 'id, status, psbt, signed_psbt, unsigned_txid, txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at, confirmations, abandon_kind, abandon_reason, signed_at, cancels_payout_id';
 /** Withdrawals per evidence read: far below any placeholder limit (SQLite 32,766, MySQL 65,535). */
 const EVIDENCE_SLICE = 1000;
 const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
@@ -50,6 +50,9 @@ export class SqlPayoutStore implements PayoutStore {
       txid: opt(r.txid), feeSat: BigInt(String(r.fee_sat)), feeRateSatKvb: BigInt(String(r.fee_rate_sat_kvb)),
       replacesPayoutId: r.replaces_payout_id === null || r.replaces_payout_id === undefined ? undefined : BigInt(String(r.replaces_payout_id)),
       createdAt: this.db.readTime(r.created_at), confirmations: Number(r.confirmations ?? 0),
+      abandonKind: r.status === PAYOUT.abandoned ? ((ABANDON_KINDS as readonly unknown[]).includes(r.abandon_kind) ? (r.abandon_kind as AbandonKind) : 'replaced') : undefined,
+      abandonReason: opt(r.abandon_reason), signedAt: r.signed_at === null || r.signed_at === undefined ? undefined : this.db.readTime(r.signed_at),
+      cancelsPayoutId: r.cancels_payout_id === null || r.cancels_payout_id === undefined ? undefined : BigInt(String(r.cancels_payout_id)),
     };
   }
 
@@ -113,11 +116,31 @@ export class SqlPayoutStore implements PayoutStore {
     });
   }
 
-  /** Outpoints ("txid:vout") spent by a live payout. */
-  async lockedOutpoints(x: SqlExec = this.db): Promise<Set<string>> {
+  /** Outpoints ("txid:vout") spent by a live payout or reserved by an abandoned one that may still confirm (store/payout-reservations.ts). */
+  async lockedOutpoints(): Promise<Set<string>> {
     await this.ready();
-    const rows = await x.all(`SELECT i.txid, i.vout FROM payout_inputs i JOIN payouts p ON p.id = i.payout_id WHERE p.status IN ${LIVE_PAYOUT}`);
-    return new Set(rows.map((r) => `${String(r.txid)}:${Number(r.vout)}`));
+    return new Set([...(await liveOutpoints(this.db)), ...(await reservedOutpoints(this.db)).keys()]);
+  }
+
+  async abandonedClaims(withdrawalIds: readonly bigint[]): Promise<AbandonedClaim[]> {
+    await this.ready();
+    return abandonedClaims(this.db, withdrawalIds);
+  }
+
+  async markSigned(id: bigint, signedPsbt: string, actor: string): Promise<boolean> {
+    await this.ready();
+    return this.db.tx(async (t) => {
+      await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
+      return markSignedIn(this.db, t, id, signedPsbt, actor);
+    });
+  }
+
+  async abandon(ids: readonly bigint[], reason: string, actor: string, evidence: Record<string, unknown>): Promise<bigint[]> {
+    await this.ready();
+    return this.db.tx(async (t) => {
+      await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
+      return abandonPayouts(this.db, t, ids, reason, actor, evidence);
+    });
   }
 
   /** The next change index j: past every change output the chain record saw and every payout built. */
@@ -187,11 +210,14 @@ export class SqlPayoutStore implements PayoutStore {
    * withdrawals (they stay in_payout). One transaction; STATE_CONFLICT when a
    * withdrawal is no longer approved or a coin is spent by another live payout.
    */
-  async insert(built: BuiltPayout, actor: string, replaces?: PayoutRow): Promise<bigint> {
+  async insert(built: BuiltPayout, actor: string, replaces?: PayoutRow, opts: { readonly cancels?: bigint } = {}): Promise<bigint> {
     await this.ready();
     return this.db.tx(async (t) => {
       await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`); // payout writers take turns
-      const locked = await this.lockedOutpoints(t);
+      const locked = await liveOutpoints(t);
+      // the abandoned payouts it must conflict with, checked again here whatever the builder chose; their reserved coins are its to spend
+      const claims = await assertClaimsHonoured(t, built, opts.cancels);
+      for (const [k, by] of await reservedOutpoints(t)) if (!by.some((p) => claims.has(p))) locked.add(k);
       if (replaces) {
         const [cur] = await t.all(`SELECT status FROM payouts WHERE id = ?${this.db.forUpdate}`, [replaces.id]);
         if (!cur || !isLivePayout(cur.status)) {
@@ -204,8 +230,8 @@ export class SqlPayoutStore implements PayoutStore {
         throw new CodedError('STATE_CONFLICT', `coin(s) ${taken.map((i) => `${i.txid}:${i.vout}`).join(', ')} are already spent by another live payout`, { hint: 'another build ran at the same time; run the build again' });
       }
       const now = this.db.time(new Date());
-      const r = await t.run('INSERT INTO payouts (status, psbt, unsigned_txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [PAYOUT.built, built.psbt.toBase64(), built.unsignedTxid, built.feeSat, built.feeRateSatKvb, replaces?.id ?? null, now]);
+      const r = await t.run('INSERT INTO payouts (status, psbt, unsigned_txid, fee_sat, fee_rate_sat_kvb, replaces_payout_id, cancels_payout_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [PAYOUT.built, built.psbt.toBase64(), built.unsignedTxid, built.feeSat, built.feeRateSatKvb, replaces?.id ?? null, opts.cancels ?? null, now]);
       const id = r.lastId;
       for (const [n, i] of built.inputs.entries()) {
         await t.run('INSERT INTO payout_inputs (payout_id, n, txid, vout, value_sat, chain, idx) VALUES (?, ?, ?, ?, ?, ?, ?)', [id, n, i.txid, i.vout, i.valueSat, i.chain, i.index]);
@@ -236,10 +262,11 @@ export class SqlPayoutStore implements PayoutStore {
           await this.append(t, actor, 'withdrawal.in_payout', `withdrawal:${wid}`, { from: 'approved', to: 'in_payout', payout: id, vout: o.vout });
         }
       }
-      await this.append(t, actor, replaces ? 'payout.bumped' : 'payout.built', `payout:${id}`, {
+      await this.append(t, actor, replaces ? 'payout.bumped' : opts.cancels !== undefined ? 'payout.cancel_built' : 'payout.built', `payout:${id}`, {
         unsignedTxid: built.unsignedTxid, feeSat: built.feeSat, feeRateSatKvb: built.feeRateSatKvb, inputs: built.inputs.length, inputTotalSat: built.inputTotalSat,
         withdrawals: built.outputs.map((o) => o.withdrawalId), paymentTotalSat: built.paymentTotalSat, changeSat: built.change?.amountSat ?? 0n,
         ...(replaces ? { replaces: replaces.id, replacesTxid: replaces.unsignedTxid } : {}),
+        ...(opts.cancels !== undefined ? { cancels: opts.cancels } : {}), ...(claims.size > 0 ? { conflictsWith: [...claims] } : {}),
       });
       return id;
     });
@@ -282,11 +309,14 @@ export class SqlPayoutStore implements PayoutStore {
   }
 
   /**
-   * The version `id` (txid) paid its withdrawals: payout → confirmed, every
-   * other live payout sharing a withdrawal → abandoned, the withdrawals →
-   * confirmed with payout_id = id (the record of which txid paid them).
+   * Payout `id` (txid) confirmed: → confirmed (from a live status, or from
+   * abandoned: given up but broadcast anyway); every other live payout it
+   * conflicts with (sharing a withdrawal or a coin) → abandoned, `replaced`
+   * for its own versions (bumps), `failed` for the others (a rebuild, a
+   * cancel); its withdrawals → confirmed with payout_id = id, never a
+   * withdrawal already paid by another payout (that one is reported).
    */
-  async markConfirmed(id: bigint, txid: string, confirmations: number, actor: string): Promise<{ abandoned: bigint[]; withdrawals: bigint[] }> {
+  async markConfirmed(id: bigint, txid: string, confirmations: number, actor: string): Promise<ConfirmOutcome> {
     await this.ready();
     return this.db.tx(async (t) => {
       await t.all(`SELECT seq FROM audit_head WHERE id = 1${this.db.forUpdate}`);
@@ -296,26 +326,10 @@ export class SqlPayoutStore implements PayoutStore {
       const now = this.db.time(new Date());
       await t.run('UPDATE payouts SET status = ?, txid = ?, confirmations = ?, confirmed_at = ?, updated_at = ? WHERE id = ? AND status = ?', [PAYOUT.confirmed, txid, confirmations, now, now, id, status]);
       const ws = (await t.all('SELECT withdrawal_id FROM payout_outputs WHERE payout_id = ? AND withdrawal_id IS NOT NULL ORDER BY n', [id])).map((r) => BigInt(String(r.withdrawal_id)));
-      const abandoned: bigint[] = [];
-      if (ws.length > 0) {
-        const siblings = await t.all(`SELECT DISTINCT p.id, p.status FROM payouts p JOIN payout_outputs o ON o.payout_id = p.id WHERE o.withdrawal_id IN (${ws.map(() => '?').join(', ')}) AND p.id <> ? AND p.status IN ${LIVE_PAYOUT}`, [...ws, id]);
-        for (const s of siblings) {
-          const sid = BigInt(String(s.id));
-          const m = await t.run('UPDATE payouts SET status = ?, updated_at = ? WHERE id = ? AND status = ?', [PAYOUT.abandoned, now, sid, String(s.status)]);
-          if (m.changes === 1) {
-            abandoned.push(sid);
-            await this.append(t, actor, 'payout.abandoned', `payout:${sid}`, { from: String(s.status), to: PAYOUT.abandoned, paidBy: id, txid });
-          }
-        }
-      }
-      for (const wid of ws) {
-        const m1 = await t.run("UPDATE withdrawals SET status = 'broadcast', updated_at = ? WHERE id = ? AND status = 'in_payout'", [now, wid]);
-        if (m1.changes === 1) await this.append(t, actor, 'withdrawal.broadcast', `withdrawal:${wid}`, { from: 'in_payout', to: 'broadcast', payout: id, txid });
-        const m2 = await t.run("UPDATE withdrawals SET status = 'confirmed', payout_id = ?, updated_at = ? WHERE id = ? AND status = 'broadcast'", [id, now, wid]);
-        if (m2.changes === 1) await this.append(t, actor, 'withdrawal.confirmed', `withdrawal:${wid}`, { from: 'broadcast', to: 'confirmed', payout: id, txid, confirmations });
-      }
-      await this.append(t, actor, 'payout.confirmed', `payout:${id}`, { from: status, to: PAYOUT.confirmed, txid, confirmations, abandoned });
-      return { abandoned, withdrawals: ws };
+      const { abandoned, failed } = await confirmSiblings(this.db, t, id, ws, txid, actor);
+      const anomalies = await payWithdrawals(this.db, t, id, ws, txid, confirmations, actor);
+      await this.append(t, actor, 'payout.confirmed', `payout:${id}`, { from: status, to: PAYOUT.confirmed, txid, confirmations, abandoned, failed, ...(anomalies.length > 0 ? { anomalies } : {}) });
+      return { abandoned, failed, withdrawals: ws, wasAbandoned: status === PAYOUT.abandoned, anomalies };
     });
   }
 

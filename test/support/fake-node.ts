@@ -15,6 +15,12 @@
  * and to be one of the Core-compatible nodes that differ from Core: answering
  * sendrawtransaction with a wrong txid, having no testmempoolaccept (-32601),
  * or no txindex with its own "not found" code (e.g. -1 "Transaction not found").
+ *
+ * Like Core, sendrawtransaction and testmempoolaccept refuse a transaction
+ * spending an output that does not exist or is spent in a block (-25
+ * "bad-txns-inputs-missingorspent"), one already in a block (-27), and one
+ * spending what a mempool transaction spends unless it pays more fee (a
+ * BIP125 replacement, which evicts the other; else -26 "txn-mempool-conflict").
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -89,6 +95,34 @@ export class FakeNode {
   setChain(chain: RegtestChain): void {
     this.chain = chain;
     for (const b of chain.blocks) for (const t of b.txs) this.mempool.delete(t.getId());
+    // as Core: what now spends a coin spent in a block (or gone) leaves the mempool, and its descendants with it
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [txid, t] of this.mempool) {
+        if (this.refusal(t, false)?.code === -25) {
+          this.mempool.delete(txid);
+          changed = true;
+        }
+      }
+    }
+  }
+
+  /** The mempool as a miner would put it in a block: parents before children. */
+  blockTemplate(): Transaction[] {
+    const out: Transaction[] = [];
+    const placed = new Set<string>();
+    for (let progress = true; progress;) {
+      progress = false;
+      for (const [txid, t] of this.mempool) {
+        if (placed.has(txid)) continue;
+        if (t.ins.every((i) => { const parent = Buffer.from(i.hash).reverse().toString('hex'); return !this.mempool.has(parent) || placed.has(parent); })) {
+          out.push(t);
+          placed.add(txid);
+          progress = true;
+        }
+      }
+    }
+    return out;
   }
 
   addToMempool(tx: Transaction): void {
@@ -194,16 +228,57 @@ export class FakeNode {
       case 'testmempoolaccept': {
         if (this.faults.noTestAccept) throw rpcError(-32601, 'Method not found');
         const txs = (params[0] as string[]).map((h) => Transaction.fromHex(h));
-        return txs.map((t) => ({ txid: t.getId(), wtxid: Buffer.from(t.getHash(true)).reverse().toString('hex'), allowed: true, vsize: t.virtualSize(), fees: { base: 0.00001 } }));
+        return txs.map((t) => {
+          const wtxid = Buffer.from(t.getHash(true)).reverse().toString('hex');
+          const refused = this.mempool.has(t.getId()) ? { code: -27, message: 'txn-already-in-mempool' } : this.refusal(t);
+          return refused ? { txid: t.getId(), wtxid, allowed: false, 'reject-reason': refused.message } : { txid: t.getId(), wtxid, allowed: true, vsize: t.virtualSize(), fees: { base: 0.00001 } };
+        });
       }
       case 'sendrawtransaction': {
         const tx = Transaction.fromHex(String(params[0]));
+        if (!this.mempool.has(tx.getId())) {
+          const refused = this.refusal(tx);
+          if (refused) throw rpcError(refused.code, refused.message);
+          for (const other of this.conflicts(tx)) this.mempool.delete(other.getId()); // replaced (BIP125)
+        }
         this.addToMempool(tx);
         return this.answeredTxid(tx);
       }
       default:
         throw rpcError(-32601, 'Method not found');
     }
+  }
+
+  /** The output `txid:vout` spends, from a block or the mempool. */
+  private prevout(txid: string, vout: number): { value: bigint } | undefined {
+    const tx = this.chain.findTx(txid) ?? this.mempool.get(txid);
+    const out = tx?.outs[vout];
+    return out ? { value: BigInt(out.value) } : undefined;
+  }
+
+  /** Mempool transactions spending an output `tx` spends. */
+  private conflicts(tx: Transaction): Transaction[] {
+    const spends = new Set(tx.ins.map((i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`));
+    return [...this.mempool.values()].filter((m) => m.getId() !== tx.getId() && m.ins.some((i) => spends.has(`${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`)));
+  }
+
+  private feeOf(tx: Transaction): bigint {
+    return tx.ins.reduce((s, i) => s + (this.prevout(Buffer.from(i.hash).reverse().toString('hex'), i.index)?.value ?? 0n), 0n) - tx.outs.reduce((s, o) => s + BigInt(o.value), 0n);
+  }
+
+  /** Why Core would refuse `tx` (undefined: it would take it). */
+  private refusal(tx: Transaction, checkMempool = true): { code: number; message: string } | undefined {
+    if (this.chain.findTx(tx.getId())) return { code: -27, message: 'Transaction outputs already in utxo set' };
+    const spentInBlocks = new Set<string>();
+    for (const b of this.chain.blocks) for (const t of b.txs) for (const i of t.ins) spentInBlocks.add(`${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`);
+    for (const i of tx.ins) {
+      const key = `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`;
+      if (!this.prevout(Buffer.from(i.hash).reverse().toString('hex'), i.index) || spentInBlocks.has(key)) return { code: -25, message: 'bad-txns-inputs-missingorspent' };
+    }
+    if (!checkMempool) return undefined;
+    const others = this.conflicts(tx);
+    if (others.length > 0 && this.feeOf(tx) <= others.reduce((s, o) => s + this.feeOf(o), 0n)) return { code: -26, message: 'txn-mempool-conflict' };
+    return undefined;
   }
 
   /** The txid a broadcast answers: the transaction's, or with `faults.wrongTxid` its internal byte order. */
@@ -230,6 +305,9 @@ export class FakeNode {
     if (method === 'POST' && path === 'tx') {
       try {
         const tx = Transaction.fromHex(body.trim());
+        const refused = this.mempool.has(tx.getId()) ? undefined : this.refusal(tx);
+        if (refused) return send(res, 400, 'text/plain', `sendrawtransaction RPC error: ${JSON.stringify(refused)}`);
+        for (const other of this.conflicts(tx)) this.mempool.delete(other.getId());
         this.addToMempool(tx);
         return send(res, 200, 'text/plain', this.answeredTxid(tx));
       } catch {

@@ -130,10 +130,16 @@ export function windowOf(history: SignHistory, now: Date): SignWindow {
  * The earlier payouts that paid approval `key` and that a transaction
  * spending `inputs` does not conflict with. Signing a replacement (RBF: it
  * spends an input of each earlier one, so at most one of them confirms) is
- * fine; signing the same approval into a payout that could confirm beside an
- * earlier one is paying it twice.
+ * fine, and so is spending an output of a logged transaction that spends one
+ * (a cancel's change); signing the same approval into a payout that could
+ * confirm beside an earlier one is paying it twice.
  */
 export function paidElsewhere(history: SignHistory, key: string, inputs: readonly string[]): SignedPayout[] {
   const spending = new Set(inputs);
-  return history.payouts.filter((p) => p.approvals.includes(key) && !p.inputs.some((i) => spending.has(i)));
+  const parents = new Set(inputs.map((i) => i.slice(0, 64)));
+  // A payout spending an output of a logged transaction q that spends an input of p (a cancel of p: its change)
+  // is valid only if q confirms, and then p never can: it conflicts with p as surely as sharing an input.
+  const viaChild = (p: SignedPayout): boolean =>
+    history.payouts.some((q) => q !== p && parents.has(q.unsignedTxid) && q.inputs.some((i) => p.inputs.includes(i)));
+  return history.payouts.filter((p) => p.approvals.includes(key) && !p.inputs.some((i) => spending.has(i)) && !viaChild(p));
 }

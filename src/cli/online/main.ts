@@ -29,7 +29,13 @@ const COMMANDS: ReadonlyArray<readonly [words: string, load: () => Promise<Regis
   ['trust', async () => (await import('./trust.js')).registerTrust],
   ['chain', async () => (await import('./chain.js')).registerChain],
   ['deposits', async () => (await import('./chain.js')).registerDeposits],
-  ['payout', async () => (await import('./payout.js')).registerPayout],
+  ['payout', async () => {
+    const [{ registerPayout }, { registerAbandon, registerCancel, registerRecordSigned }] = await Promise.all([import('./payout.js'), import('./payout-abandon.js')]);
+    return (program: Command, out: Output) => {
+      const group = registerPayout(program, out);
+      for (const register of [registerAbandon, registerCancel, registerRecordSigned]) register(group, out);
+    };
+  }],
   ['verifier', async () => (await import('./verifier.js')).registerVerifier],
   ['demo', async () => (await import('./demo.js')).registerDemo],
 ];

@@ -13,77 +13,28 @@ import { addAuditKeyOptions, auditSignerOf } from './withdrawal-context.js';
 import { table, toJson, type Output } from '../output.js';
 import { psbtQrSeries, QR_MAX_PARTS, type QrSeries } from '../qr.js';
 import { parseIntegerOption } from '../run.js';
-import { addNodeOptions, sourceOf } from './options.js';
-import { DB_OPTION_HELP, configOf, trustOf } from './config.js';
+import { addNodeOptions, sendPayoutAlerts } from './options.js';
+import { DB_OPTION_HELP, channelsOf, configOf, trustOf } from './config.js';
+import { builtJson, feeRateOption, manifestPath, payoutFlows, withKeyedDatabase, withSource, writeFiles, type Common } from './payout-files.js';
 
-/** The configured database, its audit entries signed by the command's key when one was given. */
-function withKeyedDatabase<T>(cmd: Command, keyed: { signer: AuditSigner } | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
-  return withDatabase(configOf(cmd).db, fn, { mustExist: true, auditSigner: keyed?.signer });
-}
-
-/**
- * The payout flows and PSBT parsing pull in bitcoinjs-lib (a sixth of the
- * CLI's start-up); they load when a payout command runs, not on every start.
- */
-const payoutFlows = (): Promise<typeof import('../../flows/payout.js')> => import('../../flows/payout.js');
-
-interface Common { db?: string; operator?: string; json?: boolean; node?: string; rpcCookie?: string; esplora?: string; timeout?: string; retries?: string }
 interface BuildOpts extends Common { feeRate?: string; target?: string; ids?: string; out: string; maxOutputs: string; minConf: string; force?: boolean; qr?: boolean; qrMaxParts: string }
 interface BumpOpts extends Common { feeRate: string; out: string; minConf: string; force?: boolean }
 interface BroadcastOpts extends Common { confirm?: string }
 interface StatusOpts extends Common { minConf: string }
 
-/** The `payout` command group: build, broadcast, status, bump (operator box). */
-export function registerPayout(program: Command, out: Output): void {
-  const group = program.command('payout').summary('approved withdrawals → one PSBT; broadcast the signed PSBT; follow; bump (RBF)');
+/** The `payout` command group: build, broadcast, status, bump (operator box); main.ts adds abandon, cancel, record-signed (payout-abandon.ts). */
+export function registerPayout(program: Command, out: Output): Command {
+  const group = program.command('payout').summary('approved withdrawals → one PSBT; broadcast the signed PSBT; follow; bump (RBF); abandon, cancel');
   registerBuild(group, out);
   registerBroadcast(group, out);
   registerStatus(group, out);
   registerBump(group, out);
-}
-
-async function withSource<T>(cmd: Command, opts: Common, fn: (source: ChainSource) => Promise<T>): Promise<T> {
-  const source = sourceOf(configOf(cmd), opts);
-  try {
-    return await fn(source);
-  } finally {
-    await source.close();
-  }
-}
-
-/** `F.psbt` → `F.manifest.json`. */
-export function manifestPath(psbtPath: string): string {
-  return `${psbtPath.replace(/\.psbt$/i, '')}.manifest.json`;
+  return group;
 }
 
 /** Several payouts: F.psbt, F-2.psbt, … */
 function nth(path: string, k: number): string {
   return k === 0 ? path : path.replace(/(\.psbt)?$/i, (m) => `-${k + 1}${m || ''}`);
-}
-
-function writeFiles(path: string, rec: BuiltRecord, force: boolean): { psbt: string; manifest: string } {
-  const manifest = manifestPath(path);
-  const m = openAtomicFile(manifest, { overwrite: force });
-  m.write(formatManifest(rec.manifest));
-  const p = openAtomicFile(path, { overwrite: force });
-  p.write(`${rec.built.psbt.toBase64()}\n`);
-  m.commit();
-  p.commit();
-  return { psbt: path, manifest };
-}
-
-function builtJson(rec: BuiltRecord, files: { psbt: string; manifest: string }): Record<string, unknown> {
-  const b = rec.built;
-  return {
-    id: rec.id, unsigned_txid: b.unsignedTxid, psbt: files.psbt, manifest: files.manifest, inputs: b.inputs.length, input_total_sat: b.inputTotalSat,
-    outputs: b.outputs.map((o) => ({ withdrawal_id: o.withdrawalId, address: o.address, amount_sat: o.amountSat })),
-    change: b.change ? { address: b.change.address, amount_sat: b.change.amountSat, path: b.change.path } : null,
-    fee_sat: b.feeSat, vsize: b.vsize, fee_rate_sat_kvb: b.feeRateSatKvb, selection: b.selection,
-  };
-}
-
-function feeRateOption(text: string | undefined): bigint | undefined {
-  return text === undefined ? undefined : parseSatPerVb(text, '--fee-rate', 'the command line');
 }
 
 function registerBuild(group: Command, out: Output): void {
@@ -145,6 +96,9 @@ function registerBuild(group: Command, out: Output): void {
             actor, trust, ...(ids ? { ids } : {}), feeRateSatKvb: feeRateOption(opts.feeRate),
             onLeftOut: (leftOut) => {
               for (const l of leftOut) out.say(`left out: withdrawal ${l.id}: ${l.reason}: ${l.detail}`);
+            },
+            onHeld: (held) => {
+              for (const h of held) out.say(`held: withdrawal ${h.id}: ${h.reason}`);
             },
             ...(opts.target !== undefined ? { targetBlocks: parseIntegerOption('--target', opts.target, 1, 1008) } : {}),
             maxOutputs: parseIntegerOption('--max-outputs', opts.maxOutputs, 1, 10_000), minConf: parseIntegerOption('--min-conf', opts.minConf, 1, 10_000),
@@ -231,25 +185,40 @@ function registerBroadcast(group: Command, out: Output): void {
 function registerStatus(group: Command, out: Output): void {
   addAuditKeyOptions(group.command('status'))
     .summary('follow payouts through the chain record; mark confirmed ones (and their withdrawals)')
-    .description('Reads what `coldpool chain sync` recorded: a payout whose coins were all spent by its txid in a block with\nat least --min-conf confirmations becomes confirmed, its withdrawals confirmed (paid by that payout), and any other\nversion of it (bump) abandoned.')
+    .description('Reads what `coldpool chain sync` recorded: a payout whose coins were all spent by its txid in a block with\n' +
+      'at least --min-conf confirmations becomes confirmed, its withdrawals confirmed (paid by that payout), any other\n' +
+      'version of it (bump) abandoned (replaced), and any other payout it conflicts with abandoned (failed).\n' +
+      'An abandoned payout (`payout abandon`) is followed too: if a signed copy of it was broadcast and confirmed, its\n' +
+      'withdrawals are recorded as paid by it (never twice: the payout that replaced it spends one of its coins, so it\n' +
+      'failed) and an alert goes out on the configured channels (email, webhook; stderr always).\n' +
+      'A coin of a live payout spent in a block by a transaction that is no payout built here is named, with the\n' +
+      'withdrawals it affects and what to do (stderr; "conflict" and "advice" in --json).')
     .option('--db <url>', DB_OPTION_HELP)
     .option('--min-conf <n>', 'confirmations to call a payout confirmed', '1')
     .option('--operator <name>', 'who records (audit log)')
-    .option('--json', 'print [{"id","status","unsigned_txid","txid","fee_sat","confirmations","replaces","conflict","withdrawals":[…]}]', false)
+    .option('--json', 'print [{"id","status","abandon_kind","abandon_reason","unsigned_txid","txid","fee_sat","confirmations","replaces","cancels","signed_at","conflict","advice","withdrawals":[…]}]', false)
+    .addHelpText('after', '\nStatuses: built → signed → broadcast → confirmed, or abandoned with abandon_kind replaced | given_up | failed.\n')
     .action(async (opts: StatusOpts, cmd: Command) => {
       const keyed = await auditSignerOf(cmd, (opts as { passwordFile?: string }).passwordFile);
       const actor = keyed?.name ?? configOf(cmd).operator;
       const { followPayouts } = await payoutFlows();
-      const states = await withKeyedDatabase(cmd, keyed, (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000)));
+      const alerts: import('../../flows/payout.js').PayoutAlert[] = [];
+      const states = await withKeyedDatabase(cmd, keyed, (db) => followPayouts(db.payouts, actor, parseIntegerOption('--min-conf', opts.minConf, 1, 10_000), (a) => alerts.push(a)));
       if (opts.json) {
-        return out.data(toJson(states.map((s) => ({
-          id: s.id, status: s.status, unsigned_txid: s.unsignedTxid, txid: s.txid ?? null, fee_sat: s.feeSat, fee_rate_sat_kvb: s.feeRateSatKvb, confirmations: s.confirmations,
-          replaces: s.replaces ?? null, conflict: s.conflict ?? null,
+        out.data(toJson(states.map((s) => ({
+          id: s.id, status: s.status, abandon_kind: s.abandonKind ?? null, abandon_reason: s.abandonReason ?? null,
+          unsigned_txid: s.unsignedTxid, txid: s.txid ?? null, fee_sat: s.feeSat, fee_rate_sat_kvb: s.feeRateSatKvb, confirmations: s.confirmations,
+          replaces: s.replaces ?? null, cancels: s.cancels ?? null, signed_at: s.signedAt ?? null, conflict: s.conflict ?? null, advice: s.advice ?? null,
           withdrawals: s.withdrawals.map((w) => ({ id: w.id, address: w.address, amount_sat: w.amountSat, status: w.status, paid_by_payout: w.paidBy ?? null })),
         }))));
+      } else {
+        out.data(table(['id', 'status', 'txid', 'fee', 'conf', 'withdrawals'], states.map((s) => [
+          String(s.id), s.abandonKind ? `${s.status} (${s.abandonKind})` : s.cancels !== undefined ? `${s.status} (cancels ${s.cancels})` : s.status,
+          s.txid ?? s.unsignedTxid, String(s.feeSat), s.confirmations, s.withdrawals.map((w) => String(w.id)).join(','),
+        ])));
       }
-      out.data(table(['id', 'status', 'txid', 'fee', 'conf', 'withdrawals'], states.map((s) => [String(s.id), s.status, s.txid ?? s.unsignedTxid, String(s.feeSat), s.confirmations, s.withdrawals.map((w) => String(w.id)).join(',')])));
-      for (const s of states) if (s.conflict) out.say(`warning: payout ${s.id}: ${s.conflict}`);
+      for (const s of states) if (s.conflict) out.say(`warning: payout ${s.id}: ${s.conflict}: ${s.advice ?? ''}`);
+      await sendPayoutAlerts(configOf(cmd), channelsOf(configOf(cmd)), alerts, out);
     });
 }
 
