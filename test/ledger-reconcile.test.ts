@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CreditedDeposit } from '../src/core/ports.js';
-import { reconciledInternal, type LedgerSettings } from '../src/verifier/ledger.js';
+import { reconciledInternal, reconcileLedger, type LedgerSettings } from '../src/verifier/ledger.js';
 import { verifierLedger } from '../src/flows/verifier-status.js';
 import { mariadbBackend, sqliteBackend } from './support/withdrawal-backends.js';
 import type { Cleanup } from './support/pool-fixtures.js';
@@ -169,5 +169,39 @@ describe.each(['sqlite', 'mariadb'] as const)('the verifier reconciles the web l
     expect(r.ledger).toMatchObject({ mode: 'none' });
     expect(r.errors).toEqual([]);
     expect(ledgerAlerts(w)).toEqual([]);
+  });
+
+  it('pages commit two at a time: a later page landing first, then a crash before the earlier one, and the next pass mirrors everything, alerts nothing', async () => {
+    const w = await honestWorld();
+    const deps = { feed: w.f.web.ledger, mirror: w.f.vdb.ledger, deposits: { creditedDeposits: async () => new Map(w.chain) }, settings: { settleMs: MIN, page: 2 } };
+    // The first page's commit waits until the second page's has committed, then dies (the process killed in between).
+    let second!: () => void;
+    const secondDone = new Promise<void>((r) => { second = r; });
+    let n = 0;
+    const store = new Proxy(w.f.vdb.store, {
+      get(target, prop) {
+        if (prop !== 'commit') return Reflect.get(target, prop);
+        return async (...args: Parameters<typeof target.commit>) => {
+          const k = ++n;
+          if (k === 1) {
+            await secondDone;
+            throw new Error('killed before page 1 committed');
+          }
+          const out = await target.commit(...args);
+          if (k === 2) second();
+          return out;
+        };
+      },
+    });
+    await expect(reconcileLedger(deps, store, w.f.clock.now())).rejects.toThrow('killed before page 1 committed');
+    // Page 2 (ids 30, 40) is mirrored, page 1 (10, 20) is not; the cursor moved past page 2 only.
+    expect((await w.f.vdb.ledger.entriesBetween(0n, undefined, 100)).map((e) => e.entryId)).toEqual([30n, 40n]);
+    expect(await w.f.vdb.store.cursor('ledger-entries')).toBe(40n);
+    const again = await reconcileLedger(deps, w.f.vdb.store, w.f.clock.now());
+    expect(again).toMatchObject({ mode: 'full', read: 8, mirrored: 6, alerted: 0 });
+    expect((await w.f.vdb.ledger.entriesBetween(0n, undefined, 100)).map((e) => e.entryId)).toEqual([10n, 20n, 30n, 40n, 50n, 60n, 70n, 80n]);
+    expect(await w.f.vdb.store.cursor('ledger-entries')).toBe(80n);
+    // The indexes a first mirror drops are back (entriesOfRefs says FORCE INDEX on MySQL).
+    expect((await w.f.vdb.ledger.entriesOfRefs(['trade-1'])).map((e) => e.entryId).sort()).toEqual([30n, 40n]);
   });
 });
