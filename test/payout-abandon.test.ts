@@ -16,7 +16,7 @@
  *   nothing; hiding the abandoned payout (its status) gets a non-conflicting
  *   payout built, which the signer's own log refuses (APPROVAL_ALREADY_PAID).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Psbt } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,6 +219,49 @@ describe.each(['sqlite', 'mariadb'] as const)('abandon, rebuild, cancel on %s', 
     await sync(w);
     states = await payoutStatus(w.db);
     expect(states.find((s) => s.id === p2.id)).toMatchObject({ status: 'confirmed', withdrawals: [expect.objectContaining({ id: wid, status: 'confirmed', paid_by_payout: p2.id })] });
+  }, 120_000);
+
+  it('a coin of a live payout spent by a transaction built elsewhere: status says it can never confirm, which withdrawals are unpaid, what to do; abandon, then pay again', async () => {
+    const w = await world();
+    const [wid] = await requestAndApprove(desk, w.db, [{ app: `${w.name}-1`, address: externalAddress(6), sat: 120_000n }]);
+    const p1 = await build(w, 'p1');
+    const coin = inputsOf(p1.psbt)[0]!;
+    // A sweep of the same coin signed outside coldpool (another wallet holding the seed, or a thief).
+    const sweepFile = join(dir, `${w.name}-sweep.psbt`);
+    const store = openPayoutStore(w.db);
+    try {
+      const account = parseAccountDescriptor((await store.account()).descriptor, NETWORKS.regtest);
+      const c = (await store.database.chain.coins(1)).find((x) => `${x.txid}:${x.vout}` === coin)!;
+      const rpc = new BitcoindRpc({ url: w.node.rpcUrl, retries: 0 });
+      const prevTx = await previousTx(rpc, c).finally(() => rpc.close());
+      const sweep = buildPayoutPsbt({
+        network: NETWORKS.regtest, account, payments: [{ withdrawalId: 0n, address: externalAddress(7), amountSat: c.valueSat - 10_000n }], coins: [],
+        mustSpend: [{ ...c, prevTx }], feeRateSatKvb: 2000n, changeIndex: 60,
+      });
+      writeFileSync(sweepFile, sweep.psbt.toBase64());
+    } finally {
+      await store.close();
+    }
+    const sweepSigned = sweepFile.replace(/\.psbt$/, '.signed.psbt');
+    ok(await runCli('coldpool-offline', ['sign', sweepFile, '--keystore', desk.keystore, '--password-file', desk.passwordFile, '--out', sweepSigned,
+      '--log', join(dir, `${w.name}-elsewhere.jsonl`), '--new-log', '--yes', '--json']));
+    expect(await rawSend(w.node, finalHex(sweepSigned))).toMatch(/^[0-9a-f]{64}$/);
+    mineMempool(w.node);
+    await sync(w);
+    const [s] = await payoutStatus(w.db);
+    expect(s!.id).toBe(p1.id);
+    expect(s!.conflict).toContain(coin);
+    expect(s!.conflict).toMatch(/none of the payouts built here/);
+    expect(s!.advice).toContain(`payout ${p1.id} can never confirm`);
+    expect(s!.advice).toContain(`withdrawal(s) ${wid} are NOT paid by it`);
+    expect(s!.advice).toContain(`coldpool payout abandon ${p1.id}`);
+    expect(s!.advice).toMatch(/stop signing and investigate/);
+    // Following the advice: abandoned (the node never saw it), the withdrawal approved again, paid from other coins.
+    ok(await runCli('coldpool', ['payout', 'abandon', p1.id, '--reason', 'coin spent elsewhere', ...w.nodeArgs]));
+    const p2 = await build(w, 'p2');
+    expect(inputsOf(p2.psbt)).not.toContain(coin);
+    const states = await payoutStatus(w.db);
+    expect(states.find((x) => x.id === p2.id)!.withdrawals.map((x) => [x.id, x.status])).toEqual([[wid, 'in_payout']]);
   }, 120_000);
 
   it('an attacker holding the payout tables: a non-conflicting payout is refused when recorded; the kind frees nothing; hiding the abandoned payout is caught by the signer', async () => {
