@@ -12,7 +12,7 @@
  * is paid exactly once across the parts.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Psbt, payments } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { FakeNode } from './support/fake-node.js';
 import { openPayoutStore } from './support/open-repos.js';
 import { freshDbUrl, type Cleanup } from './support/pool-fixtures.js';
-import { writeFixtureKeystore } from './support/psbt-fixtures.js';
+import { fixtureSigner } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, poolKey, spend, type Utxo } from './support/regtest-chain.js';
 
 const NET = toBitcoinjs(NETWORKS.regtest);
@@ -67,10 +67,7 @@ function fundedChain(): RegtestChain {
 
 beforeAll(async () => {
   dir = tempDir('coldpool-split-e2e-');
-  keystore = join(dir, 'cold.keystore');
-  passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
+  ({ keystore, passwordFile } = await fixtureSigner(dir, PASSWORD));
   ({ trustFile } = await writeCliOperators(dir, 'regtest', ['op1'], 1));
   node = await new FakeNode(fundedChain()).start();
 });

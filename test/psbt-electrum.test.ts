@@ -20,7 +20,7 @@ import * as ecc from 'tiny-secp256k1';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './support/cli.js';
 import { electrumUnavailable, SYSTEM_PYTHON } from './support/electrum.js';
-import { buildPayout, externalAddress, FIXTURE_MNEMONIC, writeFixtureKeystore } from './support/psbt-fixtures.js';
+import { buildPayout, externalAddress, FIXTURE_MNEMONIC, fixtureSigner } from './support/psbt-fixtures.js';
 
 const PSBT_TOOL = fileURLToPath(new URL('./electrum/psbt_tool.py', import.meta.url));
 const skipReason = electrumUnavailable();
@@ -50,10 +50,7 @@ describe.skipIf(skipReason !== undefined)(`PSBT interop with Electrum${skipReaso
 
   beforeAll(async () => {
     dir = tempDir('coldpool-electrum-psbt-');
-    keystore = join(dir, 'cold.keystore');
-    passwordFile = join(dir, 'pw.txt');
-    writeFileSync(passwordFile, `${PASSWORD}\n`);
-    await writeFixtureKeystore(keystore, PASSWORD);
+    ({ keystore, passwordFile } = await fixtureSigner(dir, PASSWORD));
   });
 
   async function coldpoolSign(base64: string): Promise<Psbt> {

@@ -17,7 +17,7 @@ import { mnemonicToSeed } from '../src/keys/seed.js';
 import { bip143AllHasher } from '../src/core/p2wpkh-signature.js';
 import { runCli, tempDir } from './support/cli.js';
 import {
-  addForeignInput, buildPayout, externalAddress, fakeChange, FIXTURE_MNEMONIC, keyAt, lyingWitnessUtxo, manifestText, sighashNone, writeFixtureKeystore, type Payout,
+  addForeignInput, buildPayout, externalAddress, fakeChange, FIXTURE_MNEMONIC, keyAt, lyingWitnessUtxo, manifestText, sighashNone, fixtureSigner, type Payout,
 } from './support/psbt-fixtures.js';
 
 const PASSWORD = 'correct horse battery';
@@ -28,10 +28,7 @@ let counter = 0;
 
 beforeAll(async () => {
   dir = tempDir('coldpool-sign-');
-  keystore = join(dir, 'cold.keystore');
-  passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
+  ({ keystore, passwordFile } = await fixtureSigner(dir, PASSWORD));
 });
 
 interface Files { psbt: string; out: string; log: string; manifest?: string }

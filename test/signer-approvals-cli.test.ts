@@ -19,7 +19,7 @@ import { LOCK_WAIT_MS, lockPathOf } from '../src/io/file-lock.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { electrumUnavailable, SYSTEM_PYTHON } from './support/electrum.js';
 import {
-  approved, buildPayout, contentFor, externalAddress, manifestText, scriptOf, testOperator, trustOf, trustText, writeFixtureKeystore, type ApproveSpec, type Payout,
+  approved, buildPayout, contentFor, externalAddress, manifestText, scriptOf, testOperator, trustOf, trustText, fixtureSigner, writeFixtureKeystore, type ApproveSpec, type Payout,
 } from './support/psbt-fixtures.js';
 
 const PASSWORD = 'correct horse battery';
@@ -31,10 +31,7 @@ let n = 0;
 
 beforeAll(async () => {
   dir = tempDir('coldpool-signer-approvals-');
-  keystore = join(dir, 'cold.keystore');
-  passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
+  ({ keystore, passwordFile } = await fixtureSigner(dir, PASSWORD));
   // alice, bob and carol are trusted, two of them per withdrawal; mallory is not in the file.
   trustFile = join(dir, 'coldpool-trust.json');
   writeFileSync(trustFile, trustText(trustOf(['alice', 'bob', 'carol'], 2)));

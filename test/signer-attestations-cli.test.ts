@@ -14,7 +14,7 @@ import { signAttestation } from '../src/core/attestation.js';
 import { keyIdOf, privateKeyFromSeed, publicKeyHex } from '../src/core/ed25519.js';
 import type { PayoutManifest } from '../src/core/payout-manifest.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
-import { approved, buildPayout, manifestText, trustOf, trustText, writeFixtureKeystore, type Payout } from './support/psbt-fixtures.js';
+import { approved, buildPayout, manifestText, trustOf, trustText, fixtureSigner, type Payout } from './support/psbt-fixtures.js';
 
 const PASSWORD = 'correct horse battery';
 const verifierKey = privateKeyFromSeed(Buffer.alloc(32, 0x5e));
@@ -30,10 +30,7 @@ let n = 0;
 
 beforeAll(async () => {
   dir = tempDir('coldpool-signer-attestations-');
-  keystore = join(dir, 'cold.keystore');
-  passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
+  ({ keystore, passwordFile } = await fixtureSigner(dir, PASSWORD));
   trustFile = join(dir, 'coldpool-trust.json');
   writeFileSync(trustFile, trustText({ ...trustOf(['alice', 'bob'], 2), verifier: { publicKey: VERIFIER } }));
   plainTrustFile = join(dir, 'plain-trust.json');

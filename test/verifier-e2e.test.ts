@@ -19,7 +19,7 @@ import { SmtpSink } from './support/alert-sinks.js';
 import { writeCliOperators } from './support/approvers.js';
 import { runCli, tempDir, type CliResult } from './support/cli.js';
 import { FakeNode } from './support/fake-node.js';
-import { externalAddress, writeFixtureKeystore } from './support/psbt-fixtures.js';
+import { externalAddress, fixtureSigner } from './support/psbt-fixtures.js';
 import { RegtestChain, otherKey, spend } from './support/regtest-chain.js';
 import mysql from 'mysql2/promise';
 import { grantedMariaDb } from './support/granted-mariadb.js';
@@ -49,10 +49,7 @@ function json<T = Record<string, unknown>>(r: CliResult): T {
 
 beforeAll(async () => {
   dir = tempDir('coldpool-verifier-e2e-');
-  keystore = join(dir, 'cold.keystore');
-  passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
+  ({ keystore, passwordFile } = await fixtureSigner(dir, PASSWORD));
   ops = await writeCliOperators(dir, 'regtest', ['op1', 'op2'], 2);
   chain = RegtestChain.create();
   chain.mineEmpty(3);

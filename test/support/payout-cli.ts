@@ -4,12 +4,12 @@
  * the trust file (one sign log per desk, as a real signer keeps), broadcast,
  * status; and mining what the fake node's mempool holds.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCliOperators } from './approvers.js';
 import { runCli, type CliResult } from './cli.js';
 import type { FakeNode } from './fake-node.js';
-import { writeFixtureKeystore } from './psbt-fixtures.js';
+import { fixtureSigner } from './psbt-fixtures.js';
 
 export function ok(r: CliResult): string {
   if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
@@ -40,10 +40,7 @@ const PASSWORD = 'correct horse battery';
 
 /** A signer keystore, two operators (the trust file asks both) and a sign log, in `dir`. */
 export async function payoutDesk(dir: string): Promise<PayoutDesk> {
-  const keystore = join(dir, 'cold.keystore');
-  const passwordFile = join(dir, 'pw.txt');
-  writeFileSync(passwordFile, `${PASSWORD}\n`);
-  await writeFixtureKeystore(keystore, PASSWORD);
+  const { keystore, passwordFile } = await fixtureSigner(dir, PASSWORD);
   const ops = await writeCliOperators(dir, 'regtest', ['op1', 'op2'], 2);
   return { dir, keystore, passwordFile, ops, trustArgs: ['--trust', ops.trustFile], signLog: join(dir, 'sign.jsonl') };
 }

@@ -7,6 +7,8 @@
  * variants each signer refusal is tested with. Test keys only.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
 import * as bip39 from 'bip39';
 import { address as btcAddress, payments, Psbt, Transaction } from 'bitcoinjs-lib';
@@ -32,6 +34,15 @@ export const OTHER_MNEMONIC = 'abandon abandon abandon abandon abandon abandon a
  * `path`, sealed with `password` at a test-cheap scrypt cost: what
  * `coldpool-offline sign --keystore` opens in the signing tests.
  */
+/** The fixture keystore and its password file in `dir` (cold.keystore, pw.txt): what the signer CLI tests sign with. */
+export async function fixtureSigner(dir: string, password: string): Promise<{ keystore: string; passwordFile: string }> {
+  const keystore = join(dir, 'cold.keystore');
+  const passwordFile = join(dir, 'pw.txt');
+  writeFileSync(passwordFile, `${password}\n`);
+  await writeFixtureKeystore(keystore, password);
+  return { keystore, passwordFile };
+}
+
 export async function writeFixtureKeystore(path: string, password: string): Promise<void> {
   const account = accountFromSeed(mnemonicToSeed(FIXTURE_MNEMONIC), NETWORKS.regtest);
   await writeKeystore(path, { mnemonic: FIXTURE_MNEMONIC, passphrase: '' }, password, {
